@@ -1,0 +1,372 @@
+package cookie
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gofrs/uuid/v5"
+
+	"github.com/webchatid/webchatid/internal/headersafe"
+)
+
+// Defaults of [Config], from IBM's web chat tutorial.
+const (
+	DefaultName   = "ANONYMOUS-USER-ID"
+	DefaultPrefix = "anon-"
+	DefaultMaxAge = 45 * 24 * time.Hour
+)
+
+// uuidLen is the length of a canonical UUID: 8-4-4-4-12 hex digits.
+const uuidLen = 36
+
+// Config describes the anonymous-ID cookie. The zero value gives IBM's
+// tutorial defaults: a cookie named ANONYMOUS-USER-ID holding "anon-" and a
+// random UUID, for 45 days, HttpOnly, Path=/, SameSite=Lax, Secure on TLS
+// requests. HttpOnly is always set.
+type Config struct {
+	// Name is the cookie name. A name starting with __Host- must have an
+	// empty Domain and Path "/", and is always Secure; one starting with
+	// __Secure- is always Secure (both prefixes are matched ignoring case).
+	// If empty, DefaultName is used.
+	Name string
+
+	// Prefix starts every generated ID, and the default validator requires
+	// it. It must be visible ASCII without ; = , " \ or space, and without
+	// '.' when BindingKeys are set. If empty, DefaultPrefix is used.
+	Prefix string
+
+	// MaxAge is the cookie lifetime, renewed on every GetOrSet; it is sent as
+	// both Max-Age and Expires, in whole seconds. IBM bills monthly active
+	// users by ID, so keep it above 30 days; browsers cap it at 400 days.
+	// Negative values and values under a second are refused. If zero, 45
+	// days is used.
+	MaxAge time.Duration
+
+	// Domain is the cookie's Domain attribute. If empty, the cookie is
+	// host-only, which is the safer choice.
+	Domain string
+
+	// Path is the cookie's Path attribute. If empty, "/" is used.
+	Path string
+
+	// Secure says when the cookie carries Secure. The default, SecureAuto,
+	// sets it on requests that arrived over TLS.
+	Secure SecureMode
+
+	// SameSite is the cookie's SameSite attribute. Use http.SameSiteNoneMode
+	// (which implies Secure) only when the site itself is embedded cross-site.
+	// If zero, http.SameSiteLaxMode is used.
+	SameSite http.SameSite
+
+	// Partitioned sets the Partitioned attribute (CHIPS) for sites embedded
+	// cross-site; it implies Secure. The default is false.
+	Partitioned bool
+
+	// NewID generates an ID, for example to use UUIDv7. The IDs must pass the
+	// validator and the header-safety rules (1 to 256 bytes of visible ASCII,
+	// none of ; = , " \ or space) and, when BindingKeys are set, contain no
+	// '.'. When NewID or Validate is set, NewAnonymous calls NewID once to
+	// check that. If nil, Prefix followed by a random (version 4) UUID is used.
+	NewID func() (string, error)
+
+	// Validate reports whether an ID taken from a request is well formed.
+	// The header-safety rules apply in addition to it, always. If nil, an ID
+	// must be Prefix followed by a canonical lowercase UUID (any version).
+	Validate func(id string) error
+
+	// BindingKeys turns on binding: the cookie then holds the ID, a '.' and
+	// an HMAC-SHA256 of the cookie name and the ID (truncated to 128 bits,
+	// base64url), so that knowing an ID is not enough to present it. Each
+	// key must be at least 32 bytes of secret random data, distinct from any
+	// other key. The first key signs; every key verifies, so rotate by
+	// putting a new key first and removing the old one after MaxAge. Cookies
+	// signed with an older key are re-set with the first. Values with a bad
+	// or missing MAC are replaced with fresh IDs (see AcceptUnboundUntil);
+	// removing all keys later replaces bound cookies too. If nil, the cookie
+	// holds the bare ID.
+	BindingKeys [][]byte
+
+	// AcceptUnboundUntil eases the switch to binding: until this time, a
+	// well-formed cookie without a MAC is accepted and re-set bound. It
+	// requires BindingKeys. If zero, unbound cookies are never accepted when
+	// binding is on.
+	AcceptUnboundUntil time.Time
+
+	// Now returns the current time; tests inject a clock here. If nil,
+	// time.Now is used.
+	Now func() time.Time
+}
+
+// Anonymous issues and reads the anonymous-ID cookie. Create one with
+// [NewAnonymous]; it is immutable and safe for concurrent use.
+type Anonymous struct {
+	attrs         attributes
+	prefix        string
+	newID         func() (string, error) // nil: prefix + UUIDv4
+	validate      func(string) error     // nil: prefix + canonical UUID
+	bind          *binder                // nil: binding off
+	unboundBefore time.Time
+	now           func() time.Time
+}
+
+// NewAnonymous validates cfg, fills in its defaults and returns the
+// [Anonymous] it describes. The error names the first bad field, as in
+// "cookie: Config.Name: …". cfg is not modified.
+func NewAnonymous(cfg Config) (*Anonymous, error) {
+	name := cfg.Name
+	if name == "" {
+		name = DefaultName
+	}
+	attrs, err := newAttributes("Config", name, cfg.Domain, cfg.Path, cfg.Secure, cfg.SameSite, cfg.Partitioned, cfg.MaxAge, DefaultMaxAge)
+	if err != nil {
+		return nil, err
+	}
+	a := &Anonymous{
+		attrs:         attrs,
+		prefix:        cfg.Prefix,
+		newID:         cfg.NewID,
+		validate:      cfg.Validate,
+		unboundBefore: cfg.AcceptUnboundUntil,
+		now:           cfg.Now,
+	}
+	if a.prefix == "" {
+		a.prefix = DefaultPrefix
+	}
+	if err := headersafe.Check(a.prefix); err != nil {
+		return nil, cfgError("Config", "Prefix", "%v", err)
+	}
+	if len(a.prefix) > headersafe.MaxLen-uuidLen {
+		return nil, cfgError("Config", "Prefix", "longer than %d bytes, leaving no room for a UUID", headersafe.MaxLen-uuidLen)
+	}
+	for i, key := range cfg.BindingKeys {
+		if len(key) < minBindingKeyLen {
+			return nil, cfgError("Config", fmt.Sprintf("BindingKeys[%d]", i), "%d bytes, want at least %d", len(key), minBindingKeyLen)
+		}
+	}
+	if len(cfg.BindingKeys) > 0 {
+		if strings.IndexByte(a.prefix, bindSep) >= 0 {
+			return nil, cfgError("Config", "Prefix", "must not contain %q when BindingKeys are set", bindSep)
+		}
+		a.bind = newBinder(name, cfg.BindingKeys)
+	} else if !cfg.AcceptUnboundUntil.IsZero() {
+		return nil, cfgError("Config", "AcceptUnboundUntil", "set without BindingKeys")
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if cfg.NewID != nil || cfg.Validate != nil {
+		if _, err := a.generate(); err != nil {
+			return nil, fmt.Errorf("cookie: Config.NewID: %w", err)
+		}
+	}
+	return a, nil
+}
+
+// defaultAnonymous serves [GetOrSetAnonymousID]. It is never modified.
+var defaultAnonymous = func() *Anonymous {
+	a, err := NewAnonymous(Config{})
+	if err != nil {
+		panic("cookie: default Config is invalid: " + err.Error())
+	}
+	return a
+}()
+
+// GetOrSetAnonymousID is [Anonymous.GetOrSet] with the zero [Config]: IBM's
+// tutorial cookie ANONYMOUS-USER-ID holding "anon-" and a random UUID.
+func GetOrSetAnonymousID(w http.ResponseWriter, r *http.Request) (id string, isNew bool, err error) {
+	return defaultAnonymous.GetOrSet(w, r)
+}
+
+// Name returns the cookie name.
+func (a *Anonymous) Name() string { return a.attrs.name }
+
+// GetOrSet returns the anonymous ID of the visitor who sent r and (re-)sets
+// the cookie on w with a fresh expiry. It takes the ID from the first cookie
+// of that name that is well formed (and, with binding, authentic); otherwise
+// it generates a new ID and reports isNew. A malformed value is never
+// returned. Calling GetOrSet again for the same response returns the ID the
+// first call set and replaces its Set-Cookie line instead of adding one.
+//
+// Set the cookie before the response header is written. The only error is a
+// failure to generate an ID, in which case nothing is written.
+func (a *Anonymous) GetOrSet(w http.ResponseWriter, r *http.Request) (id string, isNew bool, err error) {
+	now := a.now()
+	h := w.Header()
+	if lines := h["Set-Cookie"]; len(lines) > 0 {
+		// An earlier call for this response: keep its ID, one cookie.
+		for i, line := range lines {
+			v, ok := strings.CutPrefix(line, a.attrs.nameEq)
+			if !ok {
+				continue
+			}
+			v, _, _ = strings.Cut(v, ";")
+			if id, value, ok := a.parse(v, now); ok {
+				lines[i] = a.attrs.cookie(r, value, now).String()
+				return id, false, nil
+			}
+		}
+	}
+	id, value, ok := a.fromRequest(r, now)
+	if !ok {
+		if id, err = a.generate(); err != nil {
+			return "", false, fmt.Errorf("cookie: %w", err)
+		}
+		value, isNew = id, true
+		if a.bind != nil {
+			value = a.bind.sign(id)
+		}
+	}
+	http.SetCookie(w, a.attrs.cookie(r, value, now))
+	return id, isNew, nil
+}
+
+// Peek returns the valid ID carried by r, if any, and writes nothing. It
+// applies the same checks as GetOrSet, so ok is false where GetOrSet would
+// generate a new ID.
+func (a *Anonymous) Peek(r *http.Request) (id string, ok bool) {
+	id, _, ok = a.fromRequest(r, a.now())
+	return id, ok
+}
+
+// fromRequest returns the ID from the first usable cookie in r and the value
+// to set for it.
+func (a *Anonymous) fromRequest(r *http.Request, now time.Time) (id, value string, ok bool) {
+	for _, c := range r.CookiesNamed(a.attrs.name) {
+		if id, value, ok := a.parse(c.Value, now); ok {
+			return id, value, true
+		}
+	}
+	return "", "", false
+}
+
+// parse returns the ID in the cookie value v and the value to set for it,
+// or ok == false when v is malformed or (with binding) not authentic.
+func (a *Anonymous) parse(v string, now time.Time) (id, value string, ok bool) {
+	if a.bind == nil {
+		if a.check(v) != nil {
+			return "", "", false
+		}
+		return v, v, true
+	}
+	if len(v) > headersafe.MaxLen+1+tagLen {
+		return "", "", false
+	}
+	id, tag, bound := strings.Cut(v, string(bindSep))
+	if a.check(id) != nil {
+		return "", "", false
+	}
+	if !bound {
+		if !now.Before(a.unboundBefore) {
+			return "", "", false
+		}
+		return id, a.bind.sign(id), true
+	}
+	key, ok := a.bind.verify(id, tag)
+	switch {
+	case !ok:
+		return "", "", false
+	case key == 0:
+		return id, v, true
+	default:
+		return id, a.bind.sign(id), true
+	}
+}
+
+// Reasons an ID is refused. Internal: callers only learn "new ID".
+var (
+	errNoPrefix  = errors.New("does not start with the prefix")
+	errNotUUID   = errors.New("prefix not followed by a canonical lowercase UUID")
+	errSeparator = fmt.Errorf("contains %q, which separates the ID from its MAC", bindSep)
+)
+
+// check applies every rule an ID must pass: header safety, the validator and,
+// with binding, the absence of the separator.
+func (a *Anonymous) check(id string) error {
+	if err := headersafe.Check(id); err != nil {
+		return err
+	}
+	if a.validate != nil {
+		if err := a.validate(id); err != nil {
+			return err
+		}
+	} else if err := a.validateDefault(id); err != nil {
+		return err
+	}
+	if a.bind != nil && strings.IndexByte(id, bindSep) >= 0 {
+		return errSeparator
+	}
+	return nil
+}
+
+// validateDefault accepts prefix followed by a canonical lowercase UUID.
+func (a *Anonymous) validateDefault(id string) error {
+	u, ok := strings.CutPrefix(id, a.prefix)
+	if !ok {
+		return errNoPrefix
+	}
+	if len(u) != uuidLen {
+		return errNotUUID
+	}
+	for i := 0; i < uuidLen; i++ {
+		c := u[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return errNotUUID
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return errNotUUID
+			}
+		}
+	}
+	return nil
+}
+
+// generate returns a new ID and checks it against every rule, so that a
+// misbehaving NewID cannot put a bad value into a cookie or a token. Its
+// errors lack the "cookie: " prefix; callers add it with context.
+func (a *Anonymous) generate() (string, error) {
+	var id string
+	if a.newID != nil {
+		var err error
+		if id, err = a.newID(); err != nil {
+			return "", fmt.Errorf("generating an ID: %w", err)
+		}
+	} else {
+		u, err := uuid.NewV4()
+		if err != nil {
+			return "", fmt.Errorf("generating an ID: %w", err)
+		}
+		var buf [uuidLen]byte
+		encodeUUID(&buf, u)
+		var sb strings.Builder
+		sb.Grow(len(a.prefix) + uuidLen)
+		sb.WriteString(a.prefix)
+		sb.Write(buf[:])
+		id = sb.String()
+	}
+	if err := a.check(id); err != nil {
+		return "", fmt.Errorf("generated ID is refused (check Config.NewID and Config.Validate): %w", err)
+	}
+	return id, nil
+}
+
+// encodeUUID writes u in canonical lowercase form, as u.String() does,
+// without allocating.
+func encodeUUID(dst *[uuidLen]byte, u uuid.UUID) {
+	const hexDigits = "0123456789abcdef"
+	j := 0
+	for i, b := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			dst[j] = '-'
+			j++
+		}
+		dst[j] = hexDigits[b>>4]
+		dst[j+1] = hexDigits[b&0x0f]
+		j += 2
+	}
+}
