@@ -1,0 +1,155 @@
+package claims_test
+
+import (
+	"crypto"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"log"
+	"os"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+
+	"github.com/webchatid/webchatid/claims"
+)
+
+// loadKey reads a PKCS#8 PEM private key, as `openssl genrsa` writes it.
+// The keys under testdata are for tests only: never use them.
+func loadKey(path string) crypto.Signer {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		log.Fatalf("%s: no PEM block", path)
+	}
+	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return key.(crypto.Signer)
+}
+
+// The claims of a token for a visitor who logged in during the chat: sub
+// stays the anonymous ID, the user goes into user_payload.
+func ExampleBuilder() {
+	issued := time.Date(2026, time.January, 2, 3, 4, 5, 0, time.UTC) // normally omitted: time.Now()
+
+	tok, err := claims.NewBuilder().
+		Subject("anon-0b5f0b36-7c2e-4c8e-9d7a-3f1c2b4a5e6d").
+		IssuedAt(issued).
+		UserPayload(map[string]string{"name": "Ada Lovelace", "custom_user_id": "user-1815"}).
+		Build()
+	if err != nil {
+		log.Fatal(err)
+	}
+	out, err := json.Marshal(tok)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(out))
+
+	_, err = claims.NewBuilder().Subject("ada@example.com; admin=1").Build()
+	fmt.Println(err)
+	// Output:
+	// {"exp":1767326645,"iat":1767323015,"sub":"anon-0b5f0b36-7c2e-4c8e-9d7a-3f1c2b4a5e6d","user_payload":{"custom_user_id":"user-1815","name":"Ada Lovelace"}}
+	// claims: sub: value contains a byte outside visible ASCII or one of ; = , space " \ (at byte 15)
+}
+
+// Build, sign and hand the token to web chat; here it is checked with
+// Verify as IBM's side would.
+func ExampleBuilder_Sign() {
+	key := loadKey("testdata/rsa2048.pem")
+	signer, err := claims.NewSigner(key) // once, at start-up
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	token, err := claims.NewBuilder().
+		Subject("anon-0b5f0b36-7c2e-4c8e-9d7a-3f1c2b4a5e6d").
+		UserPayload(map[string]string{"custom_user_id": "user-1815"}).
+		Sign(signer)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	tok, err := claims.Verify(token, signer.Public())
+	if err != nil {
+		log.Fatal(err)
+	}
+	payload, _ := tok.Get(claims.UserPayloadClaim)
+	fmt.Println(tok.Subject(), payload)
+	fmt.Println(tok.Expiration().Sub(tok.IssuedAt()))
+	// Output:
+	// anon-0b5f0b36-7c2e-4c8e-9d7a-3f1c2b4a5e6d map[custom_user_id:user-1815]
+	// 1h0m30s
+}
+
+func ExampleNewSigner() {
+	key := loadKey("testdata/ec256.pem")
+	signer, err := claims.NewSigner(key, claims.WithAlgorithm(jwa.ES256), claims.WithKeyID("2026-01"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	jwk := signer.PublicJWK() // for a JWKS document
+	fmt.Println(signer.Algorithm(), signer.KeyID(), jwk.KeyType(), jwk.KeyUsage())
+
+	// RSA keys under 2048 bits are refused.
+	_, err = claims.NewSigner(loadKey("testdata/rsa1024.pem"))
+	fmt.Println(err)
+	// Output:
+	// ES256 2026-01 EC sig
+	// claims: NewSigner: RSA key shorter than 2048 bits: the key has 1024 bits
+}
+
+// Encrypt user_payload with IBM's public key (from the web chat Security
+// tab); IBM decrypts it with node-rsa's defaults, as DecryptUserPayload does.
+func ExampleEncryptUserPayload() {
+	ibm := loadKey("testdata/rsa2048.pem").(*rsa.PrivateKey) // stands in for IBM's key pair
+
+	ciphertext, err := claims.EncryptUserPayload(&ibm.PublicKey, map[string]string{
+		"name":           "Ada & Co <ada>",
+		"custom_user_id": "user-1815",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(ciphertext), "base64 characters: one 256-byte block")
+
+	text, err := claims.DecryptUserPayload(ibm, ciphertext)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(text))
+	// Output:
+	// 344 base64 characters: one 256-byte block
+	// {"custom_user_id":"user-1815","name":"Ada & Co <ada>"}
+}
+
+func ExampleVerify() {
+	signer, err := claims.NewSigner(loadKey("testdata/rsa2048.pem"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	issued := time.Date(2026, time.January, 2, 3, 4, 5, 0, time.UTC)
+	token, err := claims.NewBuilder().Subject("anon-42").IssuedAt(issued).Sign(signer)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	tok, err := claims.Verify(token, signer.Public(), claims.WithClock(func() time.Time { return issued.Add(59 * time.Minute) }))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("verified:", tok.Subject(), tok.Expiration().UTC())
+
+	_, err = claims.Verify(token, signer.Public(), claims.WithClock(func() time.Time { return issued.Add(2 * time.Hour) }))
+	fmt.Println(err)
+	// Output:
+	// verified: anon-42 2026-01-02 04:04:05 +0000 UTC
+	// claims: invalid token: "exp" not satisfied
+}
