@@ -1,0 +1,263 @@
+package identity_test
+
+import (
+	"crypto/rsa"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/webchatid/webchatid/claims"
+	"github.com/webchatid/webchatid/identity"
+)
+
+// quiet keeps the examples' output to what they print.
+var quiet = slog.New(slog.DiscardHandler)
+
+// A site mounts the endpoints under /auth/ beside its own pages. The
+// browser helper is then /auth/webchatid.js and web chat's tokens come from
+// /auth/createJWT.
+func ExampleServer_Handler() {
+	// In production: identity.LoadPrivateKeyFile or identity.PrivateKeyFromEnv.
+	// This test key is public; never use it for anything else.
+	key, err := identity.LoadPrivateKeyFile("testdata/rsa2048-a.pem")
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv, err := identity.New(identity.Config{
+		SigningKeys: []identity.SigningKey{{Key: key}},
+		SessionKeys: [][]byte{[]byte("0123456789abcdef0123456789abcdef")}, // use 32 random bytes
+		Authenticate: func(r *http.Request) (*identity.SessionInfo, error) {
+			// Check the credentials in r here.
+			return &identity.SessionInfo{UserName: "Cade", CustomUserID: "cade-id"}, nil
+		},
+		Logger: quiet,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", http.StripPrefix("/auth", srv.Handler()))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `<script src="/auth/webchatid.js"></script>`)
+	})
+
+	ts := httptest.NewServer(mux) // http.ListenAndServe(":3001", mux) in a real program
+	defer ts.Close()
+	resp, err := http.Get(ts.URL + "/auth/createJWT")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	token, _ := io.ReadAll(resp.Body)
+	fmt.Println(resp.Status, resp.Header.Get("Content-Type"), resp.Header.Get("Cache-Control"))
+	fmt.Println("dots in the token:", strings.Count(string(token), "."))
+	fmt.Println("cookie:", resp.Cookies()[0].Name)
+	// Output:
+	// 200 OK text/plain; charset=utf-8 no-store
+	// dots in the token: 2
+	// cookie: ANONYMOUS-USER-ID
+}
+
+// An app that answers web chat in its own format calls Token from its own
+// handler. Token sets the anonymous-ID cookie, so it runs before the body is
+// written.
+func ExampleServer_Token() {
+	key, err := identity.LoadPrivateKeyFile("testdata/rsa2048-a.pem") // test key
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv, err := identity.New(identity.Config{SigningKeys: []identity.SigningKey{{Key: key}}, Logger: quiet})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	handler := func(w http.ResponseWriter, r *http.Request) {
+		token, expires, err := srv.Token(w, r)
+		if err != nil {
+			log.Printf("token: %v", err)
+			http.Error(w, "no token", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{
+			"identityToken": token,
+			"expiresIn":     int(time.Until(expires).Round(time.Minute).Seconds()),
+		})
+	}
+
+	rec := httptest.NewRecorder()
+	handler(rec, httptest.NewRequest("GET", "/token", nil))
+	var answer struct {
+		IdentityToken string `json:"identityToken"`
+		ExpiresIn     int    `json:"expiresIn"`
+	}
+	if err := json.NewDecoder(rec.Body).Decode(&answer); err != nil {
+		log.Fatal(err)
+	}
+	tok, err := claims.Verify(answer.IdentityToken, srv.PublicKeys())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("expires in", answer.ExpiresIn, "s; sub is the cookie:", tok.Subject() == rec.Result().Cookies()[0].Value)
+	// Output:
+	// expires in 3600 s; sub is the cookie: true
+}
+
+// Config.Claims adds claims to every token, here web chat context variables
+// taken from the request.
+func ExampleConfig_claims() {
+	key, err := identity.LoadPrivateKeyFile("testdata/rsa2048-a.pem") // test key
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv, err := identity.New(identity.Config{
+		SigningKeys: []identity.SigningKey{{Key: key}},
+		Claims: func(r *http.Request, b *claims.Builder, s *identity.SessionInfo) error {
+			b.Context(map[string]any{"page": r.URL.Query().Get("page")})
+			return nil
+		},
+		Logger: quiet,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, httptest.NewRequest("GET", "/createJWT?page=checkout", nil))
+	tok, err := claims.Verify(rec.Body.String(), srv.PublicKeys())
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, _ := tok.Get(claims.ContextClaim)
+	out, _ := json.Marshal(ctx)
+	fmt.Printf("context: %s\n", out)
+	// Output:
+	// context: {"page":"checkout"}
+}
+
+// An app whose own middleware already knows the user (here from a header set
+// by a trusted authenticating proxy) plugs it in as a SessionSource. After
+// login the token keeps the anonymous sub; the user goes into user_payload.
+func ExampleSessionSourceFunc() {
+	fromProxy := identity.SessionSourceFunc(func(r *http.Request) (*identity.SessionInfo, error) {
+		user := r.Header.Get("X-Forwarded-User")
+		if user == "" {
+			return nil, nil // anonymous
+		}
+		return &identity.SessionInfo{UserName: user, CustomUserID: "u-" + strings.ToLower(user)}, nil
+	})
+
+	key, err := identity.LoadPrivateKeyFile("testdata/rsa2048-a.pem") // test key
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv, err := identity.New(identity.Config{
+		SigningKeys: []identity.SigningKey{{Key: key}},
+		Sessions:    fromProxy,
+		Logger:      quiet,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	for _, user := range []string{"", "Ada"} {
+		req := httptest.NewRequest("GET", "/createJWT", nil)
+		if user != "" {
+			req.Header.Set("X-Forwarded-User", user)
+		}
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		tok, err := claims.Verify(rec.Body.String(), srv.PublicKeys())
+		if err != nil {
+			log.Fatal(err)
+		}
+		p, _ := tok.Get(claims.UserPayloadClaim)
+		out, _ := json.Marshal(p)
+		fmt.Println(strings.ReplaceAll(string(out), tok.Subject(), "<sub>"))
+	}
+	// Output:
+	// {"custom_user_id":"<sub>","name":"Anonymous"}
+	// {"custom_user_id":"u-ada","name":"Ada"}
+}
+
+// Key rotation at run time: sign with the new key and keep publishing the
+// old one until the tokens it signed have expired (Config.TTL), then drop
+// it. With a restart instead, list the same keys in Config.SigningKeys.
+func ExampleServer_RotateKeys() {
+	oldKey, err := identity.LoadPrivateKeyFile("testdata/rsa2048-a.pem") // test keys
+	if err != nil {
+		log.Fatal(err)
+	}
+	newKey, err := identity.LoadPrivateKeyFile("testdata/rsa2048-b.pkcs8.pem")
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv, err := identity.New(identity.Config{
+		SigningKeys: []identity.SigningKey{{Key: oldKey, KeyID: "2026-10"}},
+		Logger:      quiet,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("signing with", srv.KeyID())
+
+	// Paste newKey's public half into IBM's Security tab, then:
+	if err := srv.RotateKeys(
+		identity.SigningKey{Key: newKey, KeyID: "2026-11"},
+		identity.SigningKey{Key: oldKey, KeyID: "2026-10"}, // verify-only
+	); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("signing with", srv.KeyID(), "- keys published:", srv.PublicKeys().Len())
+
+	// An hour later (Config.TTL), retire the old key.
+	if err := srv.RotateKeys(identity.SigningKey{Key: newKey, KeyID: "2026-11"}); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("signing with", srv.KeyID(), "- keys published:", srv.PublicKeys().Len())
+	// Output:
+	// signing with 2026-10
+	// signing with 2026-11 - keys published: 2
+	// signing with 2026-11 - keys published: 1
+}
+
+// Keys usually come from a file or an environment variable; the fingerprint
+// is what to compare with the key pasted into IBM's Security tab
+// (openssl pkey -pubin -in public.pem -outform DER | sha256sum).
+func ExampleParsePrivateKeyPEM() {
+	data, err := os.ReadFile("testdata/rsa2048-a.pem") // a test key; never use it for anything else
+	if err != nil {
+		log.Fatal(err)
+	}
+	key, err := identity.ParsePrivateKeyPEM(data)
+	if err != nil {
+		log.Fatal(err)
+	}
+	rsaKey, ok := key.(*rsa.PrivateKey)
+	if !ok {
+		log.Fatalf("got a %T, want an RSA key", key)
+	}
+	fp, err := identity.Fingerprint(key.Public())
+	if err != nil {
+		log.Fatal(err)
+	}
+	kid, err := claims.KeyID(key.Public())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(rsaKey.N.BitLen(), "bits")
+	fmt.Println("sha256:", fp)
+	fmt.Println("kid:", kid)
+	// Output:
+	// 2048 bits
+	// sha256: fd8d60c18cdebc6051667f5633cf3f2576ef6537746565ce8cba40012773b533
+	// kid: CEE5NLS6stGacJMYcsAqjJYsyrtxB74mmb-Z1El5ceo
+}

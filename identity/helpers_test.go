@@ -1,0 +1,330 @@
+package identity_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
+	"github.com/lestrrat-go/jwx/v2/jwt"
+
+	"github.com/webchatid/webchatid/claims"
+	"github.com/webchatid/webchatid/identity"
+)
+
+// Fixed test keys (testdata/, made with openssl genrsa; see keys_test.go):
+// a and b are 2048-bit signing keys, ibm the stand-in for IBM's payload key.
+const (
+	keyA    = "rsa2048-a.pem"       // PKCS#1
+	keyB    = "rsa2048-b.pkcs8.pem" // PKCS#8
+	keyIBM  = "ibm-rsa2048.pem"     // PKCS#1; public half in ibm-rsa2048.pub.pem
+	keyWeak = "rsa1024-weak.pem"    // too small
+	key4096 = "rsa4096.pem"         // PKCS#8, for Orchestrate
+	keyEC   = "ec-p256.pkcs8.pem"   // not RSA
+	keyEd   = "ed25519.pem"         // not RSA
+	keyECv1 = "ec-p256.sec1.pem"    // SEC 1 after an EC PARAMETERS block
+	pubA    = "rsa2048-a.pub.pem"   // PKIX
+	pubA1   = "rsa2048-a.pkcs1.pub.pem"
+	pubIBM  = "ibm-rsa2048.pub.pem"
+)
+
+// fixedNow is the clock of every test server: tokens are checked against it,
+// never against the wall clock.
+var fixedNow = time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
+
+func clock() time.Time { return fixedNow }
+
+var (
+	keyMu    sync.Mutex
+	keyCache = map[string]*rsa.PrivateKey{}
+)
+
+// rsaKey loads an RSA private key from testdata once per test binary.
+func rsaKey(t testing.TB, name string) *rsa.PrivateKey {
+	t.Helper()
+	keyMu.Lock()
+	defer keyMu.Unlock()
+	if k, ok := keyCache[name]; ok {
+		return k
+	}
+	k, err := identity.LoadPrivateKeyFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rk, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		t.Fatalf("%s: got %T, want *rsa.PrivateKey", name, k)
+	}
+	keyCache[name] = rk
+	return rk
+}
+
+func sessionKey(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
+
+// logBuffer collects a server's logs, so tests can check what was and was
+// not logged.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+func (l *logBuffer) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// cadeLogin is the tutorial's demo login: every POST /authenticate is Cade,
+// unless the request says "wrong".
+func cadeLogin(r *http.Request) (*identity.SessionInfo, error) {
+	if r.Header.Get("X-Password") == "wrong" {
+		return nil, identity.ErrUnauthenticated
+	}
+	return &identity.SessionInfo{UserName: "Cade", CustomUserID: "cade-id"}, nil
+}
+
+// newServer returns a Server with key A, a fixed clock, a discarded log,
+// cookie sessions and the Cade login, unless cfg says otherwise.
+func newServer(t testing.TB, cfg identity.Config) *identity.Server {
+	t.Helper()
+	if cfg.SigningKeys == nil {
+		cfg.SigningKeys = []identity.SigningKey{{Key: rsaKey(t, keyA)}}
+	}
+	if cfg.Now == nil {
+		cfg.Now = clock
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = discardLogger()
+	}
+	if cfg.Sessions == nil && cfg.SessionKeys == nil {
+		cfg.SessionKeys = [][]byte{sessionKey(1)}
+		if cfg.Authenticate == nil {
+			cfg.Authenticate = cadeLogin
+		}
+	}
+	srv, err := identity.New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return srv
+}
+
+// client drives a handler with httptest.NewRecorder, carrying cookies from
+// one response to the next requests like a browser on one site.
+type client struct {
+	t       testing.TB
+	h       http.Handler
+	cookies map[string]*http.Cookie
+}
+
+func newClient(t testing.TB, h http.Handler) *client {
+	return &client{t: t, h: h, cookies: map[string]*http.Cookie{}}
+}
+
+func (c *client) do(method, path string, hdr ...string) *httptest.ResponseRecorder {
+	c.t.Helper()
+	req := httptest.NewRequest(method, "http://example.com"+path, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	for _, ck := range c.cookies {
+		req.AddCookie(ck)
+	}
+	rec := httptest.NewRecorder()
+	c.h.ServeHTTP(rec, req)
+	for _, ck := range rec.Result().Cookies() {
+		if ck.MaxAge < 0 {
+			delete(c.cookies, ck.Name)
+		} else {
+			c.cookies[ck.Name] = ck
+		}
+	}
+	return rec
+}
+
+// token gets a token from GET /createJWT and verifies it against the JWK set
+// the server's JWKS endpoint serves.
+func (c *client) token() jwt.Token {
+	c.t.Helper()
+	rec := c.do("GET", "/createJWT")
+	if rec.Code != http.StatusOK {
+		c.t.Fatalf("GET /createJWT: got status %d (%q), want 200", rec.Code, rec.Body.String())
+	}
+	return verifyWithJWKS(c.t, c.h, rec.Body.String())
+}
+
+// fetchJWKS returns the key set h serves at /.well-known/jwks.json.
+func fetchJWKS(t testing.TB, h http.Handler) jwk.Set {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/.well-known/jwks.json", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET /.well-known/jwks.json: got status %d, want 200", rec.Code)
+	}
+	set, err := jwk.Parse(rec.Body.Bytes())
+	if err != nil {
+		t.Fatalf("parsing the JWKS: %v", err)
+	}
+	return set
+}
+
+func verifyWithJWKS(t testing.TB, h http.Handler, token string) jwt.Token {
+	t.Helper()
+	tok, err := claims.Verify(token, fetchJWKS(t, h), claims.WithClock(clock))
+	if err != nil {
+		t.Fatalf("token does not verify against the served JWKS: %v", err)
+	}
+	return tok
+}
+
+// payload returns the token's clear user_payload as a map, nil when absent.
+func payload(t testing.TB, tok jwt.Token) map[string]any {
+	t.Helper()
+	v, ok := tok.Get(claims.UserPayloadClaim)
+	if !ok {
+		return nil
+	}
+	var raw []byte
+	switch v := v.(type) {
+	case json.RawMessage:
+		raw = v
+	default:
+		var err error
+		if raw, err = json.Marshal(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("user_payload is not a JSON object: %v", err)
+	}
+	return m
+}
+
+func jsonEqual(t testing.TB, got any, want string) {
+	t.Helper()
+	g, err := json.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b any
+	if err := json.Unmarshal(g, &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(want), &b); err != nil {
+		t.Fatal(err)
+	}
+	ga, _ := json.Marshal(a)
+	gb, _ := json.Marshal(b)
+	if !bytes.Equal(ga, gb) {
+		t.Errorf("got %s, want %s", ga, gb)
+	}
+}
+
+// failingSource is a session source whose store is down.
+var failingSource = identity.SessionSourceFunc(func(*http.Request) (*identity.SessionInfo, error) {
+	return nil, errors.New("session store unreachable")
+})
+
+// fakeLedger is an in-memory Ledger that counts writes and can fail.
+type fakeLedger struct {
+	mu      sync.Mutex
+	fail    bool
+	records []string // anonymous IDs, one per Record call
+	links   []string // "anonID>customUserID", one per Link call
+}
+
+var errLedgerDown = errors.New("ledger unreachable")
+
+func (l *fakeLedger) Record(_ context.Context, anonID string, _ time.Time) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.fail {
+		return errLedgerDown
+	}
+	l.records = append(l.records, anonID)
+	return nil
+}
+
+func (l *fakeLedger) Link(_ context.Context, anonID, user string, _ time.Time) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.fail {
+		return errLedgerDown
+	}
+	l.links = append(l.links, anonID+">"+user)
+	return nil
+}
+
+func (l *fakeLedger) Lookup(context.Context, string) ([]identity.LedgerEntry, error) {
+	return nil, nil
+}
+func (l *fakeLedger) Forget(context.Context, string, ...string) error { return nil }
+func (l *fakeLedger) Export(context.Context, func(identity.LedgerEntry) error) error {
+	return nil
+}
+
+func (l *fakeLedger) counts() (records, links []string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.records...), append([]string(nil), l.links...)
+}
+
+func readFile(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func body(t testing.TB, r io.Reader) string {
+	t.Helper()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+var errTest = errors.New("test failure")
+
+// jwsKeyID returns the kid header of a compact JWT.
+func jwsKeyID(t testing.TB, token string) string {
+	t.Helper()
+	msg, err := jws.Parse([]byte(token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msg.Signatures()[0].ProtectedHeaders().KeyID()
+}
+
+func identityKeyID(k *rsa.PrivateKey) (string, error) { return claims.KeyID(&k.PublicKey) }
+
+func readTestdata(name string) ([]byte, error) { return os.ReadFile(filepath.Join("testdata", name)) }

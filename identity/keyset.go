@@ -1,0 +1,125 @@
+package identity
+
+import (
+	"context"
+	"crypto/rsa"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+
+	"github.com/webchatid/webchatid/claims"
+	"github.com/webchatid/webchatid/internal/headersafe"
+)
+
+// keyState is everything derived from the signing keys, built once by New
+// or RotateKeys and swapped atomically: the request path only loads it.
+type keyState struct {
+	active *claims.Signer
+	set    jwk.Set // public keys, active first
+	jwks   []byte  // set as JSON, served as is
+}
+
+// newKeyState validates keys (field names the list in errors, e.g.
+// "Config.SigningKeys"), builds their signers and JWK set, runs a
+// sign-then-verify self-test of each key and logs each key's kid and
+// fingerprint.
+func newKeyState(keys []SigningKey, field string, target Target, now func() time.Time, log *slog.Logger) (*keyState, error) {
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("identity: %s: at least one signing key is required", field)
+	}
+	st := &keyState{set: jwk.NewSet()}
+	signers := make([]*claims.Signer, len(keys))
+	for i, k := range keys {
+		name := fmt.Sprintf("%s[%d]", field, i)
+		if k.Key == nil {
+			return nil, fmt.Errorf("identity: %s: Key is nil", name)
+		}
+		pub, ok := k.Key.Public().(*rsa.PublicKey)
+		if !ok {
+			return nil, fmt.Errorf("identity: %s: is a %T key, need RSA (IBM's web chat verifies RS256 only)", name, k.Key.Public())
+		}
+		if bits := pub.N.BitLen(); bits < minRSABits {
+			return nil, wrapError{fmt.Sprintf("identity: %s: RSA key is %d bits, need at least %d", name, bits, minRSABits), claims.ErrWeakKey}
+		}
+		kid := k.KeyID
+		if kid == "" {
+			var err error
+			if kid, err = claims.KeyID(pub); err != nil {
+				return nil, fmt.Errorf("identity: %s: %w", name, err)
+			}
+		} else if err := headersafe.Check(kid); err != nil {
+			return nil, fmt.Errorf("identity: %s: KeyID: %w", name, err)
+		}
+		if _, dup := st.set.LookupKeyID(kid); dup {
+			return nil, fmt.Errorf("identity: %s: key ID %q is already used by another key", name, kid)
+		}
+		s, err := claims.NewSigner(k.Key, claims.WithKeyID(kid))
+		if err != nil {
+			return nil, fmt.Errorf("identity: %s: %w", name, err)
+		}
+		if err := st.set.AddKey(s.PublicJWK()); err != nil {
+			return nil, fmt.Errorf("identity: %s: building its JWK: %w", name, err)
+		}
+		signers[i] = s
+	}
+	st.active = signers[0]
+	jwks, err := json.Marshal(st.set)
+	if err != nil {
+		return nil, fmt.Errorf("identity: %s: encoding the JWK set: %w", field, err)
+	}
+	st.jwks = jwks
+
+	for i, s := range signers {
+		name := fmt.Sprintf("%s[%d]", field, i)
+		if err := selfTest(s, st.set, now); err != nil {
+			return nil, fmt.Errorf("identity: %s: sign-then-verify self-test failed: %w", name, err)
+		}
+		pub := s.Public().(*rsa.PublicKey)
+		fp, err := Fingerprint(pub)
+		if err != nil {
+			return nil, fmt.Errorf("identity: %s: %w", name, err)
+		}
+		role := "active"
+		if i > 0 {
+			role = "verify-only"
+		}
+		log.LogAttrs(context.Background(), slog.LevelInfo, "identity: signing key",
+			slog.String("role", role), slog.String("kid", s.KeyID()),
+			slog.String("alg", s.Algorithm().String()), slog.Int("bits", pub.N.BitLen()),
+			slog.String("sha256", fp))
+		if target == Orchestrate && pub.N.BitLen() < orchestrateKeyBits {
+			log.LogAttrs(context.Background(), slog.LevelWarn, "identity: IBM recommends 4096-bit keys for watsonx Orchestrate",
+				slog.String("kid", s.KeyID()), slog.Int("bits", pub.N.BitLen()))
+		}
+	}
+	return st, nil
+}
+
+// selfTest signs a throwaway token with s and verifies it against the JWK
+// set, by kid, as a client of the JWKS endpoint would: a key whose signer
+// (a KMS, say) does not match its public half fails here, not at IBM.
+func selfTest(s *claims.Signer, set jwk.Set, now func() time.Time) error {
+	tok, err := claims.NewBuilder().Subject("webchatid-self-test").IssuedAt(now()).TTL(time.Minute).Build()
+	if err != nil {
+		return err
+	}
+	signed, err := s.Sign(tok)
+	if err != nil {
+		return err
+	}
+	_, err = claims.Verify(signed, set, claims.WithClock(now))
+	return err
+}
+
+// wrapError is an error with its own message that still matches err with
+// errors.Is, for messages that say more than the wrapped sentinel.
+type wrapError struct {
+	msg string
+	err error
+}
+
+func (e wrapError) Error() string { return e.msg }
+func (e wrapError) Unwrap() error { return e.err }

@@ -1,0 +1,363 @@
+package identity
+
+import (
+	"context"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+
+	"github.com/webchatid/webchatid/claims"
+	"github.com/webchatid/webchatid/cookie"
+	"github.com/webchatid/webchatid/internal/headersafe"
+)
+
+// Errors returned (wrapped) by [Server.Token] and the hooks' callers. The
+// handlers map them to status codes: ErrUnauthenticated to 401,
+// ErrSessionUnavailable and ErrLedgerUnavailable to 503, anything else to
+// 500.
+var (
+	// ErrUnauthenticated means the request is not allowed a token or a
+	// login: Config.Authenticate refused the credentials, or a Subject or
+	// Claims hook refused an anonymous visitor. Hooks return it (wrapped)
+	// to get a 401.
+	ErrUnauthenticated = errors.New("identity: unauthenticated")
+
+	// ErrSessionUnavailable means the session source failed and
+	// Config.StrictSessions is set.
+	ErrSessionUnavailable = errors.New("identity: session source unavailable")
+
+	// ErrLedgerUnavailable means the ledger failed and Config.StrictLedger
+	// is set.
+	ErrLedgerUnavailable = errors.New("identity: ledger unavailable")
+
+	// ErrClaims means the token's claims could not be built: a hook failed
+	// or broke a rule of the target (a changed sub, a reserved context
+	// name, an unsafe sub from Config.Subject).
+	ErrClaims = errors.New("identity: cannot build token claims")
+)
+
+// Server issues IBM web chat identity tokens over HTTP: it serves the token,
+// login, logout, session and JWKS endpoints (see [Server.Handler]) and, for
+// custom handlers, [Server.Token]. Create one with [New]. A Server is
+// immutable apart from its keys, which [Server.RotateKeys] swaps
+// atomically; it is safe for concurrent use.
+type Server struct {
+	cfg      Config
+	anon     *cookie.Anonymous
+	sessions SessionSource // nil: everyone anonymous
+	store    SessionStore  // nil: no /authenticate, /logout
+	ibm      *rsa.PublicKey
+	skew     time.Duration // iat backdating; exp-iat stays within the target's limit
+	recorder *LedgerRecorder
+	keys     atomic.Pointer[keyState]
+
+	cors *corsPolicy // nil: CORS off
+	cop  *http.CrossOriginProtection
+
+	tokenH, authenticateH, logoutH, sessionH, jwksH http.Handler
+	mux                                             *http.ServeMux
+
+	sessionErrors, ledgerErrors atomic.Uint64
+}
+
+var _ http.Handler = (*Server)(nil)
+
+// New returns a Server for cfg. It copies cfg, fills in defaults, and checks
+// every field, returning an error that names the first invalid one (for
+// example "identity: Config.SigningKeys[0]: RSA key is 1024 bits, need at
+// least 2048"). It also signs and verifies a test token with each key and
+// logs each key's kid and SHA-256 fingerprint (see [Fingerprint]) at Info
+// level, so an operator can compare them with the key pasted into IBM's
+// Security tab. Nothing is checked later: a Server that New returns does not
+// fail a request for a configuration reason.
+func New(cfg Config) (*Server, error) {
+	cfg.clone()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, skew: min(claims.DefaultSkew, cfg.Target.maxTTL()-cfg.TTL)}
+	var err error
+	if s.anon, err = cookie.NewAnonymous(cfg.Anonymous); err != nil {
+		return nil, fmt.Errorf("identity: Config.Anonymous: %w", err)
+	}
+	s.sessions = cfg.Sessions
+	if len(cfg.SessionKeys) > 0 {
+		sealer, err := cookie.NewSealer(cookie.SealerConfig{Name: DefaultSessionCookie, Keys: cfg.SessionKeys, Now: cfg.Now})
+		if err != nil {
+			return nil, fmt.Errorf("identity: Config.SessionKeys: %w", err)
+		}
+		s.sessions = &CookieSessions{sealer: sealer, log: cfg.Logger}
+	}
+	s.store, _ = s.sessions.(SessionStore)
+	// Keys last: their check logs, and a failed New should log nothing.
+	st, err := newKeyState(cfg.SigningKeys, "Config.SigningKeys", cfg.Target, cfg.Now, s.log())
+	if err != nil {
+		return nil, err
+	}
+	s.keys.Store(st)
+	if cfg.IBMPublicKey != nil {
+		s.ibm = cfg.IBMPublicKey.(*rsa.PublicKey) // checked by validate
+		if fp, err := Fingerprint(s.ibm); err == nil {
+			s.log().LogAttrs(context.Background(), slog.LevelInfo, "identity: user_payload encrypted with IBM's public key",
+				slog.String("sha256", fp), slog.String("scheme", cfg.PayloadScheme.String()))
+		}
+	} else if cfg.Target == Orchestrate {
+		s.log().LogAttrs(context.Background(), slog.LevelWarn,
+			"identity: Config.IBMPublicKey is not set, so sessions' SSOToken is never sent to watsonx Orchestrate")
+	}
+	s.recorder = NewLedgerRecorder(cfg.Ledger, cfg.Now)
+
+	s.cop = http.NewCrossOriginProtection()
+	for _, o := range slices.Concat(cfg.TrustedOrigins, cfg.AllowedOrigins) {
+		if err := s.cop.AddTrustedOrigin(o); err != nil { // parseOrigin already accepted it
+			return nil, fmt.Errorf("identity: Config.TrustedOrigins: %w", err)
+		}
+	}
+	s.cop.SetDenyHandler(http.HandlerFunc(s.denyCrossOrigin))
+	s.cors = newCORSPolicy(cfg.AllowedOrigins)
+	s.buildHandlers()
+	return s, nil
+}
+
+func (s *Server) log() *slog.Logger {
+	if s.cfg.Logger != nil {
+		return s.cfg.Logger
+	}
+	return slog.Default()
+}
+
+// RotateKeys replaces the Server's signing keys, with the rules of
+// Config.SigningKeys: keys[0] signs from now on, the others are published by
+// the JWKS endpoint for verification only. To rotate without downtime, pass
+// the new key first and the previous one after it, and drop the previous one
+// in a later call once the tokens it signed have expired (Config.TTL). The
+// swap is atomic: a request signs with either the old or the new set, never a
+// mix. On error the Server keeps its keys.
+//
+// IBM's web chat verifies with the one public key pasted in its Security
+// tab, so paste the new public key there at the moment keys[0] changes.
+func (s *Server) RotateKeys(keys ...SigningKey) error {
+	st, err := newKeyState(keys, "RotateKeys: keys", s.cfg.Target, s.cfg.Now, s.log())
+	if err != nil {
+		return err
+	}
+	s.keys.Store(st)
+	return nil
+}
+
+// KeyID returns the kid of the key currently signing tokens.
+func (s *Server) KeyID() string { return s.keys.Load().active.KeyID() }
+
+// PublicKeys returns a copy of the JWK set the JWKS endpoint serves: the
+// active key first, then the verify-only keys. Pass it to [claims.Verify].
+func (s *Server) PublicKeys() jwk.Set {
+	set, err := s.keys.Load().set.Clone()
+	if err != nil { // Clone copies keys already accepted by AddKey
+		panic("identity: cloning the JWK set: " + err.Error())
+	}
+	return set
+}
+
+// Stats counts failures the Server survived.
+type Stats struct {
+	// SessionErrors counts requests whose session source failed.
+	SessionErrors uint64
+	// LedgerErrors counts ledger writes that failed.
+	LedgerErrors uint64
+}
+
+// Stats returns the failure counters since New.
+func (s *Server) Stats() Stats {
+	return Stats{SessionErrors: s.sessionErrors.Load(), LedgerErrors: s.ledgerErrors.Load()}
+}
+
+// Session returns the request's session from the configured source, nil when
+// anonymous. When the source fails, the failure is counted and logged and
+// the request is anonymous, or, with Config.StrictSessions, the error wraps
+// [ErrSessionUnavailable]. Session info breaking the [SessionInfo] rules is
+// an error wrapping [ErrInvalidSession].
+func (s *Server) Session(r *http.Request) (*SessionInfo, error) {
+	if s.sessions == nil {
+		return nil, nil
+	}
+	info, err := s.sessions.Session(r)
+	if err != nil {
+		s.sessionErrors.Add(1)
+		if s.cfg.StrictSessions {
+			return nil, fmt.Errorf("%w: %w", ErrSessionUnavailable, err)
+		}
+		s.log().LogAttrs(r.Context(), slog.LevelWarn, "identity: session source failed; request treated as anonymous",
+			slog.String("error", err.Error()))
+		return nil, nil
+	}
+	if info != nil {
+		if err := info.validate(); err != nil {
+			return nil, err
+		}
+	}
+	return info, nil
+}
+
+// Token issues a token for the request, for apps that write their own token
+// handler. It gets or sets the anonymous-ID cookie on w (so call it before
+// writing the response body), asks the session source who is logged in,
+// records the ID in the ledger, and returns the signed token and its
+// expiry. The caller writes the response, with Cache-Control: no-store. The
+// claims are:
+//
+//   - sub: the anonymous ID, before and after login (or Config.Subject's
+//     choice);
+//   - iat, exp: now and now + Config.TTL; iss when Config.Issuer is set;
+//   - user_payload: {name, custom_user_id, ...Extra} of the session, or
+//     {"name": "Anonymous", "custom_user_id": <anonymous ID>} when
+//     anonymous, as in IBM's tutorial ({"sso_token"} for [Orchestrate]);
+//     encrypted when Config.IBMPublicKey is set;
+//   - whatever Config.Claims adds.
+//
+// Errors wrap [ErrUnauthenticated], [ErrSessionUnavailable],
+// [ErrLedgerUnavailable], [ErrClaims] or [ErrInvalidSession], or are
+// failures of the cookie, the payload encryption or the signer.
+func (s *Server) Token(w http.ResponseWriter, r *http.Request) (token string, expires time.Time, err error) {
+	anonID, isNew, err := s.anon.GetOrSet(w, r)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("identity: anonymous ID: %w", err)
+	}
+	info, err := s.Session(r)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	sub, err := s.subject(r, anonID, info)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	if err := s.record(r.Context(), sub, isNew && sub == anonID, info); err != nil {
+		return "", time.Time{}, err
+	}
+	return s.issue(r, sub, anonID, info)
+}
+
+// subject is the token's sub: the anonymous ID, or what Config.Subject
+// chooses. It is what IBM bills and deletes by (customer_id), so it is also
+// what the ledger records.
+func (s *Server) subject(r *http.Request, anonID string, info *SessionInfo) (string, error) {
+	if s.cfg.Subject == nil {
+		return anonID, nil
+	}
+	sub, err := s.cfg.Subject(r, anonID, info)
+	if err != nil {
+		return "", hookError("Config.Subject", err)
+	}
+	if err := headersafe.Check(sub); err != nil {
+		return "", fmt.Errorf("%w: Config.Subject returned an unusable sub: %w", ErrClaims, err)
+	}
+	return sub, nil
+}
+
+// record writes to the ledger through the recorder (cheap when nothing is
+// due). A failure is counted and logged, and returned only in strict mode.
+func (s *Server) record(ctx context.Context, sub string, isNew bool, info *SessionInfo) error {
+	if s.recorder == nil {
+		return nil
+	}
+	err := s.recorder.Seen(ctx, sub, isNew)
+	if info != nil {
+		err = errors.Join(err, s.recorder.Linked(ctx, sub, info.CustomUserID))
+	}
+	if err == nil {
+		return nil
+	}
+	s.ledgerErrors.Add(1)
+	if s.cfg.StrictLedger {
+		return fmt.Errorf("%w: %w", ErrLedgerUnavailable, err)
+	}
+	s.log().LogAttrs(ctx, slog.LevelWarn, "identity: ledger write failed; token issued anyway",
+		slog.String("error", err.Error()))
+	return nil
+}
+
+func (s *Server) issue(r *http.Request, sub, anonID string, info *SessionInfo) (string, time.Time, error) {
+	now := s.cfg.Now()
+	b := claims.NewBuilder().Subject(sub).IssuedAt(now).TTL(s.cfg.TTL).Skew(s.skew).MaxTTL(s.cfg.Target.maxTTL())
+	if s.cfg.Issuer != "" {
+		b.Issuer(s.cfg.Issuer)
+	}
+	if p := s.userPayload(anonID, info); p != nil {
+		b.UserPayload(p)
+		if s.ibm != nil {
+			b.EncryptUserPayload(s.ibm, s.cfg.PayloadScheme)
+		}
+	}
+	if s.cfg.Claims != nil {
+		if err := s.cfg.Claims(r, b, info); err != nil {
+			return "", time.Time{}, hookError("Config.Claims", err)
+		}
+	}
+	tok, err := b.Build()
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("%w: %w", ErrClaims, err)
+	}
+	if tok.Subject() != sub {
+		return "", time.Time{}, fmt.Errorf("%w: Config.Claims changed sub; use Config.Subject", ErrClaims)
+	}
+	if max := s.cfg.Target.maxTTL(); tok.Expiration().Sub(tok.IssuedAt()) > max {
+		return "", time.Time{}, fmt.Errorf("%w: exp is more than %v after iat, the most the %v target accepts", ErrClaims, max, s.cfg.Target)
+	}
+	if v, ok := tok.Get(claims.ContextClaim); ok {
+		if err := s.cfg.Target.checkContext(v); err != nil {
+			return "", time.Time{}, err
+		}
+	}
+	signed, err := s.keys.Load().active.Sign(tok)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("identity: signing: %w", err)
+	}
+	return signed, tok.Expiration(), nil
+}
+
+// hookError wraps an app hook's error: ErrUnauthenticated stays visible to
+// errors.Is, anything else also matches ErrClaims.
+func hookError(hook string, err error) error {
+	if errors.Is(err, ErrUnauthenticated) {
+		return fmt.Errorf("identity: %s: %w", hook, err)
+	}
+	return fmt.Errorf("%w: %s: %w", ErrClaims, hook, err)
+}
+
+// userPayload is the user_payload claim's value before encryption, or nil
+// for none.
+func (s *Server) userPayload(anonID string, info *SessionInfo) any {
+	if s.cfg.Target == Orchestrate {
+		if info == nil || info.SSOToken == "" || s.ibm == nil {
+			return nil
+		}
+		return map[string]string{"sso_token": info.SSOToken}
+	}
+	if info == nil {
+		return map[string]string{"name": "Anonymous", "custom_user_id": anonID}
+	}
+	p := make(map[string]any, len(info.Extra)+2)
+	for k, v := range info.Extra {
+		p[k] = v
+	}
+	p["name"] = info.UserName
+	p["custom_user_id"] = info.CustomUserID
+	return p
+}
+
+// tokenJSON is the /createJWT answer for clients that prefer JSON.
+type tokenJSON struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+func marshalToken(token string, exp time.Time) ([]byte, error) {
+	return json.Marshal(tokenJSON{Token: token, ExpiresAt: exp.UTC()})
+}

@@ -1,0 +1,228 @@
+package identity
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/webchatid/webchatid/cookie"
+)
+
+// DefaultSessionCookie is the name [NewCookieSessions] gives the session
+// cookie when the config names none.
+const DefaultSessionCookie = "WEBCHATID-SESSION"
+
+// SessionInfo describes a logged-in user. It goes into the token's
+// user_payload claim (never into sub, which IBM forbids changing within a
+// chat session): for the watsonx Assistant web chat target as
+//
+//	{"name": UserName, "custom_user_id": CustomUserID, ...Extra}
+//
+// and for the [Orchestrate] target as {"sso_token": SSOToken}.
+type SessionInfo struct {
+	// UserName is the user's display name (user_payload.name).
+	UserName string `json:"n,omitempty"`
+
+	// CustomUserID is the app's own ID for the user
+	// (user_payload.custom_user_id). It is also what a [Ledger] links the
+	// anonymous ID to. It must not be empty.
+	CustomUserID string `json:"u"`
+
+	// SSOToken is the single sign-on token a watsonx Orchestrate agent uses
+	// on the user's behalf; only the [Orchestrate] target sends it, as
+	// user_payload.sso_token, and only encrypted (Config.IBMPublicKey set).
+	SSOToken string `json:"s,omitempty"`
+
+	// Extra holds app fields added to the web chat user_payload beside name
+	// and custom_user_id. Its values must be JSON-marshalable; the keys
+	// "name", "custom_user_id" and "sso_token" are refused.
+	Extra map[string]any `json:"x,omitempty"`
+}
+
+// ErrInvalidSession is returned (wrapped) when a [SessionInfo] cannot be used:
+// an empty CustomUserID or a reserved key in Extra.
+var ErrInvalidSession = errors.New("identity: invalid session info")
+
+func (s *SessionInfo) validate() error {
+	if s.CustomUserID == "" {
+		return fmt.Errorf("%w: CustomUserID is empty", ErrInvalidSession)
+	}
+	for _, k := range [...]string{"name", "custom_user_id", "sso_token"} {
+		if _, ok := s.Extra[k]; ok {
+			return fmt.Errorf("%w: Extra key %q is reserved", ErrInvalidSession, k)
+		}
+	}
+	return nil
+}
+
+// A SessionSource tells the token endpoint who is logged in.
+//
+// Session returns the user's info for the request, or nil and a nil error
+// when the request is anonymous. Input the source does not trust (a
+// missing, tampered, foreign or expired cookie or header) is anonymous, not
+// an error. An error means the source itself failed (its store is down);
+// the [Server] then logs it and treats the request as anonymous, or answers
+// 503 when Config.StrictSessions is set.
+//
+// Session may be called concurrently and must not modify the returned
+// value later; the caller must not modify it either.
+type SessionSource interface {
+	Session(r *http.Request) (*SessionInfo, error)
+}
+
+// The SessionSourceFunc type is an adapter to allow the use of ordinary
+// functions as session sources.
+type SessionSourceFunc func(r *http.Request) (*SessionInfo, error)
+
+// Session returns f(r).
+func (f SessionSourceFunc) Session(r *http.Request) (*SessionInfo, error) { return f(r) }
+
+// A SessionStore is a [SessionSource] that can also keep a session: the
+// [Server]'s /authenticate and /logout endpoints use it. [CookieSessions] is
+// one.
+type SessionStore interface {
+	SessionSource
+	// Login starts a session for info, replacing any session the request
+	// carries (a fresh value, against session fixation).
+	Login(w http.ResponseWriter, r *http.Request, info *SessionInfo) error
+	// Logout ends the request's session, if any.
+	Logout(w http.ResponseWriter, r *http.Request)
+}
+
+// Chain returns a SessionSource that asks each source in order and returns
+// the first non-nil session. A source's error stops the chain and is
+// returned: a later source must not speak for a user the failing one may
+// have known. Chain panics if a source is nil.
+func Chain(sources ...SessionSource) SessionSource {
+	for i, s := range sources {
+		if s == nil {
+			panic(fmt.Sprintf("identity: Chain: source %d is nil", i))
+		}
+	}
+	sources = append([]SessionSource(nil), sources...)
+	return SessionSourceFunc(func(r *http.Request) (*SessionInfo, error) {
+		for _, s := range sources {
+			info, err := s.Session(r)
+			if err != nil || info != nil {
+				return info, err
+			}
+		}
+		return nil, nil
+	})
+}
+
+type sessionKey struct{}
+
+// WithSession returns a copy of ctx carrying info, for apps that authenticate
+// in their own middleware: set it there, and let [ContextSessions] read it.
+// A nil info marks the request anonymous.
+func WithSession(ctx context.Context, info *SessionInfo) context.Context {
+	return context.WithValue(ctx, sessionKey{}, info)
+}
+
+// SessionFrom returns the session stored in ctx by [WithSession]. ok is false
+// when there is none (no middleware ran, or it stored nil).
+func SessionFrom(ctx context.Context) (info *SessionInfo, ok bool) {
+	info, _ = ctx.Value(sessionKey{}).(*SessionInfo)
+	return info, info != nil
+}
+
+// ContextSessions is a [SessionSource] that reads the session an app's own
+// middleware put in the request context with [WithSession]. A request
+// without one is anonymous. The zero value is ready to use.
+type ContextSessions struct{}
+
+// Session returns the session in r's context, or nil when there is none.
+func (ContextSessions) Session(r *http.Request) (*SessionInfo, error) {
+	info, _ := SessionFrom(r.Context())
+	return info, nil
+}
+
+// CookieSessions keeps the logged-in user in a sealed cookie ([cookie.Sealer]:
+// AES-256-GCM, the cookie name bound in, expiry inside): tamper-proof and
+// unreadable by the browser, unlike the plain JSON SESSION_INFO cookie of
+// IBM's tutorial. It is a [SessionStore] and is safe for concurrent use.
+//
+// The session lives only in the cookie, so Logout clears the browser's copy
+// but a copy taken earlier stays valid until it expires (SealerConfig.MaxAge,
+// 24 hours by default); keep MaxAge short, or use a server-side session store
+// through a [SessionSource], where that matters.
+type CookieSessions struct {
+	sealer *cookie.Sealer
+	log    *slog.Logger // nil: slog.Default()
+}
+
+// NewCookieSessions returns a CookieSessions using a sealed cookie with the
+// given settings. If cfg.Name is empty, [DefaultSessionCookie] is used; Keys
+// must hold at least one 32-byte key (the first seals, all open, for
+// rotation). The error names the invalid field.
+func NewCookieSessions(cfg cookie.SealerConfig) (*CookieSessions, error) {
+	if cfg.Name == "" {
+		cfg.Name = DefaultSessionCookie
+	}
+	s, err := cookie.NewSealer(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("identity: NewCookieSessions: %w", err)
+	}
+	return &CookieSessions{sealer: s}, nil
+}
+
+func (c *CookieSessions) logger() *slog.Logger {
+	if c.log != nil {
+		return c.log
+	}
+	return slog.Default()
+}
+
+// Session returns the session in the request's cookie. A missing cookie is
+// anonymous; so is a tampered, foreign, expired or undecodable one (logged at
+// Debug level, without the value). It never returns an error.
+func (c *CookieSessions) Session(r *http.Request) (*SessionInfo, error) {
+	plain, err := c.sealer.Read(r)
+	if err != nil {
+		if !errors.Is(err, http.ErrNoCookie) {
+			c.logger().DebugContext(r.Context(), "identity: session cookie ignored",
+				"cookie", c.sealer.Name(), "reason", err.Error())
+		}
+		return nil, nil
+	}
+	info := new(SessionInfo)
+	if err := json.Unmarshal(plain, info); err != nil || info.validate() != nil {
+		c.logger().DebugContext(r.Context(), "identity: session cookie ignored",
+			"cookie", c.sealer.Name(), "reason", "undecodable contents")
+		return nil, nil
+	}
+	return info, nil
+}
+
+// Login seals info into a new session cookie on w, replacing the request's
+// session: each call writes a fresh value. It returns [ErrInvalidSession] for
+// unusable info, and [cookie.ErrTooLarge] when the sealed cookie would be too
+// big for browsers (keep Extra small).
+func (c *CookieSessions) Login(w http.ResponseWriter, r *http.Request, info *SessionInfo) error {
+	if info == nil {
+		return fmt.Errorf("%w: nil", ErrInvalidSession)
+	}
+	if err := info.validate(); err != nil {
+		return err
+	}
+	plain, err := json.Marshal(info)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidSession, err)
+	}
+	if err := c.sealer.Write(w, r, plain); err != nil {
+		return fmt.Errorf("identity: writing session cookie: %w", err)
+	}
+	return nil
+}
+
+// Logout clears the session cookie.
+func (c *CookieSessions) Logout(w http.ResponseWriter, r *http.Request) {
+	c.sealer.Clear(w, r)
+}
+
+// Name returns the session cookie's name.
+func (c *CookieSessions) Name() string { return c.sealer.Name() }

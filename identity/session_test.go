@@ -1,0 +1,135 @@
+package identity_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/webchatid/webchatid/cookie"
+	"github.com/webchatid/webchatid/identity"
+)
+
+func staticSource(info *identity.SessionInfo, err error) identity.SessionSource {
+	return identity.SessionSourceFunc(func(*http.Request) (*identity.SessionInfo, error) { return info, err })
+}
+
+func TestChain(t *testing.T) {
+	ada := &identity.SessionInfo{UserName: "Ada", CustomUserID: "ada"}
+	bob := &identity.SessionInfo{UserName: "Bob", CustomUserID: "bob"}
+	anon := staticSource(nil, nil)
+	tests := []struct {
+		name    string
+		sources []identity.SessionSource
+		want    *identity.SessionInfo
+		wantErr bool
+	}{
+		{"empty chain is anonymous", nil, nil, false},
+		{"all anonymous", []identity.SessionSource{anon, anon}, nil, false},
+		{"first non-nil wins", []identity.SessionSource{anon, staticSource(ada, nil), staticSource(bob, nil)}, ada, false},
+		{"an error stops the chain", []identity.SessionSource{staticSource(nil, errTest), staticSource(bob, nil)}, nil, true},
+		{"a session before an error wins", []identity.SessionSource{staticSource(ada, nil), staticSource(nil, errTest)}, ada, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := identity.Chain(tt.sources...).Session(httptest.NewRequest("GET", "/", nil))
+			if got != tt.want || (err != nil) != tt.wantErr {
+				t.Errorf("got %v, %v; want %v, error %v", got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestChainPanicsOnNil(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("Chain(nil) did not panic")
+		}
+	}()
+	identity.Chain(identity.ContextSessions{}, nil)
+}
+
+func TestSessionFromWithoutMiddleware(t *testing.T) {
+	if info, ok := identity.SessionFrom(context.Background()); ok || info != nil {
+		t.Errorf("got %v, %v; want nil, false", info, ok)
+	}
+	if info, ok := identity.SessionFrom(identity.WithSession(context.Background(), nil)); ok || info != nil {
+		t.Errorf("after WithSession(nil): got %v, %v; want nil, false", info, ok)
+	}
+	want := &identity.SessionInfo{CustomUserID: "u"}
+	if info, ok := identity.SessionFrom(identity.WithSession(context.Background(), want)); !ok || info != want {
+		t.Errorf("got %v, %v; want the stored session", info, ok)
+	}
+}
+
+func TestCookieSessions(t *testing.T) {
+	now := fixedNow
+	cs, err := identity.NewCookieSessions(cookie.SealerConfig{Keys: [][]byte{sessionKey(3)}, MaxAge: time.Hour, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs.Name() != identity.DefaultSessionCookie {
+		t.Errorf("Name: got %q, want %q", cs.Name(), identity.DefaultSessionCookie)
+	}
+	want := &identity.SessionInfo{UserName: "Ada", CustomUserID: "ada-1", SSOToken: "sso", Extra: map[string]any{"plan": "gold"}}
+	rec := httptest.NewRecorder()
+	if err := cs.Login(rec, httptest.NewRequest("POST", "/", nil), want); err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("GET", "/", nil)
+	req.AddCookie(rec.Result().Cookies()[0])
+	got, err := cs.Session(req)
+	if err != nil || got == nil || got.UserName != "Ada" || got.CustomUserID != "ada-1" || got.SSOToken != "sso" || got.Extra["plan"] != "gold" {
+		t.Fatalf("got %+v, %v; want the logged-in session back", got, err)
+	}
+
+	now = now.Add(2 * time.Hour)
+	if got, err := cs.Session(req); got != nil || err != nil {
+		t.Errorf("expired session: got %+v, %v; want anonymous", got, err)
+	}
+
+	rec = httptest.NewRecorder()
+	cs.Logout(rec, req)
+	if ck := rec.Result().Cookies(); len(ck) != 1 || ck[0].MaxAge >= 0 {
+		t.Errorf("Logout: got cookies %v, want the session cookie cleared", ck)
+	}
+}
+
+func TestCookieSessionsLoginRefuses(t *testing.T) {
+	cs, err := identity.NewCookieSessions(cookie.SealerConfig{Keys: [][]byte{sessionKey(3)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]struct {
+		info *identity.SessionInfo
+		want error
+	}{
+		"nil":                  {nil, identity.ErrInvalidSession},
+		"no CustomUserID":      {&identity.SessionInfo{UserName: "x"}, identity.ErrInvalidSession},
+		"Extra overrides name": {&identity.SessionInfo{CustomUserID: "u", Extra: map[string]any{"name": "x"}}, identity.ErrInvalidSession},
+		"unencodable Extra":    {&identity.SessionInfo{CustomUserID: "u", Extra: map[string]any{"f": func() {}}}, identity.ErrInvalidSession},
+		"too large":            {&identity.SessionInfo{CustomUserID: "u", Extra: map[string]any{"big": strings.Repeat("x", 5000)}}, cookie.ErrTooLarge},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			err := cs.Login(rec, httptest.NewRequest("POST", "/", nil), tt.info)
+			if !errors.Is(err, tt.want) {
+				t.Errorf("got %v, want %v", err, tt.want)
+			}
+			if rec.Header().Get("Set-Cookie") != "" {
+				t.Error("a refused login set a cookie")
+			}
+		})
+	}
+}
+
+func TestNewCookieSessionsRefusesBadKeys(t *testing.T) {
+	_, err := identity.NewCookieSessions(cookie.SealerConfig{Keys: [][]byte{make([]byte, 16)}})
+	if err == nil || !strings.HasPrefix(err.Error(), "identity: NewCookieSessions: cookie:") {
+		t.Errorf("got %v, want the sealer's error", err)
+	}
+}

@@ -1,0 +1,319 @@
+// Unit tests for ../webchatid.js, run by script_test.go with node's built-in
+// test runner: node --test identity/testdata/webchatid.test.js
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const vm = require('node:vm');
+
+const source = fs.readFileSync(path.join(__dirname, '..', 'webchatid.js'), 'utf8');
+
+// load runs the script in a fresh global, as a browser would, and returns that global.
+function load(globals) {
+  const ctx = vm.createContext(Object.assign({ console: quietConsole(), setTimeout, URL }, globals));
+  vm.runInContext(source, ctx, { filename: 'webchatid.js' });
+  return ctx;
+}
+
+function quietConsole() {
+  const errors = [];
+  return { errors, error: (m) => errors.push(String(m)), log() {}, warn() {} };
+}
+
+function response(status, body) {
+  return { ok: status >= 200 && status < 300, status, text: async () => body };
+}
+
+// fakeServer answers requests from a script of responses and records them.
+function fakeServer(answers) {
+  const calls = [];
+  const fetch = (url, init) => {
+    calls.push({ url, init });
+    const next = answers.length > 1 ? answers.shift() : answers[0];
+    if (next instanceof Error) return Promise.reject(next);
+    if (typeof next === 'function') return next(url, init);
+    return Promise.resolve(response(next[0], next[1]));
+  };
+  return { calls, fetch };
+}
+
+function client(answers, extra) {
+  const srv = fakeServer(answers);
+  const con = quietConsole();
+  const delays = [];
+  const g = load({});
+  const c = g.webchatid.create(
+    Object.assign(
+      {
+        fetch: srv.fetch,
+        console: con,
+        sleep: (ms) => {
+          delays.push(ms);
+          return Promise.resolve();
+        },
+      },
+      extra
+    )
+  );
+  return { c, srv, con, delays };
+}
+
+// fakeInstance has the subset of IBM's web chat instance API the helper uses.
+function fakeInstance() {
+  const handlers = {};
+  const inst = {
+    handlers,
+    updates: [],
+    authUpdates: [],
+    destroyed: 0,
+    forms: [],
+    // IBM's web chat uses on({type, handler}); Orchestrate's embed chat on(type, handler).
+    on(arg, fn) {
+      const type = typeof arg === 'string' ? arg : arg.type;
+      inst.forms.push(typeof arg === 'string' ? 'name' : 'object');
+      (handlers[type] = handlers[type] || []).push(typeof arg === 'string' ? fn : arg.handler);
+    },
+    updateIdentityToken(t) {
+      inst.updates.push(t);
+    },
+    updateAuthToken(t) {
+      inst.authUpdates.push(t);
+    },
+    destroySession() {
+      inst.destroyed++;
+    },
+  };
+  return inst;
+}
+
+test('concurrent token requests share one fetch', async () => {
+  let release;
+  const gate = new Promise((r) => (release = r));
+  const { c, srv } = client([() => gate.then(() => response(200, 'tok-1\n'))]);
+  const ps = [c.fetchToken(), c.fetchToken(), c.fetchToken()];
+  release();
+  assert.deepEqual(await Promise.all(ps), ['tok-1', 'tok-1', 'tok-1']);
+  assert.equal(srv.calls.length, 1, 'got ' + srv.calls.length + ' fetches, want 1');
+  assert.equal(srv.calls[0].url, '/createJWT');
+  assert.equal(srv.calls[0].init.credentials, 'same-origin');
+});
+
+test('a finished request is not reused', async () => {
+  const { c, srv } = client([[200, 'a'], [200, 'b']]);
+  assert.equal(await c.fetchToken(), 'a');
+  assert.equal(await c.fetchToken(), 'b');
+  assert.equal(srv.calls.length, 2);
+});
+
+test('fresh waits for the request in flight and asks again', async () => {
+  let release;
+  const gate = new Promise((r) => (release = r));
+  const { c, srv } = client([() => gate.then(() => response(200, 'old')), [200, 'new']]);
+  const first = c.fetchToken();
+  const fresh = c.fetchToken({ fresh: true });
+  const shared = c.fetchToken(); // joins the newest request
+  release();
+  assert.equal(await first, 'old');
+  assert.equal(await fresh, 'new');
+  assert.equal(await shared, 'new');
+  assert.equal(srv.calls.length, 2);
+});
+
+test('transient failures are retried with exponential backoff', async () => {
+  const { c, srv, con, delays } = client([[503, ''], new Error('offline'), [429, ''], [200, 'tok']]);
+  assert.equal(await c.fetchToken(), 'tok');
+  assert.equal(srv.calls.length, 4);
+  assert.deepEqual(delays, [250, 500, 1000]);
+  assert.deepEqual(con.errors, []);
+});
+
+test('backoff is capped', async () => {
+  const { c, delays } = client([[500, '']], { retries: 6, backoffMs: 1000, maxBackoffMs: 3000 });
+  await assert.rejects(c.fetchToken());
+  assert.deepEqual(delays, [1000, 2000, 3000, 3000, 3000, 3000]);
+});
+
+test('a server that keeps failing gets bounded retries and one console error', async () => {
+  const { c, srv, con } = client([[503, '']]);
+  await assert.rejects(c.fetchToken(), /no identity token from \/createJWT after 4 attempts/);
+  assert.equal(srv.calls.length, 4, 'got ' + srv.calls.length + ' fetches, want 1 + 3 retries');
+  assert.equal(con.errors.length, 1);
+  assert.match(con.errors[0], /HTTP 503/);
+  // Not stuck: the next ask makes a new request.
+  await assert.rejects(c.fetchToken());
+  assert.equal(srv.calls.length, 8);
+});
+
+test('a refusal (4xx) is not retried', async () => {
+  for (const status of [400, 401, 403, 404]) {
+    const { c, srv, con } = client([[status, 'no']]);
+    await assert.rejects(c.fetchToken(), (err) => err.status === status);
+    assert.equal(srv.calls.length, 1, 'status ' + status + ': got ' + srv.calls.length + ' fetches, want 1');
+    assert.equal(con.errors.length, 1);
+  }
+});
+
+test('an empty token is retried', async () => {
+  const { c, srv } = client([[200, '  '], [200, 'tok']]);
+  assert.equal(await c.fetchToken(), 'tok');
+  assert.equal(srv.calls.length, 2);
+});
+
+test('identityTokenExpired sets event.identityToken', async () => {
+  const { c } = client([[200, 'tok']]);
+  const inst = fakeInstance();
+  c.attach(inst);
+  c.attach(inst); // attaching twice registers once
+  assert.equal(inst.handlers.identityTokenExpired.length, 1);
+  assert.equal(inst.handlers.authTokenNeeded, undefined);
+  assert.deepEqual(inst.forms, ['object']);
+  const event = { type: 'identityTokenExpired' };
+  await inst.handlers.identityTokenExpired[0](event, inst);
+  assert.equal(event.identityToken, 'tok');
+});
+
+test('the orchestrate target answers authTokenNeeded (on(name, handler)) and uses updateAuthToken', async () => {
+  const { c } = client([[200, 'tok']]);
+  const inst = fakeInstance();
+  c.attach(inst, { target: 'orchestrate' });
+  assert.deepEqual(inst.forms, ['name']);
+  assert.equal(inst.handlers.identityTokenExpired, undefined);
+  const event = { type: 'authTokenNeeded' };
+  await inst.handlers.authTokenNeeded[0](event, inst);
+  assert.equal(event.authToken, 'tok');
+  await c.login();
+  assert.deepEqual(inst.authUpdates, ['tok']);
+  assert.deepEqual(inst.updates, []);
+});
+
+test('a failed refresh leaves the event without a token and does not throw', async () => {
+  const { c, con } = client([[401, '']]);
+  const inst = fakeInstance();
+  c.attach(inst);
+  const event = {};
+  await inst.handlers.identityTokenExpired[0](event, inst);
+  assert.equal(event.identityToken, undefined);
+  assert.equal(con.errors.length, 1);
+});
+
+test('web chat asking again right after each token is paused with one console error', async () => {
+  let clock = 1000;
+  const { c, srv, con } = client([[200, 'tok']], { now: () => clock });
+  const inst = fakeInstance();
+  c.attach(inst);
+  const ask = () => inst.handlers.identityTokenExpired[0]({}, inst);
+  for (let i = 0; i < 10; i++) {
+    await ask();
+    clock += 100; // IBM refused the token at once
+  }
+  assert.equal(srv.calls.length, 3, 'got ' + srv.calls.length + ' fetches, want 3 before the pause');
+  assert.equal(con.errors.length, 1);
+  assert.match(con.errors[0], /Security tab/);
+  clock += 60000; // the pause has passed: asking works again
+  const event = {};
+  await inst.handlers.identityTokenExpired[0](event, inst);
+  assert.equal(event.identityToken, 'tok');
+});
+
+test('short-lived tokens refreshed on expiry are never paused', async () => {
+  let clock = 1000;
+  const { c, srv, con } = client([[200, 'tok']], { now: () => clock });
+  const inst = fakeInstance();
+  c.attach(inst);
+  for (let i = 0; i < 20; i++) {
+    const event = {};
+    await inst.handlers.identityTokenExpired[0](event, inst);
+    assert.equal(event.identityToken, 'tok');
+    clock += 3000; // a 3-second token expired
+  }
+  assert.equal(srv.calls.length, 20);
+  assert.deepEqual(con.errors, []);
+});
+
+test('login posts JSON, then hands a fresh token to web chat', async () => {
+  const { c, srv } = client([[204, ''], [200, 'logged-in']]);
+  const inst = fakeInstance();
+  c.attach(inst);
+  assert.equal(await c.login({ user: 'cade' }), 'logged-in');
+  assert.equal(srv.calls[0].url, '/authenticate');
+  assert.equal(srv.calls[0].init.method, 'POST');
+  assert.equal(srv.calls[0].init.credentials, 'same-origin');
+  assert.equal(srv.calls[0].init.headers['Content-Type'], 'application/json');
+  assert.equal(srv.calls[0].init.body, '{"user":"cade"}');
+  assert.equal(srv.calls[1].url, '/createJWT');
+  assert.deepEqual(inst.updates, ['logged-in']);
+});
+
+test('login without a body sends none', async () => {
+  const { c, srv } = client([[204, ''], [200, 't']]);
+  await c.login();
+  assert.equal(srv.calls[0].init.body, undefined);
+  assert.equal(srv.calls[0].init.headers['Content-Type'], undefined);
+});
+
+test('a refused login rejects and leaves web chat alone', async () => {
+  const { c, srv } = client([[401, '']]);
+  const inst = fakeInstance();
+  c.attach(inst);
+  await assert.rejects(c.login({}), (err) => err.status === 401);
+  assert.equal(srv.calls.length, 1);
+  assert.deepEqual(inst.updates, []);
+});
+
+test('logout posts, destroys the session, then hands over an anonymous token', async () => {
+  const { c, srv } = client([[204, ''], [200, 'anon']]);
+  const inst = fakeInstance();
+  c.attach(inst);
+  assert.equal(await c.logout(), 'anon');
+  assert.equal(srv.calls[0].url, '/logout');
+  assert.equal(srv.calls[0].init.method, 'POST');
+  assert.equal(inst.destroyed, 1);
+  assert.deepEqual(inst.updates, ['anon']);
+});
+
+test('endpoints follow the script URL or data-base-path', () => {
+  const cases = [
+    { name: 'root', src: 'https://shop.example/webchatid.js', attr: null, want: '/createJWT', cred: 'same-origin' },
+    { name: 'prefix', src: 'https://shop.example/auth/webchatid.js', attr: null, want: '/auth/createJWT', cred: 'same-origin' },
+    { name: 'attribute wins', src: 'https://shop.example/static/webchatid.js', attr: '/api/', want: '/api/createJWT', cred: 'same-origin' },
+    { name: 'other origin', src: 'https://id.example/auth/webchatid.js', attr: null, want: 'https://id.example/auth/createJWT', cred: 'include' },
+  ];
+  for (const tc of cases) {
+    const calls = [];
+    const g = load({
+      location: { origin: 'https://shop.example' },
+      document: {
+        baseURI: 'https://shop.example/page',
+        currentScript: { src: tc.src, getAttribute: (n) => (n === 'data-base-path' ? tc.attr : null) },
+      },
+      fetch: (url, init) => {
+        calls.push({ url, init });
+        return Promise.resolve(response(200, 't'));
+      },
+    });
+    g.webchatid.fetchToken();
+    assert.equal(calls[0].url, tc.want, tc.name + ': got ' + calls[0].url + ', want ' + tc.want);
+    assert.equal(calls[0].init.credentials, tc.cred, tc.name);
+  }
+});
+
+test('clients made with create find endpoints as the default client does', async () => {
+  const calls = [];
+  const g = load({
+    location: { origin: 'https://shop.example' },
+    document: {
+      baseURI: 'https://shop.example/',
+      currentScript: { src: 'https://shop.example/auth/webchatid.js', getAttribute: () => null },
+    },
+  });
+  const c = g.webchatid.create({
+    fetch: (url) => {
+      calls.push(url);
+      return Promise.resolve(response(200, 't'));
+    },
+  });
+  await c.fetchToken();
+  assert.deepEqual(calls, ['/auth/createJWT']);
+});
