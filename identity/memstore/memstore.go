@@ -1,0 +1,179 @@
+package memstore
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/webchatid/webchatid/identity"
+)
+
+var _ identity.Ledger = (*Store)(nil)
+
+// errEmptyID is returned by Record and Link for an empty ID.
+var errEmptyID = errors.New("memstore: empty ID")
+
+// Store is an in-memory [identity.Ledger] protected by a mutex. Times are
+// kept in UTC, truncated to the microsecond like the SQL stores. The zero
+// value is an empty Store ready to use. A Store is safe for concurrent use.
+type Store struct {
+	mu    sync.Mutex
+	anon  map[string]span                // anonymous ID → first/last seen
+	links map[string]map[string]span     // custom user ID → anonymous ID → link span
+	users map[string]map[string]struct{} // anonymous ID → custom user IDs
+}
+
+type span struct{ first, last time.Time }
+
+func (s span) widen(t time.Time) span {
+	if s.first.IsZero() || t.Before(s.first) {
+		s.first = t
+	}
+	if t.After(s.last) {
+		s.last = t
+	}
+	return s
+}
+
+// New returns an empty Store.
+func New() *Store { return &Store{} }
+
+// init makes the maps of a zero Store; s.mu must be held.
+func (s *Store) init() {
+	if s.anon == nil {
+		s.anon = make(map[string]span)
+		s.links = make(map[string]map[string]span)
+		s.users = make(map[string]map[string]struct{})
+	}
+}
+
+func norm(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// Record implements [identity.Ledger].
+func (s *Store) Record(ctx context.Context, anonID string, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if anonID == "" {
+		return errEmptyID
+	}
+	at = norm(at)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.init()
+	s.anon[anonID] = s.anon[anonID].widen(at)
+	return nil
+}
+
+// Link implements [identity.Ledger].
+func (s *Store) Link(ctx context.Context, anonID, customUserID string, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if anonID == "" || customUserID == "" {
+		return errEmptyID
+	}
+	at = norm(at)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.init()
+	s.anon[anonID] = s.anon[anonID].widen(at)
+	byAnon := s.links[customUserID]
+	if byAnon == nil {
+		byAnon = make(map[string]span)
+		s.links[customUserID] = byAnon
+	}
+	byAnon[anonID] = byAnon[anonID].widen(at)
+	users := s.users[anonID]
+	if users == nil {
+		users = make(map[string]struct{})
+		s.users[anonID] = users
+	}
+	users[customUserID] = struct{}{}
+	return nil
+}
+
+// Lookup implements [identity.Ledger].
+func (s *Store) Lookup(ctx context.Context, customUserID string) ([]identity.LedgerEntry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	byAnon := s.links[customUserID]
+	out := make([]identity.LedgerEntry, 0, len(byAnon))
+	for id, sp := range byAnon {
+		out = append(out, identity.LedgerEntry{AnonymousID: id, CustomUserID: customUserID, FirstSeen: sp.first, LastSeen: sp.last})
+	}
+	s.mu.Unlock()
+	slices.SortFunc(out, func(a, b identity.LedgerEntry) int {
+		return cmp.Or(a.FirstSeen.Compare(b.FirstSeen), cmp.Compare(a.AnonymousID, b.AnonymousID))
+	})
+	return out, nil
+}
+
+// Forget implements [identity.Ledger].
+func (s *Store) Forget(ctx context.Context, customUserID string, anonIDs ...string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	byAnon := s.links[customUserID]
+	if len(anonIDs) == 0 {
+		for id := range byAnon {
+			anonIDs = append(anonIDs, id)
+		}
+	}
+	for _, id := range anonIDs {
+		if _, ok := byAnon[id]; !ok {
+			continue // not this user's: keep it
+		}
+		delete(byAnon, id)
+		users := s.users[id]
+		delete(users, customUserID)
+		if len(users) == 0 {
+			delete(s.users, id)
+			delete(s.anon, id)
+		}
+	}
+	if len(byAnon) == 0 {
+		delete(s.links, customUserID)
+	}
+	return nil
+}
+
+// Export implements [identity.Ledger]. It copies the rows under the lock and
+// calls fn without holding it, so fn may use the Store.
+func (s *Store) Export(ctx context.Context, fn func(identity.LedgerEntry) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	rows := make([]identity.LedgerEntry, 0, len(s.anon))
+	for id, sp := range s.anon {
+		if len(s.users[id]) == 0 {
+			rows = append(rows, identity.LedgerEntry{AnonymousID: id, FirstSeen: sp.first, LastSeen: sp.last})
+		}
+	}
+	for user, byAnon := range s.links {
+		for id, sp := range byAnon {
+			rows = append(rows, identity.LedgerEntry{AnonymousID: id, CustomUserID: user, FirstSeen: sp.first, LastSeen: sp.last})
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(rows, func(a, b identity.LedgerEntry) int {
+		return cmp.Or(cmp.Compare(a.AnonymousID, b.AnonymousID), cmp.Compare(a.CustomUserID, b.CustomUserID))
+	})
+	for _, e := range rows {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,219 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/webchatid/webchatid/identity"
+	"github.com/webchatid/webchatid/identity/ledgertest"
+	"github.com/webchatid/webchatid/identity/sqlstore"
+	"github.com/webchatid/webchatid/identity/sqlstore/sqlite"
+)
+
+func open(t testing.TB, path string) *sqlstore.Store {
+	t.Helper()
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestLedgerConformance(t *testing.T) {
+	ledgertest.Run(t, func(t *testing.T) identity.Ledger {
+		return open(t, filepath.Join(t.TempDir(), "ledger.db"))
+	})
+}
+
+func TestOpenSetsWALAndForeignKeys(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "ledger.db"))
+	for _, tc := range []struct{ pragma, want string }{
+		{"journal_mode", "wal"},
+		{"synchronous", "1"}, // NORMAL
+		{"foreign_keys", "1"},
+		{"busy_timeout", "10000"},
+	} {
+		var got string
+		if err := s.DB().QueryRow("PRAGMA " + tc.pragma).Scan(&got); err != nil {
+			t.Fatalf("PRAGMA %s: %v", tc.pragma, err)
+		}
+		if !strings.EqualFold(got, tc.want) {
+			t.Errorf("PRAGMA %s: got %q, want %q", tc.pragma, got, tc.want)
+		}
+	}
+}
+
+func TestOpenRefusesBadPaths(t *testing.T) {
+	for _, path := range []string{"", ":memory:", "file::memory:?cache=shared", "ledger.db?mode=ro", "a#b"} {
+		if s, err := sqlite.Open(path); err == nil {
+			s.Close()
+			t.Errorf("Open(%q): got nil error, want one", path)
+		}
+	}
+}
+
+func TestReopenKeepsData(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := s.Link(context.Background(), "anon-1", "user-1", at); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := open(t, path).Lookup(context.Background(), "user-1")
+	if err != nil || len(got) != 1 || got[0].AnonymousID != "anon-1" || !got[0].FirstSeen.Equal(at) {
+		t.Errorf("Lookup after reopen: got %v, %v; want anon-1 first seen %v", got, err, at)
+	}
+}
+
+func TestMigrationIsIdempotentAndConcurrent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			s, err := sqlite.Open(path) // each its own *sql.DB, as separate processes would
+			if err == nil {
+				err = s.Record(context.Background(), "anon-1", time.Now())
+				s.Close()
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("opener %d: %v", i, err)
+		}
+	}
+	s := open(t, path)
+	var rows, version int
+	if err := s.DB().QueryRow("SELECT COUNT(*), MAX(version) FROM webchatid_schema_version").Scan(&rows, &version); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 1 || version != sqlstore.SchemaVersion {
+		t.Errorf("schema_version: got %d rows, version %d; want 1 row, version %d", rows, version, sqlstore.SchemaVersion)
+	}
+}
+
+func TestNewerSchemaIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	s := open(t, path)
+	if _, err := s.DB().Exec("UPDATE webchatid_schema_version SET version = ?", sqlstore.SchemaVersion+1); err != nil {
+		t.Fatal(err)
+	}
+	_, err := sqlite.Open(path)
+	if !errors.Is(err, sqlstore.ErrSchemaTooNew) {
+		t.Errorf("Open: got %v, want ErrSchemaTooNew", err)
+	}
+}
+
+func TestNewRefusesUnknownDialect(t *testing.T) {
+	db, err := sql.Open(sqlite.DriverName, filepath.Join(t.TempDir(), "x.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := sqlstore.New(db, 0); err == nil {
+		t.Error("New(db, 0): got nil error, want one")
+	}
+	if _, err := sqlstore.New(nil, sqlstore.SQLite); err == nil {
+		t.Error("New(nil, SQLite): got nil error, want one")
+	}
+}
+
+// TestOpenChild is one of the processes TestProcessesStartingTogether starts.
+func TestOpenChild(t *testing.T) {
+	path := os.Getenv("WEBCHATID_OPEN_CHILD_PATH")
+	if path == "" {
+		t.Skip("helper process for TestProcessesStartingTogether")
+	}
+	s, err := sqlite.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Record(context.Background(), "anon-"+strconv.Itoa(os.Getpid()), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestProcessesStartingTogether(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes; skipped with -short")
+	}
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	const n = 4
+	cmds := make([]*exec.Cmd, n)
+	outs := make([]*strings.Builder, n)
+	for i := range cmds {
+		cmds[i] = exec.Command(os.Args[0], "-test.run=^TestOpenChild$", "-test.count=1")
+		cmds[i].Env = append(os.Environ(), "WEBCHATID_OPEN_CHILD_PATH="+path)
+		outs[i] = new(strings.Builder)
+		cmds[i].Stdout, cmds[i].Stderr = outs[i], outs[i]
+	}
+	for _, c := range cmds { // start all before waiting for any
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, c := range cmds {
+		if err := c.Wait(); err != nil {
+			t.Errorf("process %d: %v\n%s", i, err, outs[i])
+		}
+	}
+	s := open(t, path)
+	var rows, version, ids int
+	if err := s.DB().QueryRow("SELECT COUNT(*), MAX(version) FROM webchatid_schema_version").Scan(&rows, &version); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DB().QueryRow("SELECT COUNT(*) FROM webchatid_anonymous_ids").Scan(&ids); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 1 || version != sqlstore.SchemaVersion || ids != n {
+		t.Errorf("got %d version rows (version %d) and %d IDs; want 1 (version %d) and %d", rows, version, ids, sqlstore.SchemaVersion, n)
+	}
+}
+
+// TestCrashChild is the process TestCrashKeepsAcknowledgedLinks kills.
+func TestCrashChild(t *testing.T) {
+	if !ledgertest.IsCrashChild() {
+		t.Skip("helper process for TestCrashKeepsAcknowledgedLinks")
+	}
+	s, err := sqlite.Open(os.Getenv("WEBCHATID_CRASH_SQLITE_PATH"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledgertest.CrashChild(s)
+}
+
+func TestCrashKeepsAcknowledgedLinks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a child process; skipped with -short")
+	}
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	ledgertest.Crash(t, "TestCrashChild", []string{"WEBCHATID_CRASH_SQLITE_PATH=" + path}, func(t *testing.T) identity.Ledger {
+		s := open(t, path)
+		var res string
+		if err := s.DB().QueryRow("PRAGMA integrity_check").Scan(&res); err != nil || res != "ok" {
+			t.Errorf("integrity_check after crash: got %q, %v; want ok", res, err)
+		}
+		return s
+	})
+}
