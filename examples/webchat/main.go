@@ -1,0 +1,281 @@
+// Command webchat is the webchatid demo: IBM's tutorial "Authenticating a
+// user in the middle of a session", in Go, with nothing to set up.
+//
+//	go run ./examples/webchat
+//
+// It serves a page with a Login/Logout button, a greeting that follows the
+// login state and a web chat: IBM's real one when -integration-id, -region and
+// -service-instance-id are given, else a local stand-in that checks every
+// token the way IBM does and answers with what an action would see. See
+// README.md beside this file.
+package main
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/webchatid/webchatid/identity"
+	"github.com/webchatid/webchatid/identity/ledgerdsn"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "webchat:", err)
+		os.Exit(1)
+	}
+}
+
+// config holds the parsed command line.
+type config struct {
+	addr              string
+	keyFile           string
+	ibmPublicKeyFile  string
+	standinKeyFile    string
+	ttl               time.Duration
+	integrationID     string
+	region            string
+	serviceInstanceID string
+	ledger            string
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("webchat", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:3001", "listen `address` (host:port; port 0 picks a free one)")
+	fs.StringVar(&c.keyFile, "key", "", "RS256 private key PEM `file` that signs tokens (or env WEBCHATID_PRIVATE_KEY holding the PEM text); default: a new 2048-bit key at each start")
+	fs.StringVar(&c.ibmPublicKeyFile, "ibm-public-key", "", "PEM `file` of the \"IBM-provided public key\" that encrypts user_payload (or env WEBCHATID_IBM_PUBLIC_KEY); default: a stand-in key pair, so the stand-in can decrypt")
+	fs.StringVar(&c.standinKeyFile, "standin-key", "", "private key PEM `file` of the stand-in IBM (its public half encrypts user_payload); default: a new key at each start")
+	fs.DurationVar(&c.ttl, "ttl", time.Hour, "token lifetime")
+	fs.StringVar(&c.integrationID, "integration-id", "", "IBM web chat integration `ID` (with -region and -service-instance-id: use IBM's real web chat)")
+	fs.StringVar(&c.region, "region", "", "IBM web chat `region`, e.g. us-south")
+	fs.StringVar(&c.serviceInstanceID, "service-instance-id", "", "IBM web chat service instance `ID`")
+	fs.StringVar(&c.ledger, "ledger", "", "anonymous-ID ledger `DSN`: memory, sqlite:PATH or postgres://… (default: "+ledgerdsn.Default(ledgerApp)+")")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q (flags only; see -h)", fs.Arg(0))
+	}
+	set := 0
+	for _, v := range []string{c.integrationID, c.region, c.serviceInstanceID} {
+		if v != "" {
+			set++
+		}
+	}
+	if set != 0 && set != 3 {
+		return c, errors.New("-integration-id, -region and -service-instance-id go together: set all three for IBM's web chat, or none for the stand-in")
+	}
+	if c.ttl <= 0 {
+		return c, fmt.Errorf("-ttl %v: must be positive", c.ttl)
+	}
+	return c, nil
+}
+
+func (c config) ibm() bool { return c.integrationID != "" }
+
+// run starts the demo and serves until ctx is done, then shuts down
+// gracefully. ready, if not nil, is called with the page's URL once the
+// listener is open (tests use it with -addr 127.0.0.1:0).
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(url string)) error {
+	c, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+
+	signer, err := signingKey(c, stdout, log)
+	if err != nil {
+		return err
+	}
+	ibmPub, standinPriv, err := payloadKeys(c, log)
+	if err != nil {
+		return err
+	}
+	ledger, ledgerName, closeLedger, err := openLedger(ctx, c.ledger)
+	if err != nil {
+		return err
+	}
+	defer closeLedger()
+	log.Info("ledger of anonymous IDs", "dsn", ledgerName)
+
+	// The demo keeps logins in a sealed cookie with a key made at start:
+	// restarting the demo logs everyone out. A real app loads its keys.
+	sessionKey := make([]byte, 32)
+	if _, err := rand.Read(sessionKey); err != nil {
+		return err
+	}
+
+	srv, err := identity.New(identity.Config{
+		SigningKeys:  []identity.SigningKey{{Key: signer}},
+		IBMPublicKey: ibmPub,
+		TTL:          c.ttl,
+		SessionKeys:  [][]byte{sessionKey},
+		Authenticate: authenticateDemoUser,
+		Ledger:       ledger,
+		Logger:       log,
+	})
+	if err != nil {
+		return err
+	}
+
+	page, err := pageHandler(pageData{
+		IBM:               c.ibm(),
+		IntegrationID:     c.integrationID,
+		Region:            c.region,
+		ServiceInstanceID: c.serviceInstanceID,
+		TTL:               c.ttl,
+	})
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /{$}", page)
+	mux.Handle("GET /static/", staticHandler())
+	// The library's endpoints, as an app mounts them: /createJWT, /authenticate,
+	// /logout, /session, /.well-known/jwks.json and /webchatid.js.
+	mux.Handle("/", srv.Handler())
+	if !c.ibm() {
+		mux.Handle("POST /standin/message", &standin{
+			verifyKey:  signer.Public(),
+			payloadKey: standinPriv,
+			log:        log,
+			now:        time.Now,
+		})
+	}
+
+	ln, err := net.Listen("tcp", c.addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s (is another program using the port? choose one with -addr): %w", c.addr, err)
+	}
+	hs := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	url := "http://" + ln.Addr().String() + "/"
+	mode := "stand-in for IBM (no IBM settings given)"
+	if c.ibm() {
+		mode = "IBM web chat, region " + c.region
+	}
+	fmt.Fprintf(stdout, "webchatid demo: open %s  (web chat: %s; ledger: %s; stop with Ctrl-C)\n", url, mode, ledgerName)
+	log.Info("listening", "url", url, "ttl", c.ttl, "web_chat", mode)
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	if ready != nil {
+		ready(url)
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// authenticateDemoUser logs in the tutorial's user, whatever the body says.
+// A real app checks credentials here and returns an error when they fail.
+func authenticateDemoUser(r *http.Request) (*identity.SessionInfo, error) {
+	return &identity.SessionInfo{UserName: "Cade", CustomUserID: "cade-id"}, nil
+}
+
+// signingKey loads the site's signing key from -key or WEBCHATID_PRIVATE_KEY,
+// or makes an ephemeral one and prints its public key for IBM's Security tab.
+func signingKey(c config, stdout io.Writer, log *slog.Logger) (crypto.Signer, error) {
+	switch {
+	case c.keyFile != "":
+		k, err := identity.LoadPrivateKeyFile(c.keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("-key: %w", err)
+		}
+		return k, nil
+	case os.Getenv("WEBCHATID_PRIVATE_KEY") != "":
+		k, err := identity.PrivateKeyFromEnv("WEBCHATID_PRIVATE_KEY")
+		if err != nil {
+			return nil, err
+		}
+		return k, nil
+	}
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	pemText, err := identity.PublicKeyPEM(k.Public())
+	if err != nil {
+		return nil, err
+	}
+	log.Warn("no -key or WEBCHATID_PRIVATE_KEY: signing with an ephemeral 2048-bit RSA key; tokens stop verifying when the demo restarts")
+	fmt.Fprintf(stdout, "Ephemeral signing key; its public key (paste into IBM's Security tab to try it with real web chat):\n%s", pemText)
+	return k, nil
+}
+
+// payloadKeys returns the public key that encrypts user_payload and, when it
+// is the stand-in's, the private key the stand-in decrypts with.
+func payloadKeys(c config, log *slog.Logger) (crypto.PublicKey, *rsa.PrivateKey, error) {
+	if c.standinKeyFile != "" && (c.ibmPublicKeyFile != "" || c.ibm()) {
+		return nil, nil, errors.New("-standin-key is for the stand-in only: drop it when giving IBM's public key or IBM settings")
+	}
+	switch {
+	case c.ibmPublicKeyFile != "":
+		k, err := identity.LoadPublicKeyFile(c.ibmPublicKeyFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("-ibm-public-key: %w", err)
+		}
+		return k, nil, nil
+	case os.Getenv("WEBCHATID_IBM_PUBLIC_KEY") != "":
+		k, err := identity.PublicKeyFromEnv("WEBCHATID_IBM_PUBLIC_KEY")
+		return k, nil, err
+	case c.ibm():
+		log.Warn("no -ibm-public-key: user_payload is sent signed but not encrypted")
+		return nil, nil, nil
+	}
+	var priv *rsa.PrivateKey
+	if c.standinKeyFile != "" {
+		k, err := identity.LoadPrivateKeyFile(c.standinKeyFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("-standin-key: %w", err)
+		}
+		rk, ok := k.(*rsa.PrivateKey)
+		if !ok {
+			return nil, nil, errors.New("-standin-key: not an RSA key")
+		}
+		priv = rk
+	} else {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			return nil, nil, err
+		}
+		priv = k
+		log.Info("stand-in IBM key pair generated: user_payload is encrypted with its public half and decrypted by the stand-in")
+	}
+	return priv.Public(), priv, nil
+}

@@ -1,0 +1,417 @@
+package main
+
+import (
+	"context"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	neturl "net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/webchatid/webchatid/claims"
+	"github.com/webchatid/webchatid/identity"
+	"github.com/webchatid/webchatid/identity/ledgerdsn"
+	"github.com/webchatid/webchatid/internal/testpeer"
+)
+
+// TestMain lets a test run the real main in a child process (see runMain).
+func TestMain(m *testing.M) {
+	if args, ok := os.LookupEnv("WEBCHAT_TEST_MAIN_ARGS"); ok {
+		os.Args = append([]string{"webchat"}, strings.Fields(args)...)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func testKeys(t *testing.T) (signing, standinKey *rsa.PrivateKey) {
+	t.Helper()
+	load := func(name string) *rsa.PrivateKey {
+		k, err := identity.LoadPrivateKeyFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k.(*rsa.PrivateKey)
+	}
+	return load("signing-key.pem"), load("standin-ibm-key.pem")
+}
+
+func TestStandin(t *testing.T) {
+	signing, ibm := testKeys(t)
+	signer, err := claims.NewSigner(signing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherSigner, err := claims.NewSigner(ibm) // a key the stand-in does not trust
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	payload := map[string]string{"name": "Cade", "custom_user_id": "cade-id"}
+	token := func(s *claims.Signer, issued time.Time, encrypt bool) string {
+		t.Helper()
+		b := claims.NewBuilder().Subject("anon-1").IssuedAt(issued).TTL(time.Minute).UserPayload(payload)
+		if encrypt {
+			b = b.EncryptUserPayload(&ibm.PublicKey, claims.NodeRSA)
+		}
+		tok, err := b.Sign(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+
+	tests := []struct {
+		name       string
+		auth       string
+		wantStatus int
+		wantError  string
+		wantUser   string
+	}{
+		{"encrypted payload is decrypted", "Bearer " + token(signer, now, true), 200, "", "cade-id"},
+		{"clear payload is passed on", "Bearer " + token(signer, now, false), 200, "", "cade-id"},
+		{"token expired a second ago is refused as expired", "Bearer " + token(signer, now.Add(-time.Minute-time.Second), true), 401, "token expired", ""},
+		{"token from another key is refused", "Bearer " + token(otherSigner, now, true), 401, "token invalid", ""},
+		{"garbage is refused", "Bearer not.a.jwt", 401, "token invalid", ""},
+		{"missing token is refused", "", 401, "no identity token", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &standin{verifyKey: signing.Public(), payloadKey: ibm, log: discardLog(), now: func() time.Time { return now }}
+			r := httptest.NewRequest(http.MethodPost, "/standin/message", strings.NewReader(`{"text":"hi"}`))
+			if tc.auth != "" {
+				r.Header.Set("Authorization", tc.auth)
+			}
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, r)
+			if rec.Code != tc.wantStatus {
+				t.Fatalf("got status %d, want %d: %s", rec.Code, tc.wantStatus, rec.Body)
+			}
+			if tc.wantStatus != 200 {
+				var m map[string]string
+				if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
+					t.Fatal(err)
+				}
+				if m["error_description"] != tc.wantError {
+					t.Errorf("got error_description %q, want %q", m["error_description"], tc.wantError)
+				}
+				if tc.wantError == "token expired" && s.expired.Load() != 1 {
+					t.Errorf("got %d expired tokens counted, want 1", s.expired.Load())
+				}
+				return
+			}
+			var a standinAnswer
+			if err := json.Unmarshal(rec.Body.Bytes(), &a); err != nil {
+				t.Fatal(err)
+			}
+			if got := a.SystemIntegrations.Channel.Private.User.ID; got != "anon-1" {
+				t.Errorf("got user.id %q, want anon-1", got)
+			}
+			var p map[string]string
+			if err := json.Unmarshal(a.SystemIntegrations.Chat.Private.UserPayload, &p); err != nil {
+				t.Fatal(err)
+			}
+			if p["custom_user_id"] != tc.wantUser {
+				t.Errorf("got custom_user_id %q, want %q", p["custom_user_id"], tc.wantUser)
+			}
+		})
+	}
+}
+
+func TestHeaderSafe(t *testing.T) {
+	tests := []struct {
+		sub  string
+		want bool
+	}{
+		{"anon-0b9f3c52-1f0e-4a57-9c1e-6d1f3e0f2a11", true},
+		{"", false},
+		{"a;b", false},
+		{"a=b", false},
+		{"a b", false},
+		{"a\r\nX-Evil: 1", false},
+		{"é", false},
+		{strings.Repeat("a", 257), false},
+	}
+	for _, tc := range tests {
+		if got := headerSafe(tc.sub) == nil; got != tc.want {
+			t.Errorf("headerSafe(%q): got ok=%v, want %v", tc.sub, got, tc.want)
+		}
+	}
+}
+
+func TestFlagErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"IBM settings are all or nothing", []string{"-integration-id", "x"}, "go together"},
+		{"TTL must be positive", []string{"-ttl", "-1s"}, "must be positive"},
+		{"stray argument", []string{"extra"}, "unexpected argument"},
+		{"unreadable key", []string{"-key", "testdata/missing.pem", "-ledger", "memory"}, "-key"},
+		{"unreadable IBM key", []string{"-key", "testdata/signing-key.pem", "-ibm-public-key", "testdata/missing.pem", "-ledger", "memory"}, "-ibm-public-key"},
+		{"stand-in key with IBM's key", []string{"-key", "testdata/signing-key.pem", "-standin-key", "testdata/standin-ibm-key.pem", "-ibm-public-key", "testdata/standin-ibm-public.pem", "-ledger", "memory"}, "-standin-key"},
+		{"unknown ledger", []string{"-key", "testdata/signing-key.pem", "-standin-key", "testdata/standin-ibm-key.pem", "-ledger", "mysql://x"}, "-ledger"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := run(context.Background(), tc.args, io.Discard, io.Discard, nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got error %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestPortInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	err = run(context.Background(), []string{"-addr", ln.Addr().String(), "-key", "testdata/signing-key.pem",
+		"-standin-key", "testdata/standin-ibm-key.pem", "-ledger", "memory"}, io.Discard, io.Discard, nil)
+	if err == nil || !strings.Contains(err.Error(), "cannot listen on "+ln.Addr().String()) {
+		t.Fatalf("got error %v, want one saying the port is taken", err)
+	}
+}
+
+// The real binary exits 1 with the reason on stderr, and 0 after SIGTERM.
+func TestMainExitStatus(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	base := "-key testdata/signing-key.pem -standin-key testdata/standin-ibm-key.pem -ledger memory "
+
+	t.Run("port in use exits 1", func(t *testing.T) {
+		cmd := mainCommand(base + "-addr " + ln.Addr().String())
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+			t.Fatalf("got %v, want exit status 1\n%s", err, out)
+		}
+		if !strings.Contains(string(out), "webchat: cannot listen on") {
+			t.Errorf("got output %q, want the reason", out)
+		}
+	})
+
+	t.Run("SIGTERM shuts down cleanly", func(t *testing.T) {
+		cmd := mainCommand(base + "-addr 127.0.0.1:0")
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer cmd.Process.Kill()
+		buf := make([]byte, 4096)
+		var seen string
+		for !strings.Contains(seen, "open http://") {
+			n, err := stdout.Read(buf)
+			if err != nil {
+				t.Fatalf("demo printed no URL: %v (%q)", err, seen)
+			}
+			seen += string(buf[:n])
+		}
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		go io.Copy(io.Discard, stdout)
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("got %v after SIGTERM, want exit status 0", err)
+		}
+	})
+}
+
+func mainCommand(args string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "WEBCHAT_TEST_MAIN_ARGS="+args)
+	return cmd
+}
+
+func TestIBMModePage(t *testing.T) {
+	url, _ := startDemo(t, "-key", "testdata/signing-key.pem",
+		"-integration-id", "int-1", "-region", "us-south", "-service-instance-id", "svc-1")
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{`data-integration-id="int-1"`, `data-region="us-south"`, `data-service-instance-id="svc-1"`, `src="/static/ibm.js"`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, ibmCDN) {
+		t.Errorf("got CSP %q, want IBM's CDN allowed", csp)
+	}
+	res, err = http.Post(url+"standin/message", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNotFound {
+		t.Errorf("stand-in in IBM mode: got status %d, want 404", res.StatusCode)
+	}
+}
+
+func TestRoutes(t *testing.T) {
+	ledger := filepath.Join(t.TempDir(), "ledger.sqlite")
+	url, _ := startDemo(t, "-key", "testdata/signing-key.pem", "-standin-key", "testdata/standin-ibm-key.pem",
+		"-ledger", "sqlite:"+ledger)
+	if _, err := os.Stat(ledger); err != nil {
+		t.Errorf("SQLite ledger: %v", err)
+	}
+	tests := []struct {
+		method, path string
+		wantStatus   int
+		wantType     string
+	}{
+		{"GET", "", 200, "text/html; charset=utf-8"},
+		{"GET", "static/app.js", 200, "text/javascript; charset=utf-8"},
+		{"GET", "static/app.css", 200, "text/css; charset=utf-8"},
+		{"GET", "static/", 404, ""},
+		{"GET", "webchatid.js", 200, "text/javascript; charset=utf-8"},
+		{"GET", "createJWT", 200, "text/plain; charset=utf-8"},
+		{"GET", "session", 200, "application/json"},
+		{"GET", ".well-known/jwks.json", 200, ""},
+		{"POST", "authenticate", 204, ""},
+		{"POST", "logout", 204, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.method+" /"+tc.path, func(t *testing.T) {
+			req, err := http.NewRequest(tc.method, url+tc.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != tc.wantStatus {
+				t.Errorf("got status %d, want %d", res.StatusCode, tc.wantStatus)
+			}
+			if tc.wantType != "" && !strings.HasPrefix(res.Header.Get("Content-Type"), tc.wantType) {
+				t.Errorf("got Content-Type %q, want %q", res.Header.Get("Content-Type"), tc.wantType)
+			}
+		})
+	}
+}
+
+func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func TestKeysFromEnvironment(t *testing.T) {
+	pemText, err := os.ReadFile("testdata/signing-key.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Environment variables usually carry PEM on one line with \n escapes.
+	t.Setenv("WEBCHATID_PRIVATE_KEY", strings.ReplaceAll(string(pemText), "\n", `\n`))
+	url, _ := startDemo(t, "-standin-key", "testdata/standin-ibm-key.pem")
+	res, err := http.Get(url + ".well-known/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var set struct {
+		Keys []struct {
+			Kid string `json:"kid"`
+		} `json:"keys"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&set); err != nil {
+		t.Fatal(err)
+	}
+	signing, _ := testKeys(t)
+	want, err := claims.KeyID(signing.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Keys) != 1 || set.Keys[0].Kid != want {
+		t.Fatalf("got JWKS %+v, want the one key %s from WEBCHATID_PRIVATE_KEY", set, want)
+	}
+}
+
+// TestStandinChatScript runs testdata/standin.test.js (the stand-in web chat's
+// token handling and retry-once rule) with node's built-in test runner.
+func TestStandinChatScript(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		testpeer.Missing(t, "install Node.js 20 or later (Debian: apt-get install nodejs) to run the stand-in's unit tests")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, node, "--test", filepath.Join("testdata", "standin.test.js")).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "# fail 0") {
+		t.Fatalf("node --test: %v\n%s", err, out)
+	}
+}
+
+// The demo records the anonymous ID and links it to cade-id on login, in the
+// ledger named by -ledger.
+func TestLoginIsLinkedInLedger(t *testing.T) {
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "ledger.db")
+	url, _ := startDemo(t, "-key", "testdata/signing-key.pem", "-standin-key", "testdata/standin-ibm-key.pem", "-ledger", dsn)
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Jar: jar}
+	for _, step := range []struct{ method, path string }{{"GET", "createJWT"}, {"POST", "authenticate"}, {"GET", "createJWT"}} {
+		req, err := http.NewRequest(step.method, url+step.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode >= 300 {
+			t.Fatalf("%s /%s: got status %d", step.method, step.path, res.StatusCode)
+		}
+	}
+	var anonID string
+	for _, c := range jar.Cookies(mustParseURL(t, url)) {
+		if c.Name == "ANONYMOUS-USER-ID" {
+			anonID = c.Value
+		}
+	}
+	ledger, closeLedger, err := ledgerdsn.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeLedger()
+	entries, err := ledger.Lookup(context.Background(), "cade-id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].AnonymousID != anonID || anonID == "" {
+		t.Fatalf("got ledger entries %+v for cade-id, want the one anonymous ID %q", entries, anonID)
+	}
+}
+
+func mustParseURL(t *testing.T, s string) *neturl.URL {
+	t.Helper()
+	u, err := neturl.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"crypto"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwt"
+
+	"github.com/webchatid/webchatid/claims"
+)
+
+// standin plays IBM's part when no IBM settings are given: for each message it
+// checks the token as IBM's web chat service does (RS256 with the site's
+// public key, exp enforced with no leeway, a header-safe sub), decrypts
+// user_payload with the private half of the "IBM-provided public key", and
+// answers with what an action would see.
+type standin struct {
+	verifyKey  crypto.PublicKey
+	payloadKey *rsa.PrivateKey // nil when IBM's real public key encrypts user_payload
+	log        *slog.Logger
+	now        func() time.Time
+
+	expired  atomic.Int64 // expired tokens refused, shown to people and tests
+	messages atomic.Int64
+}
+
+// standinAnswer mirrors the variables an action reads.
+type standinAnswer struct {
+	Output struct {
+		Text string `json:"text"`
+	} `json:"output"`
+	SystemIntegrations struct {
+		Channel struct {
+			Private struct {
+				User struct {
+					ID string `json:"id"`
+				} `json:"user"`
+			} `json:"private"`
+		} `json:"channel"`
+		Chat struct {
+			Private struct {
+				UserPayload json.RawMessage `json:"user_payload,omitempty"`
+			} `json:"private"`
+		} `json:"chat"`
+	} `json:"system_integrations"`
+	StandIn standinStats `json:"stand_in"`
+}
+
+type standinStats struct {
+	TokenExpiresAt          time.Time `json:"token_expires_at"`
+	ExpiredTokensRefused    int64     `json:"expired_tokens_refused"`
+	MessagesAnswered        int64     `json:"messages_answered"`
+	UserPayloadWasEncrypted bool      `json:"user_payload_was_encrypted"`
+}
+
+func (s *standin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || token == "" || token == "null" {
+		s.refuse(w, "invalid_request", "no identity token")
+		return
+	}
+	var msg struct {
+		Text string `json:"text"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&msg); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request", "error_description": "body must be JSON {\"text\": …}"})
+		return
+	}
+
+	tok, err := claims.Verify(token, s.verifyKey, claims.WithLeeway(0), claims.WithClock(s.now))
+	if err != nil {
+		if isExpired(err) {
+			n := s.expired.Add(1)
+			s.log.Info("stand-in: token expired; web chat will ask for a new one", "expired_tokens_refused", n)
+			s.refuse(w, "invalid_token", "token expired")
+			return
+		}
+		s.log.Warn("stand-in: token refused", "err", err)
+		s.refuse(w, "invalid_token", "token invalid")
+		return
+	}
+	sub := tok.Subject()
+	if err := headerSafe(sub); err != nil {
+		s.log.Warn("stand-in: sub refused", "err", err)
+		s.refuse(w, "invalid_token", "sub is not usable in an HTTP header")
+		return
+	}
+
+	var a standinAnswer
+	a.SystemIntegrations.Channel.Private.User.ID = sub
+	a.StandIn.TokenExpiresAt = tok.Expiration().UTC()
+	name := "Anonymous"
+	if v, ok := tok.Get(claims.UserPayloadClaim); ok {
+		payload, encrypted, err := s.userPayload(v)
+		if err != nil {
+			s.log.Warn("stand-in: user_payload unreadable", "err", err)
+			s.refuse(w, "invalid_token", "user_payload cannot be decrypted")
+			return
+		}
+		a.SystemIntegrations.Chat.Private.UserPayload = payload
+		a.StandIn.UserPayloadWasEncrypted = encrypted
+		var p struct {
+			Name string `json:"name"`
+		}
+		if json.Unmarshal(payload, &p) == nil && p.Name != "" {
+			name = p.Name
+		}
+	}
+	a.StandIn.ExpiredTokensRefused = s.expired.Load()
+	a.StandIn.MessagesAnswered = s.messages.Add(1)
+	a.Output.Text = fmt.Sprintf("Hello %s! You said %q. Here is what an action sees:", name, truncate(msg.Text, 80))
+	writeJSON(w, http.StatusOK, a)
+}
+
+// userPayload returns the claim as JSON text: decrypted when it is a string
+// (encrypted with the stand-in's public key), as is when it is plain JSON.
+func (s *standin) userPayload(v any) (json.RawMessage, bool, error) {
+	ciphertext, ok := v.(string)
+	if !ok {
+		b, err := json.Marshal(v)
+		return b, false, err
+	}
+	if s.payloadKey == nil {
+		// Encrypted for the real IBM: only IBM can read it.
+		b, err := json.Marshal(map[string]string{"encrypted_for_ibm": "(only IBM holds the private key)"})
+		return b, true, err
+	}
+	plain, err := claims.DecryptUserPayload(s.payloadKey, ciphertext)
+	if err != nil {
+		return nil, true, err
+	}
+	if !json.Valid(plain) {
+		return nil, true, errors.New("decrypted user_payload is not JSON")
+	}
+	return plain, true, nil
+}
+
+// refuse answers 401 the way the page's stand-in web chat expects: it then
+// fires identityTokenExpired, takes the new token and retries once.
+func (s *standin) refuse(w http.ResponseWriter, code, description string) {
+	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer error=%q, error_description=%q`, code, description))
+	writeJSON(w, http.StatusUnauthorized, map[string]string{"error": code, "error_description": description})
+}
+
+// headerSafe is what IBM requires of sub, which travels in the
+// X-Watson-Metadata header as customer_id: 1 to 256 bytes of visible ASCII,
+// none of the header's separators.
+func headerSafe(sub string) error {
+	if sub == "" || len(sub) > 256 {
+		return errors.New("sub must be 1 to 256 bytes")
+	}
+	for i := 0; i < len(sub); i++ {
+		c := sub[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`;=,"\`, c) >= 0 {
+			return fmt.Errorf("sub has a forbidden byte at %d", i)
+		}
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// isExpired tells an expired token (web chat asks for a new one) from a bad one.
+func isExpired(err error) bool {
+	return errors.Is(err, jwt.ErrTokenExpired())
+}
