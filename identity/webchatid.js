@@ -11,6 +11,9 @@
  *   webchatid.attach(instance);           // answers identityTokenExpired
  *   await webchatid.login({ ... });       // POST /authenticate, new token to web chat
  *   await webchatid.logout();             // POST /logout, destroySession, new token
+ *   // apps that log users in themselves (no /authenticate, /logout):
+ *   await webchatid.refresh();            // after your login: new token to web chat
+ *   await webchatid.refresh({ destroySession: true }); // after your logout
  *   // watsonx Orchestrate embed chat: authTokenNeeded / updateAuthToken instead
  *   webchatid.attach(instance, { target: 'orchestrate' });
  *
@@ -234,6 +237,19 @@
       });
     }
 
+    function refresh(opts) {
+      var destroy = opts && opts.destroySession;
+      return Promise.all(
+        instances.map(function (inst) {
+          return destroy && typeof inst.destroySession === 'function' ? inst.destroySession() : undefined;
+        })
+      )
+        .then(function () {
+          return fetchToken({ fresh: true });
+        })
+        .then(deliver);
+    }
+
     function post(path, body, what) {
       var init = { method: 'POST', credentials: cfg.credentials, cache: 'no-store', headers: {} };
       if (body !== undefined && body !== null) {
@@ -300,18 +316,16 @@
       // attached instance (as IBM advises, so the next user cannot resume
       // this conversation), then hands them a new anonymous token.
       logout: function () {
-        return post(cfg.logoutPath, undefined, 'logout')
-          .then(function () {
-            return Promise.all(
-              instances.map(function (inst) {
-                return typeof inst.destroySession === 'function' ? inst.destroySession() : undefined;
-              })
-            );
-          })
-          .then(function () {
-            return fetchToken({ fresh: true });
-          })
-          .then(deliver);
+        return post(cfg.logoutPath, undefined, 'logout').then(function () {
+          return refresh({ destroySession: true });
+        });
+      },
+      // refresh hands every attached instance a fresh token, for apps that log
+      // users in and out themselves (no /authenticate or /logout endpoint):
+      // call it after your own login, and with { destroySession: true } after
+      // your own logout. Resolves to the token.
+      refresh: function (opts) {
+        return refresh(opts);
       },
       // create returns an independent client (its own settings and instances;
       // endpoints found as for the default client unless options say otherwise).

@@ -273,6 +273,26 @@ test('logout posts, destroys the session, then hands over an anonymous token', a
   assert.deepEqual(inst.updates, ['anon']);
 });
 
+test('refresh hands a fresh token to web chat without posting anything', async () => {
+  const { c, srv } = client([[200, 'after-own-login']]);
+  const inst = fakeInstance();
+  c.attach(inst);
+  assert.equal(await c.refresh(), 'after-own-login');
+  assert.equal(srv.calls.length, 1);
+  assert.equal(srv.calls[0].url, '/createJWT');
+  assert.equal(inst.destroyed, 0);
+  assert.deepEqual(inst.updates, ['after-own-login']);
+});
+
+test('refresh with destroySession ends the chat session first, as after a logout', async () => {
+  const { c } = client([[200, 'anon']]);
+  const inst = fakeInstance();
+  c.attach(inst);
+  assert.equal(await c.refresh({ destroySession: true }), 'anon');
+  assert.equal(inst.destroyed, 1);
+  assert.deepEqual(inst.updates, ['anon']);
+});
+
 test('endpoints follow the script URL or data-base-path', () => {
   const cases = [
     { name: 'root', src: 'https://shop.example/webchatid.js', attr: null, want: '/createJWT', cred: 'same-origin' },

@@ -1,0 +1,85 @@
+package identity_test
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+
+	"github.com/webchatid/webchatid/claims"
+	"github.com/webchatid/webchatid/identity"
+)
+
+// A visitor logs in in the middle of a chat. The server keeps the login in a
+// sealed cookie; the next token has the same sub (IBM forbids changing it
+// within a session) and carries the user in user_payload.
+func ExampleConfig_authenticate() {
+	key, err := identity.LoadPrivateKeyFile("testdata/rsa2048-a.pem") // a test key: never use it
+	if err != nil {
+		log.Fatal(err)
+	}
+	// In production load a fixed 32-byte key, so logins survive a restart.
+	sessionKey := make([]byte, 32)
+	if _, err := rand.Read(sessionKey); err != nil {
+		log.Fatal(err)
+	}
+
+	srv, err := identity.New(identity.Config{
+		SigningKeys: []identity.SigningKey{{Key: key}},
+		SessionKeys: [][]byte{sessionKey},
+		Authenticate: func(r *http.Request) (*identity.SessionInfo, error) {
+			if r.FormValue("user") != "cade" || r.FormValue("password") != "let-me-in" {
+				return nil, identity.ErrUnauthenticated // 401
+			}
+			return &identity.SessionInfo{UserName: "Cade", CustomUserID: "cade-id"}, nil
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+
+	payload := func() (sub, userPayload string) {
+		resp, err := client.Get(ts.URL + "/createJWT")
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer resp.Body.Close()
+		token, _ := io.ReadAll(resp.Body)
+		tok, err := claims.Verify(string(token), srv.PublicKeys())
+		if err != nil {
+			log.Fatal(err)
+		}
+		p, _ := tok.Get(claims.UserPayloadClaim)
+		out, _ := json.Marshal(p)
+		return tok.Subject(), strings.ReplaceAll(string(out), tok.Subject(), "<sub>")
+	}
+
+	before, anonymous := payload()
+	resp, err := client.PostForm(ts.URL+"/authenticate", url.Values{"user": {"cade"}, "password": {"let-me-in"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
+	after, loggedIn := payload()
+
+	fmt.Println("before login:", anonymous)
+	fmt.Println("login:", resp.Status)
+	fmt.Println("after login: ", loggedIn)
+	fmt.Println("same sub:", before == after)
+	// Output:
+	// before login: {"custom_user_id":"<sub>","name":"Anonymous"}
+	// login: 204 No Content
+	// after login:  {"custom_user_id":"cade-id","name":"Cade"}
+	// same sub: true
+}
