@@ -68,7 +68,24 @@ func publicKeyOf(v any) (crypto.PublicKey, error) {
 		}
 		return publicKeyOf(raw)
 	case interface{ Public() crypto.PublicKey }: // private keys, crypto.Signer
+		if nilKey(k) {
+			return nil, errors.New("nil key")
+		}
 		return publicKeyOf(k.Public())
 	}
 	return nil, fmt.Errorf("unsupported key type %T", v)
+}
+
+// nilKey reports a nil or empty private key held in a non-nil interface,
+// such as (*rsa.PrivateKey)(nil), whose Public method would panic.
+func nilKey(v any) bool {
+	switch k := v.(type) {
+	case *rsa.PrivateKey:
+		return k == nil
+	case *ecdsa.PrivateKey:
+		return k == nil
+	case ed25519.PrivateKey:
+		return len(k) != ed25519.PrivateKeySize
+	}
+	return v == nil
 }

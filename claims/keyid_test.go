@@ -2,6 +2,9 @@ package claims
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
 	"regexp"
 	"strings"
 	"testing"
@@ -69,10 +72,13 @@ func TestKeyIDRefusesSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, key := range map[string]crypto.PublicKey{
-		"nil":         nil,
-		"[]byte":      []byte("secret"),
-		"string":      "secret",
-		"oct jwk.Key": oct,
+		"nil":                    nil,
+		"[]byte":                 []byte("secret"),
+		"string":                 "secret",
+		"oct jwk.Key":            oct,
+		"nil *rsa.PrivateKey":    (*rsa.PrivateKey)(nil),
+		"nil *ecdsa.PrivateKey":  (*ecdsa.PrivateKey)(nil),
+		"nil ed25519.PrivateKey": ed25519.PrivateKey(nil),
 	} {
 		if got, err := KeyID(key); err == nil {
 			t.Errorf("%s: got %q, want an error", name, got)

@@ -72,7 +72,7 @@ func WithKeyID(kid string) SignerOption {
 // NewSigner does all the work that does not change per token (the public
 // JWK and its thumbprint), so signing only builds the JSON and signs it.
 func NewSigner(key crypto.Signer, opts ...SignerOption) (*Signer, error) {
-	if key == nil {
+	if key == nil || nilKey(key) {
 		return nil, errors.New("claims: NewSigner: nil key")
 	}
 	cfg := signerConfig{alg: jwa.RS256}

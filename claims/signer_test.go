@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -101,6 +102,9 @@ func TestNewSignerRefuses(t *testing.T) {
 		{"none is refused", testKey(t, "rsa2048"), []SignerOption{WithAlgorithm(jwa.NoSignature)}, `claims: NewSigner: algorithm "none" is not supported`, nil},
 		{"RS384 is refused", testKey(t, "rsa2048"), []SignerOption{WithAlgorithm(jwa.RS384)}, `claims: NewSigner: algorithm "RS384" is not supported`, nil},
 		{"a nil key is refused", nil, nil, "claims: NewSigner: nil key", nil},
+		{"a nil *rsa.PrivateKey is refused", (*rsa.PrivateKey)(nil), nil, "claims: NewSigner: nil key", nil},
+		{"a nil *ecdsa.PrivateKey is refused", (*ecdsa.PrivateKey)(nil), []SignerOption{WithAlgorithm(jwa.ES256)}, "claims: NewSigner: nil key", nil},
+		{"an empty ed25519.PrivateKey is refused", ed25519.PrivateKey(nil), []SignerOption{WithAlgorithm(jwa.EdDSA)}, "claims: NewSigner: nil key", nil},
 		{"an empty key ID is refused", testKey(t, "rsa2048"), []SignerOption{WithKeyID("")}, "claims: NewSigner: WithKeyID: empty key ID", nil},
 	}
 	for _, tc := range tests {

@@ -7,6 +7,8 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -77,8 +79,9 @@ func WithClock(now func() time.Time) VerifyOption {
 // the JWK's own alg when it has one; so alg "none", and an HS256 token made
 // with the public key as the HMAC secret, never verify. exp is required and
 // must not have passed, beyond the leeway ([DefaultLeeway]); nbf and iat,
-// when present, must not lie in the future beyond it. RSA keys shorter than
-// 2048 bits are refused with [ErrWeakKey], as the signer does.
+// when present, must not lie in the future beyond it; all three must be JSON
+// numbers, as jsonwebtoken requires. RSA keys shorter than 2048 bits are
+// refused with [ErrWeakKey], as the signer does.
 //
 // An unusable key or option gives a plain error; a token that does not
 // verify gives an error wrapping [ErrInvalidToken].
@@ -129,7 +132,32 @@ func Verify(token string, key any, opts ...VerifyOption) (jwt.Token, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
+	if err := checkNumericDates(token); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
 	return t, nil
+}
+
+// checkNumericDates refuses exp, nbf and iat that are not JSON numbers
+// (RFC 7519 NumericDate). jwx also reads strings ("4102444800", RFC 3339
+// times); jsonwebtoken, IBM's verifier, refuses them.
+func checkNumericDates(token string) error {
+	_, rest, _ := strings.Cut(token, ".")
+	payload, _, _ := strings.Cut(rest, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return errors.New("the payload is not base64url")
+	}
+	var claims map[string]json.RawMessage // exact names; the last duplicate wins, as in jwx
+	if err := json.Unmarshal(raw, &claims); err != nil {
+		return errors.New("the payload is not a JSON object")
+	}
+	for _, name := range [...]string{jwt.ExpirationKey, jwt.NotBeforeKey, jwt.IssuedAtKey} {
+		if v, ok := claims[name]; ok && (len(v) == 0 || (v[0] != '-' && (v[0] < '0' || v[0] > '9'))) {
+			return fmt.Errorf("%q is not a JSON number", name)
+		}
+	}
+	return nil
 }
 
 // verifiable reports whether Verify may be told to accept alg.

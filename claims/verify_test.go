@@ -2,6 +2,8 @@ package claims
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
@@ -12,6 +14,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -150,6 +153,10 @@ func TestVerifyRejects(t *testing.T) {
 		{"exp 0 (never expires in jwx) is rejected", craft(t, rsHeader, with("exp", 0), rs256(t, priv)), pub, nil, `"exp" not satisfied`},
 		{"negative exp is rejected", craft(t, rsHeader, with("exp", -1), rs256(t, priv)), pub, nil, `failed to decode value for key exp`},
 		{"exp as a string is rejected", craft(t, rsHeader, with("exp", "later"), rs256(t, priv)), pub, nil, `failed to decode value for key exp`},
+		{"exp as a numeric string is rejected", craft(t, rsHeader, with("exp", strconv.FormatInt(now.Add(time.Hour).Unix(), 10)), rs256(t, priv)), pub, nil, `"exp" is not a JSON number`},
+		{"exp as an RFC 3339 time is rejected", craft(t, rsHeader, with("exp", now.Add(time.Hour).Format(time.RFC3339)), rs256(t, priv)), pub, nil, `"exp" is not a JSON number`},
+		{"nbf as a string is rejected", craft(t, rsHeader, with("nbf", now.Add(-time.Hour).Format(time.RFC3339)), rs256(t, priv)), pub, nil, `"nbf" is not a JSON number`},
+		{"iat as a string is rejected", craft(t, rsHeader, with("iat", strconv.FormatInt(now.Unix(), 10)), rs256(t, priv)), pub, nil, `"iat" is not a JSON number`},
 		{"an expired token is rejected", craft(t, rsHeader, with("exp", now.Add(-6*time.Second).Unix()), rs256(t, priv)), pub, nil, `"exp" not satisfied`},
 		{"a token expired beyond a custom leeway is rejected", craft(t, rsHeader, with("exp", now.Add(-61*time.Second).Unix()), rs256(t, priv)), pub, []VerifyOption{WithLeeway(time.Minute)}, `"exp" not satisfied`},
 		{"a token expiring exactly now is rejected", craft(t, rsHeader, with("exp", now.Unix()), rs256(t, priv)), pub, []VerifyOption{WithLeeway(0)}, `"exp" not satisfied`},
@@ -288,6 +295,9 @@ func TestVerifyKeyForms(t *testing.T) {
 		{"the public key PEM as string is refused", string(pemBytes), false, nil},
 		{"an oct jwk.Key is refused", oct, false, nil},
 		{"a nil key is refused", nil, false, nil},
+		{"a nil *rsa.PrivateKey is refused", (*rsa.PrivateKey)(nil), false, nil},
+		{"a nil *ecdsa.PrivateKey is refused", (*ecdsa.PrivateKey)(nil), false, nil},
+		{"an empty ed25519.PrivateKey is refused", ed25519.PrivateKey(nil), false, nil},
 		{"a 1024-bit RSA key is refused", &testRSA(t, "rsa1024").PublicKey, false, ErrWeakKey},
 		{"an empty key set is refused", jwk.NewSet(), false, nil},
 	}

@@ -81,7 +81,8 @@ type Config struct {
 	// Anonymous configures the anonymous-ID cookie whose value becomes the
 	// token's sub. The zero value is the cookie of IBM's tutorial:
 	// ANONYMOUS-USER-ID = anon-<uuid>, HttpOnly, 45 days, renewed on every
-	// token request. If its Now is nil, Config.Now is used.
+	// token request. If its Now is nil, Config.Now is used. Its Name must
+	// differ from the session cookie's.
 	Anonymous cookie.Config
 
 	// Sessions tells the token endpoint who is logged in. If it is also a
@@ -202,6 +203,16 @@ func (cfg *Config) validate() error {
 	}
 	if cfg.Sessions != nil && len(cfg.SessionKeys) > 0 {
 		return fmt.Errorf("identity: Config.SessionKeys: set either Sessions or SessionKeys, not both")
+	}
+	switch src := cfg.Sessions.(type) {
+	case *CookieSessions:
+		if src == nil || src.sealer == nil {
+			return fmt.Errorf("identity: Config.Sessions: a *CookieSessions must be made by NewCookieSessions")
+		}
+	case SessionSourceFunc:
+		if src == nil {
+			return fmt.Errorf("identity: Config.Sessions: nil SessionSourceFunc")
+		}
 	}
 	for i, k := range cfg.SessionKeys {
 		if len(k) != 32 {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/webchatid/webchatid/internal/headersafe"
@@ -102,8 +104,10 @@ type Eraser struct {
 
 	// Logger receives a line per failed attempt and a summary. Lines carry
 	// counts and the Deleter's errors, never the IDs themselves (an
-	// anonymous ID is a cookie value), so keep IDs out of those errors too.
-	// If nil, nothing is logged.
+	// anonymous ID is a cookie value): the customer_id, as is or
+	// URL-escaped, is cut out of an error's text (HTTP clients quote the
+	// request URL), but keep IDs out of those errors in other forms. If nil,
+	// nothing is logged.
 	Logger *slog.Logger
 
 	// Now is the clock. If nil, time.Now is used.
@@ -228,7 +232,7 @@ func (e *Eraser) Erase(ctx context.Context, customUserID string) (ErasureReport,
 			pending = append(pending[:k], pending[k+1:]...)
 			continue
 		}
-		log.Warn("identity: erasure: IBM deletion failed", "attempt", j.attempts, "max_attempts", maxAttempts, "err", err)
+		log.Warn("identity: erasure: IBM deletion failed", "attempt", j.attempts, "max_attempts", maxAttempts, "err", redactID(err, j.id))
 		if j.attempts >= maxAttempts || ctx.Err() != nil {
 			rep.Failed = append(rep.Failed, ErasureFailure{CustomerID: j.id, Attempts: j.attempts, Err: err})
 			pending = append(pending[:k], pending[k+1:]...)
@@ -267,6 +271,16 @@ func (e *Eraser) Erase(ctx context.Context, customUserID string) (ErasureReport,
 		return rep, fmt.Errorf("%w: %d of %d customer_ids not deleted", ErrErasureIncomplete, len(rep.Failed), len(rep.Failed)+len(rep.Deleted))
 	}
 	return rep, nil
+}
+
+// redactID returns err's text with id, as is or URL-escaped, replaced:
+// an IBM client's error often quotes the request URL, customer_id and all.
+func redactID(err error, id string) string {
+	s := err.Error()
+	for _, form := range []string{id, url.QueryEscape(id), url.PathEscape(id)} {
+		s = strings.ReplaceAll(s, form, "[customer_id]")
+	}
+	return s
 }
 
 func erasePositiveOr[T int | time.Duration](v, def T) T {

@@ -1,9 +1,13 @@
 package identity
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
+	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -313,6 +317,35 @@ func TestEraseBackoffIsCapped(t *testing.T) {
 	for i := 1; i < len(ibm.calls); i++ {
 		if gap := ibm.calls[i].at.Sub(ibm.calls[i-1].at); gap < DefaultEraseBackoff || gap > 15*time.Minute {
 			t.Fatalf("retry %d came %v after the previous attempt, want between %v and 15m", i, gap, DefaultEraseBackoff)
+		}
+	}
+}
+
+// An IBM client's error often quotes the request URL, and so the
+// customer_id (an anonymous ID is a cookie value): the log must not.
+func TestEraseLogNeverHoldsTheIDs(t *testing.T) {
+	var logs bytes.Buffer
+	e := &Eraser{
+		Ledger: &eraseLedger{links: map[string][]string{"ada@example.com": {"anon-0b8f0a4e-8c1c-4f55-9d1e-3c1e0c7a9b2f"}}},
+		Deleter: UserDataDeleterFunc(func(_ context.Context, id string) error {
+			return &url.Error{Op: "Delete", URL: "https://api.example/v2/user_data?customer_id=" + url.QueryEscape(id) + "&version=2024-08-25", Err: errIBM}
+		}),
+		IncludeCustomUserID: true,
+		MaxAttempts:         2,
+		Logger:              slog.New(slog.NewTextHandler(&logs, nil)),
+	}
+	clock := &sleeper{t: day0}
+	e.Now, e.Sleep = clock.now, clock.sleep
+	if _, err := e.Erase(context.Background(), "ada@example.com"); !errors.Is(err, ErrErasureIncomplete) {
+		t.Fatalf("Erase: got %v, want ErrErasureIncomplete", err)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "IBM deletion failed") || !strings.Contains(out, errIBM.Error()) {
+		t.Fatalf("got log %q, want the failures and their cause logged", out)
+	}
+	for _, id := range []string{"anon-0b8f0a4e-8c1c-4f55-9d1e-3c1e0c7a9b2f", "ada@example.com", url.QueryEscape("ada@example.com")} {
+		if strings.Contains(out, id) {
+			t.Errorf("the log contains the customer_id %q", id)
 		}
 	}
 }

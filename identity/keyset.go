@@ -2,6 +2,9 @@ package identity
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
@@ -34,7 +37,7 @@ func newKeyState(keys []SigningKey, field string, target Target, now func() time
 	signers := make([]*claims.Signer, len(keys))
 	for i, k := range keys {
 		name := fmt.Sprintf("%s[%d]", field, i)
-		if k.Key == nil {
+		if nilSigner(k.Key) {
 			return nil, fmt.Errorf("identity: %s: Key is nil", name)
 		}
 		pub, ok := k.Key.Public().(*rsa.PublicKey)
@@ -96,6 +99,21 @@ func newKeyState(keys []SigningKey, field string, target Target, now func() time
 		}
 	}
 	return st, nil
+}
+
+// nilSigner reports a nil key, including a nil or empty private key held in
+// the interface, such as (*rsa.PrivateKey)(nil), whose Public method would
+// panic.
+func nilSigner(k crypto.Signer) bool {
+	switch k := k.(type) {
+	case *rsa.PrivateKey:
+		return k == nil
+	case *ecdsa.PrivateKey:
+		return k == nil
+	case ed25519.PrivateKey:
+		return len(k) == 0
+	}
+	return k == nil
 }
 
 // selfTest signs a throwaway token with s and verifies it against the JWK

@@ -96,6 +96,11 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.sessions = &CookieSessions{sealer: sealer, log: cfg.Logger}
 	}
+	// One name for both cookies would make every token request overwrite
+	// the login, and every login the anonymous ID.
+	if cs, ok := s.sessions.(*CookieSessions); ok && cs.Name() == s.anon.Name() {
+		return nil, fmt.Errorf("identity: Config.Anonymous.Name: %q is also the session cookie's name", s.anon.Name())
+	}
 	s.store, _ = s.sessions.(SessionStore)
 	// Keys last: their check logs, and a failed New should log nothing.
 	st, err := newKeyState(cfg.SigningKeys, "Config.SigningKeys", cfg.Target, cfg.Now, s.log())

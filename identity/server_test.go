@@ -452,6 +452,21 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"CORS origin without scheme", func(c *identity.Config) { c.AllowedOrigins = []string{"a.example"} }, "identity: Config.AllowedOrigins[0]: invalid origin: scheme must be http or https"},
 		{"trusted origin with a query", func(c *identity.Config) { c.TrustedOrigins = []string{"https://a.example?x"} }, "identity: Config.TrustedOrigins[0]: invalid origin: query"},
 		{"anonymous cookie config", func(c *identity.Config) { c.Anonymous.MaxAge = -time.Hour }, "identity: Config.Anonymous: cookie: Config.MaxAge"},
+		{"nil *rsa.PrivateKey", func(c *identity.Config) { c.SigningKeys = []identity.SigningKey{{Key: (*rsa.PrivateKey)(nil)}} }, "identity: Config.SigningKeys[0]: Key is nil"},
+		{"zero CookieSessions", func(c *identity.Config) { c.SessionKeys = nil; c.Sessions = &identity.CookieSessions{} }, "identity: Config.Sessions: a *CookieSessions must be made by NewCookieSessions"},
+		{"nil *CookieSessions", func(c *identity.Config) { c.SessionKeys = nil; c.Sessions = (*identity.CookieSessions)(nil) }, "identity: Config.Sessions: a *CookieSessions must be made by NewCookieSessions"},
+		{"nil SessionSourceFunc", func(c *identity.Config) {
+			c.SessionKeys, c.Authenticate = nil, nil
+			c.Sessions = identity.SessionSourceFunc(nil)
+		}, "identity: Config.Sessions: nil SessionSourceFunc"},
+		{"anonymous cookie named like the session cookie", func(c *identity.Config) { c.Anonymous.Name = identity.DefaultSessionCookie }, `identity: Config.Anonymous.Name: "WEBCHATID-SESSION" is also the session cookie's name`},
+		{"session cookie named like the anonymous cookie", func(c *identity.Config) {
+			cs, err := identity.NewCookieSessions(cookie.SealerConfig{Name: cookie.DefaultName, Keys: [][]byte{sessionKey(1)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.SessionKeys, c.Sessions = nil, cs
+		}, `identity: Config.Anonymous.Name: "ANONYMOUS-USER-ID" is also the session cookie's name`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

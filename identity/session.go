@@ -150,6 +150,9 @@ func (ContextSessions) Session(r *http.Request) (*SessionInfo, error) {
 // but a copy taken earlier stays valid until it expires (SealerConfig.MaxAge,
 // 24 hours by default); keep MaxAge short, or use a server-side session store
 // through a [SessionSource], where that matters.
+//
+// Make one with [NewCookieSessions]; its zero value is not usable, and [New]
+// refuses it.
 type CookieSessions struct {
 	sealer *cookie.Sealer
 	log    *slog.Logger // nil: slog.Default()
