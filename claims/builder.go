@@ -32,7 +32,10 @@ const (
 	// UserPayloadClaim holds private data about the user, in clear or
 	// encrypted; IBM stores it as context.integrations.chat.private.user_payload.
 	UserPayloadClaim = "user_payload"
-	// ContextClaim holds context variables for watsonx Orchestrate's embed chat.
+	// ContextClaim holds context variables, sent in clear, that watsonx
+	// Orchestrate's embed chat gives its agents (names starting wxo_ are
+	// reserved there). IBM documents no use of it for watsonx Assistant web
+	// chat, whose private channel for user data is UserPayloadClaim.
 	ContextClaim = "context"
 )
 
@@ -254,7 +257,9 @@ func (b *Builder) EncryptUserPayload(pub *rsa.PublicKey, s Scheme) *Builder {
 }
 
 // Context sets the context claim: context variables for watsonx
-// Orchestrate's embed chat, sent in clear. It must be a non-nil map.
+// Orchestrate's embed chat, sent in clear (see [ContextClaim]; for watsonx
+// Assistant web chat put user data in [Builder.UserPayload]). It must be a
+// non-nil map.
 func (b *Builder) Context(ctx map[string]any) *Builder {
 	b.context = ctx
 	b.set |= setContext

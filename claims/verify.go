@@ -83,6 +83,11 @@ func WithClock(now func() time.Time) VerifyOption {
 // numbers, as jsonwebtoken requires. RSA keys shorter than 2048 bits are
 // refused with [ErrWeakKey], as the signer does.
 //
+// In the returned token, private claims hold what JSON decoding gives:
+// user_payload is a string when it was encrypted (open it with
+// [DecryptUserPayload]) and a map[string]any when it was sent in clear, and
+// context is a map[string]any.
+//
 // An unusable key or option gives a plain error; a token that does not
 // verify gives an error wrapping [ErrInvalidToken].
 func Verify(token string, key any, opts ...VerifyOption) (jwt.Token, error) {

@@ -3,6 +3,7 @@ package identity
 import (
 	"crypto"
 	"crypto/rsa"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -215,12 +216,15 @@ func (cfg *Config) validate() error {
 		}
 	}
 	for i, k := range cfg.SessionKeys {
-		if len(k) != 32 {
-			return fmt.Errorf("identity: Config.SessionKeys[%d]: key is %d bytes, need 32", i, len(k))
+		if err := checkSessionKey(k); err != nil {
+			return fmt.Errorf("identity: Config.SessionKeys[%d]: %w", i, err)
 		}
 	}
 	if cfg.Authenticate != nil && len(cfg.SessionKeys) == 0 {
 		if _, ok := cfg.Sessions.(SessionStore); !ok {
+			if cfg.Sessions != nil {
+				return fmt.Errorf("identity: Config.Authenticate: Config.Sessions (a %T) cannot keep a login: drop Authenticate if your app logs users in itself, or make Sessions a SessionStore such as *CookieSessions", cfg.Sessions)
+			}
 			return fmt.Errorf("identity: Config.Authenticate: needs a session store to keep the login: set SessionKeys, or Sessions to a SessionStore such as *CookieSessions")
 		}
 	}
@@ -258,4 +262,30 @@ func (cfg *Config) clone() {
 	}
 	cfg.AllowedOrigins = slices.Clone(cfg.AllowedOrigins)
 	cfg.TrustedOrigins = slices.Clone(cfg.TrustedOrigins)
+}
+
+// checkSessionKey refuses a session key that is not 32 bytes of key
+// material, pointing out the usual slip of passing the hex or base64 text
+// that openssl printed instead of the bytes it stands for.
+func checkSessionKey(k []byte) error {
+	switch {
+	case len(k) == 64 && isHex(k):
+		return errors.New("key is 64 hex characters: decode it (hex.DecodeString) to the 32 bytes it stands for")
+	case len(k) == 44 && k[43] == '=':
+		return errors.New("key is 44 characters of base64: decode it (base64.StdEncoding) to the 32 bytes it stands for")
+	case len(k) != 32:
+		return fmt.Errorf("key is %d bytes, need 32 random bytes", len(k))
+	case !slices.ContainsFunc(k, func(b byte) bool { return b != 0 }):
+		return errors.New("key is all zeros: use 32 random bytes (crypto/rand, or openssl rand 32)")
+	}
+	return nil
+}
+
+func isHex(b []byte) bool {
+	for _, c := range b {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }

@@ -83,3 +83,42 @@ func ExampleConfig_authenticate() {
 	// after login:  {"custom_user_id":"cade-id","name":"Cade"}
 	// same sub: true
 }
+
+// An app that logs users in itself: its middleware puts the user in the
+// request context, and wraps the identity handlers too, so that the token
+// endpoint sees the login.
+func ExampleContextSessions() {
+	key, err := identity.LoadPrivateKeyFile("testdata/rsa2048-a.pem") // a test key: never use it
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv, err := identity.New(identity.Config{
+		SigningKeys: []identity.SigningKey{{Key: key}},
+		Sessions:    identity.ContextSessions{},
+		Logger:      quiet,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// The app's own authentication, here a stand-in that trusts a header.
+	auth := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if user := r.Header.Get("X-Demo-User"); user != "" {
+				r = r.WithContext(identity.WithSession(r.Context(), &identity.SessionInfo{UserName: user, CustomUserID: "id-" + user}))
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/chat/", http.StripPrefix("/chat", srv.Handler()))
+	handler := auth(mux) // wraps the identity handlers as well as the app's pages
+
+	req := httptest.NewRequest("GET", "/chat/session", nil)
+	req.Header.Set("X-Demo-User", "ada")
+	rec := httptest.NewRecorder()
+	handler.ServeHTTP(rec, req)
+	fmt.Print(rec.Body.String())
+	// Output:
+	// {"logged_in":true,"name":"ada"}
+}

@@ -112,8 +112,9 @@ func ExampleServer_Token() {
 	// expires in 3600 s; sub is the cookie: true
 }
 
-// Config.Claims adds claims to every token, here web chat context variables
-// taken from the request.
+// Config.Claims adds claims to every token, here the context claim (context
+// variables, which watsonx Orchestrate's embed chat gives its agents) taken
+// from the request.
 func ExampleConfig_claims() {
 	key, err := identity.LoadPrivateKeyFile("testdata/rsa2048-a.pem") // test key
 	if err != nil {

@@ -38,12 +38,14 @@ func ParsePrivateKeyPEM(data []byte) (crypto.Signer, error) {
 }
 
 func parsePrivate(data []byte) (crypto.Signer, error) {
+	var seen []string
 	for rest := data; ; {
 		var block *pem.Block
 		block, rest = pem.Decode(rest)
 		if block == nil {
-			return nil, errors.New("no PEM private key block found")
+			return nil, noPEMKey(data, seen, "private")
 		}
+		seen = append(seen, block.Type)
 		if _, enc := block.Headers["Proc-Type"]; enc || block.Type == "ENCRYPTED PRIVATE KEY" {
 			return nil, errors.New("encrypted PEM is not supported; decrypt the key first")
 		}
@@ -77,6 +79,28 @@ func parsePrivate(data []byte) (crypto.Signer, error) {
 	}
 }
 
+// noPEMKey says why no usable key block was found, in words that point to
+// the usual mistakes: the wrong half of the key pair, newlines lost when the
+// PEM text was pasted into one line, a truncated copy, or no PEM at all.
+// It names block types, never the data.
+func noPEMKey(data []byte, seen []string, want string) error {
+	switch {
+	case len(seen) > 0:
+		return fmt.Errorf("no %s key block found: the PEM holds %s blocks; need %s", want, strings.Join(seen, ", "), wantedBlocks[want])
+	case bytes.Contains(data, []byte("-----BEGIN")):
+		return fmt.Errorf("no %s key block found: a -----BEGIN line is there but the block does not decode (newlines lost or replaced by spaces? text cut short?)", want)
+	case len(bytes.TrimSpace(data)) == 0:
+		return fmt.Errorf("no %s key block found: the data is empty", want)
+	default:
+		return fmt.Errorf("no %s key block found: no -----BEGIN line, so this is not PEM text (a bare base64 or DER key must be wrapped in PEM)", want)
+	}
+}
+
+var wantedBlocks = map[string]string{
+	"private": `"PRIVATE KEY", "RSA PRIVATE KEY" or "EC PRIVATE KEY"`,
+	"public":  `"PUBLIC KEY" or "RSA PUBLIC KEY"`,
+}
+
 // ParsePublicKeyPEM returns the first public key in the PEM data: PKIX
 // ("PUBLIC KEY", what openssl rsa -pubout and IBM's Security tab show) or
 // PKCS#1 ("RSA PUBLIC KEY"). The result is an *rsa.PublicKey,
@@ -90,12 +114,14 @@ func ParsePublicKeyPEM(data []byte) (crypto.PublicKey, error) {
 }
 
 func parsePublic(data []byte) (crypto.PublicKey, error) {
+	var seen []string
 	for rest := data; ; {
 		var block *pem.Block
 		block, rest = pem.Decode(rest)
 		if block == nil {
-			return nil, errors.New("no PEM public key block found")
+			return nil, noPEMKey(data, seen, "public")
 		}
+		seen = append(seen, block.Type)
 		var (
 			key any
 			err error

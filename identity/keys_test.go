@@ -76,9 +76,11 @@ func TestParsePrivateKeyPEMRefuses(t *testing.T) {
 		in      string
 		wantMsg string
 	}{
-		"empty":                 {"", "no PEM private key block found"},
-		"not PEM":               {"hello", "no PEM private key block found"},
-		"a public key":          {string(readFile(t, pubA)), "no PEM private key block found"},
+		"empty":                 {"", "no private key block found: the data is empty"},
+		"not PEM":               {"hello", "no -----BEGIN line, so this is not PEM text"},
+		"a public key":          {string(readFile(t, pubA)), "the PEM holds PUBLIC KEY blocks; need"},
+		"newlines lost":         {strings.ReplaceAll(string(readFile(t, keyA)), "\n", " "), "newlines lost"},
+		"cut short":             {string(readFile(t, keyA))[:300], "text cut short"},
 		"encrypted PKCS#8":      {encrypted, "encrypted PEM is not supported"},
 		"encrypted legacy PEM":  {legacyEncrypted, "encrypted PEM is not supported"},
 		"corrupt RSA key":       {corrupt, "RSA PRIVATE KEY block"},
@@ -217,4 +219,24 @@ func FuzzParsePrivateKeyPEM(f *testing.F) {
 			t.Fatalf("public: got key %T and error %v, want exactly one", p, err)
 		}
 	})
+}
+
+func TestParsePublicKeyPEMSaysWhatIsWrong(t *testing.T) {
+	tests := map[string]struct {
+		in      string
+		wantMsg string
+	}{
+		"a private key":   {string(readFile(t, keyA)), "holds RSA PRIVATE KEY blocks; need \"PUBLIC KEY\" or \"RSA PUBLIC KEY\""},
+		"newlines lost":   {strings.ReplaceAll(string(readFile(t, pubA)), "\n", " "), "newlines lost"},
+		"bare base64":     {"MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA", "no -----BEGIN line"},
+		"only whitespace": {" \n\t", "the data is empty"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			k, err := identity.ParsePublicKeyPEM([]byte(tt.in))
+			if k != nil || !errors.Is(err, identity.ErrInvalidKey) || !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("got %T, %v; want nil and ErrInvalidKey saying %q", k, err, tt.wantMsg)
+			}
+		})
+	}
 }

@@ -78,6 +78,10 @@ var _ http.Handler = (*Server)(nil)
 // level, so an operator can compare them with the key pasted into IBM's
 // Security tab. Nothing is checked later: a Server that New returns does not
 // fail a request for a configuration reason.
+// billingMonth is the shortest anonymous-ID lifetime that keeps a returning
+// visitor one monthly active user in IBM's billing.
+const billingMonth = 30 * 24 * time.Hour
+
 func New(cfg Config) (*Server, error) {
 	cfg.clone()
 	if err := cfg.validate(); err != nil {
@@ -117,6 +121,11 @@ func New(cfg Config) (*Server, error) {
 	} else if cfg.Target == Orchestrate {
 		s.log().LogAttrs(context.Background(), slog.LevelWarn,
 			"identity: Config.IBMPublicKey is not set, so sessions' SSOToken is never sent to watsonx Orchestrate")
+	}
+	if m := cfg.Anonymous.MaxAge; m > 0 && m < billingMonth {
+		s.log().LogAttrs(context.Background(), slog.LevelWarn,
+			"identity: Config.Anonymous.MaxAge is under 30 days: IBM bills monthly active users by sub, so a returning visitor whose cookie expired counts again",
+			slog.Duration("max_age", m))
 	}
 	s.recorder = NewLedgerRecorder(cfg.Ledger, cfg.Now)
 

@@ -444,9 +444,13 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"TTL over a day", func(c *identity.Config) { c.TTL = 25 * time.Hour }, "identity: Config.TTL: 25h0m0s is longer than 24h0m0s, the most the WebChat target accepts"},
 		{"Orchestrate TTL over 7100 s", func(c *identity.Config) { c.Target = identity.Orchestrate; c.TTL = 2 * time.Hour }, "identity: Config.TTL: 2h0m0s is longer than 1h58m20s, the most the Orchestrate target accepts"},
 		{"Issuer with a newline", func(c *identity.Config) { c.Issuer = "a\nb" }, "identity: Config.Issuer:"},
-		{"short session key", func(c *identity.Config) { c.SessionKeys = [][]byte{sessionKey(1), make([]byte, 16)} }, "identity: Config.SessionKeys[1]: key is 16 bytes, need 32"},
+		{"short session key", func(c *identity.Config) { c.SessionKeys = [][]byte{sessionKey(1), make([]byte, 16)} }, "identity: Config.SessionKeys[1]: key is 16 bytes, need 32 random bytes"},
 		{"Sessions and SessionKeys", func(c *identity.Config) { c.Sessions = identity.ContextSessions{} }, "identity: Config.SessionKeys: set either Sessions or SessionKeys"},
-		{"Authenticate without a store", func(c *identity.Config) { c.SessionKeys = nil; c.Sessions = identity.ContextSessions{} }, "identity: Config.Authenticate: needs a session store"},
+		{"Authenticate without a store", func(c *identity.Config) { c.SessionKeys = nil }, "identity: Config.Authenticate: needs a session store"},
+		{"Authenticate with a source that cannot store", func(c *identity.Config) { c.SessionKeys = nil; c.Sessions = identity.ContextSessions{} }, "identity: Config.Authenticate: Config.Sessions (a identity.ContextSessions) cannot keep a login: drop Authenticate"},
+		{"hex text as a session key", func(c *identity.Config) { c.SessionKeys = [][]byte{[]byte(strings.Repeat("ab", 32))} }, "identity: Config.SessionKeys[0]: key is 64 hex characters: decode it"},
+		{"base64 text as a session key", func(c *identity.Config) { c.SessionKeys = [][]byte{[]byte(strings.Repeat("A", 43) + "=")} }, "identity: Config.SessionKeys[0]: key is 44 characters of base64: decode it"},
+		{"all-zero session key", func(c *identity.Config) { c.SessionKeys = [][]byte{make([]byte, 32)} }, "identity: Config.SessionKeys[0]: key is all zeros"},
 		{"CORS wildcard", func(c *identity.Config) { c.AllowedOrigins = []string{"*"} }, `identity: Config.AllowedOrigins[0]: "*" is not allowed`},
 		{"CORS origin with a path", func(c *identity.Config) { c.AllowedOrigins = []string{"https://a.example", "https://b.example/"} }, "identity: Config.AllowedOrigins[1]: invalid origin: path is not allowed"},
 		{"CORS origin without scheme", func(c *identity.Config) { c.AllowedOrigins = []string{"a.example"} }, "identity: Config.AllowedOrigins[0]: invalid origin: scheme must be http or https"},
@@ -515,6 +519,23 @@ func TestNewLogsKeyFingerprints(t *testing.T) {
 	}
 	if strings.Contains(out, "PRIVATE") {
 		t.Error("the log contains key material")
+	}
+}
+
+func TestNewWarnsAboutAnonymousIDsShorterThanABillingMonth(t *testing.T) {
+	for _, tt := range []struct {
+		maxAge   time.Duration
+		wantWarn bool
+	}{
+		{0, false},
+		{30 * 24 * time.Hour, false},
+		{7 * 24 * time.Hour, true},
+	} {
+		logs := &logBuffer{}
+		newServer(t, identity.Config{Logger: logs.logger(), Anonymous: cookie.Config{MaxAge: tt.maxAge}})
+		if got := strings.Contains(logs.String(), "MaxAge is under 30 days"); got != tt.wantWarn {
+			t.Errorf("MaxAge %v: got warning %v, want %v (log %q)", tt.maxAge, got, tt.wantWarn, logs.String())
+		}
 	}
 }
 

@@ -133,6 +133,12 @@ func SessionFrom(ctx context.Context) (info *SessionInfo, ok bool) {
 // ContextSessions is a [SessionSource] that reads the session an app's own
 // middleware put in the request context with [WithSession]. A request
 // without one is anonymous. The zero value is ready to use.
+//
+// The middleware must wrap the handlers of [Server.Handler] too, not only
+// the app's pages: otherwise every token is anonymous. Since the app logs
+// users in itself, there is no /authenticate or /logout endpoint; the page
+// calls webchatid.refresh() after a login or logout to hand web chat a new
+// token.
 type ContextSessions struct{}
 
 // Session returns the session in r's context, or nil when there is none.
