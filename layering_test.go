@@ -4,6 +4,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/webchatid/webchatid/internal/testpeer"
 )
 
 // TestCorePackagesImportNoDatabaseDriver enforces the layering in DESIGN.md:
@@ -14,7 +16,7 @@ import (
 func TestCorePackagesImportNoDatabaseDriver(t *testing.T) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		t.Skip("the go command is not on PATH")
+		testpeer.Missing(t, "the go command is not on PATH")
 	}
 	const mod = "github.com/webchatid/webchatid/"
 	forbidden := map[string][]string{
