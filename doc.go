@@ -30,22 +30,22 @@
 //
 // Read them in this order:
 //
-//   - [github.com/webchatid/webchatid/identity]: what most applications need.
-//     [identity.New] validates a [identity.Config] once and returns a
-//     [identity.Server] whose Handler serves /createJWT, /authenticate,
+//   - [github.com/webchatid/webchatid/identity]: what most applications
+//     need. identity.New validates an identity.Config once and returns an
+//     identity.Server whose Handler serves /createJWT, /authenticate,
 //     /logout, /session, /.well-known/jwks.json and /webchatid.js. Session
 //     sources (a sealed cookie, the request context, or your own function)
-//     tell it who is logged in; an optional [identity.Ledger] records
+//     tell it who is logged in; an optional identity.Ledger records
 //     anonymous IDs for privacy requests, with stores in identity/memstore
 //     and identity/sqlstore (SQLite, PostgreSQL).
 //   - [github.com/webchatid/webchatid/claims]: the token itself. A
-//     [claims.Builder] for sub, exp, iat, user_payload and context; a
-//     [claims.Signer] (RS256 by default); user_payload encryption in the
-//     node-rsa format IBM decrypts ([claims.EncryptUserPayload]); and
-//     [claims.Verify] for tests and for backends that receive tokens.
+//     claims.Builder for sub, exp, iat, user_payload and context; a
+//     claims.Signer (RS256 by default); user_payload encryption in the
+//     node-rsa format IBM decrypts (claims.EncryptUserPayload); and
+//     claims.Verify for tests and for backends that receive tokens.
 //   - [github.com/webchatid/webchatid/cookie]: browser state.
-//     [cookie.GetOrSetAnonymousID] with IBM's tutorial defaults, and a
-//     [cookie.Sealer] that keeps small server state in an encrypted,
+//     cookie.GetOrSetAnonymousID with IBM's tutorial defaults, and a
+//     cookie.Sealer that keeps small server state in an encrypted,
 //     authenticated cookie.
 //
 // Runnable programs are under examples/: webchat (the demo: go run
