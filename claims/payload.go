@@ -207,10 +207,7 @@ func checkEncryptionKey(pub *rsa.PublicKey) error {
 // standard decoder skips CR and LF, which node-rsa never writes, and Strict
 // refuses non-zero padding bits, so one ciphertext has one spelling.
 func decodeStdBase64(s string) ([]byte, error) {
-	if s == "" || len(s)%4 != 0 {
-		return nil, fmt.Errorf("%w: not padded standard base64", ErrDecrypt)
-	}
-	if strings.ContainsAny(s, "\r\n") {
+	if s == "" || len(s)%4 != 0 || strings.ContainsAny(s, "\r\n") {
 		return nil, fmt.Errorf("%w: not padded standard base64", ErrDecrypt)
 	}
 	raw, err := base64.StdEncoding.Strict().DecodeString(s)

@@ -15,10 +15,63 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
+	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 
 	"github.com/webchatid/webchatid/internal/headersafe"
 )
+
+// TestSignMatchesJWX checks that Sign, which encodes the protected header
+// once in NewSigner, writes the same bytes as jwt.Sign with a fresh header.
+// RS256 and EdDSA signatures are deterministic, so whole tokens compare.
+func TestSignMatchesJWX(t *testing.T) {
+	tests := []struct {
+		name string
+		key  string
+		alg  jwa.SignatureAlgorithm
+		kid  string
+	}{
+		{"RS256 without kid", "rsa2048", jwa.RS256, ""},
+		{"RS256 with kid", "rsa2048", jwa.RS256, "2026-01"},
+		{"EdDSA with kid", "ed25519", jwa.EdDSA, "ed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			key := testKey(t, tc.key)
+			opts := []SignerOption{WithAlgorithm(tc.alg)}
+			hdr := jws.NewHeaders()
+			if err := hdr.Set(jws.TypeKey, "JWT"); err != nil {
+				t.Fatal(err)
+			}
+			if tc.kid != "" {
+				opts = append(opts, WithKeyID(tc.kid))
+				if err := hdr.Set(jws.KeyIDKey, tc.kid); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s, err := NewSigner(key, opts...)
+			if err != nil {
+				t.Fatalf("NewSigner: %v", err)
+			}
+			tok, err := NewBuilder().Subject(testAnonID).IssuedAt(testNow).
+				UserPayload(map[string]string{"name": "Zoë <O'Brien> & co", "custom_user_id": "u-1"}).Build()
+			if err != nil {
+				t.Fatalf("Build: %v", err)
+			}
+			got, err := s.Sign(tok)
+			if err != nil {
+				t.Fatalf("Sign: %v", err)
+			}
+			want, err := jwt.Sign(tok, jwt.WithKey(tc.alg, key, jws.WithProtectedHeaders(hdr)))
+			if err != nil {
+				t.Fatalf("jwt.Sign: %v", err)
+			}
+			if got != string(want) {
+				t.Errorf("Sign:\ngot  %s\nwant %s", got, want)
+			}
+		})
+	}
+}
 
 func TestSignerAlgorithms(t *testing.T) {
 	tests := []struct {

@@ -68,7 +68,7 @@ type Config struct {
 	// NewID generates an ID, for example to use UUIDv7. The IDs must pass the
 	// validator and the header-safety rules (1 to 256 bytes of visible ASCII,
 	// none of ; = , " \ or space) and, when BindingKeys are set, contain no
-	// '.'. When NewID or Validate is set, NewAnonymous calls NewID once to
+	// '.'. When NewID or Validate is set, NewAnonymous generates one ID to
 	// check that. If nil, Prefix followed by a random (version 4) UUID is used.
 	NewID func() (string, error)
 
@@ -194,19 +194,18 @@ func (a *Anonymous) Name() string { return a.attrs.name }
 // failure to generate an ID, in which case nothing is written.
 func (a *Anonymous) GetOrSet(w http.ResponseWriter, r *http.Request) (id string, isNew bool, err error) {
 	now := a.now()
-	h := w.Header()
-	if lines := h["Set-Cookie"]; len(lines) > 0 {
-		// An earlier call for this response: keep its ID, one cookie.
-		for i, line := range lines {
-			v, ok := strings.CutPrefix(line, a.attrs.nameEq)
-			if !ok {
-				continue
-			}
-			v, _, _ = strings.Cut(v, ";")
-			if id, value, ok := a.parse(v, now); ok {
-				lines[i] = a.attrs.cookie(r, value, now).String()
-				return id, false, nil
-			}
+	// After an earlier call for this response, keep its ID and its one
+	// Set-Cookie line.
+	lines := w.Header()["Set-Cookie"]
+	for i, line := range lines {
+		v, ok := strings.CutPrefix(line, a.attrs.nameEq)
+		if !ok {
+			continue
+		}
+		v, _, _ = strings.Cut(v, ";")
+		if id, value, ok := a.parse(v, now); ok {
+			lines[i] = a.attrs.cookie(r, value, now).String()
+			return id, false, nil
 		}
 	}
 	id, value, ok := a.fromRequest(r, now)

@@ -70,6 +70,10 @@ type Server struct {
 
 var _ http.Handler = (*Server)(nil)
 
+// billingMonth is the shortest anonymous-ID lifetime that keeps a returning
+// visitor one monthly active user in IBM's billing.
+const billingMonth = 30 * 24 * time.Hour
+
 // New returns a Server for cfg. It copies cfg, fills in defaults, and checks
 // every field, returning an error that names the first invalid one (for
 // example "identity: Config.SigningKeys[0]: RSA key is 1024 bits, need at
@@ -78,10 +82,6 @@ var _ http.Handler = (*Server)(nil)
 // level, so an operator can compare them with the key pasted into IBM's
 // Security tab. Nothing is checked later: a Server that New returns does not
 // fail a request for a configuration reason.
-// billingMonth is the shortest anonymous-ID lifetime that keeps a returning
-// visitor one monthly active user in IBM's billing.
-const billingMonth = 30 * 24 * time.Hour
-
 func New(cfg Config) (*Server, error) {
 	cfg.clone()
 	if err := cfg.validate(); err != nil {
@@ -229,7 +229,8 @@ func (s *Server) Session(r *http.Request) (*SessionInfo, error) {
 //
 //   - sub: the anonymous ID, before and after login (or Config.Subject's
 //     choice);
-//   - iat, exp: now and now + Config.TTL; iss when Config.Issuer is set;
+//   - iat, exp: now (backdated by up to [claims.DefaultSkew]) and now +
+//     Config.TTL; iss when Config.Issuer is set;
 //   - user_payload: {name, custom_user_id, ...Extra} of the session, or
 //     {"name": "Anonymous", "custom_user_id": <anonymous ID>} when
 //     anonymous, as in IBM's tutorial ({"sso_token"} for [Orchestrate]);
@@ -298,8 +299,8 @@ func (s *Server) record(ctx context.Context, sub string, isNew bool, info *Sessi
 }
 
 func (s *Server) issue(r *http.Request, sub, anonID string, info *SessionInfo) (string, time.Time, error) {
-	now := s.cfg.Now()
-	b := claims.NewBuilder().Subject(sub).IssuedAt(now).TTL(s.cfg.TTL).Skew(s.skew).MaxTTL(s.cfg.Target.maxTTL())
+	now, maxTTL := s.cfg.Now(), s.cfg.Target.maxTTL()
+	b := claims.NewBuilder().Subject(sub).IssuedAt(now).TTL(s.cfg.TTL).Skew(s.skew).MaxTTL(maxTTL)
 	if s.cfg.Issuer != "" {
 		b.Issuer(s.cfg.Issuer)
 	}
@@ -321,8 +322,9 @@ func (s *Server) issue(r *http.Request, sub, anonID string, info *SessionInfo) (
 	if tok.Subject() != sub {
 		return "", time.Time{}, fmt.Errorf("%w: Config.Claims changed sub; use Config.Subject", ErrClaims)
 	}
-	if max := s.cfg.Target.maxTTL(); tok.Expiration().Sub(tok.IssuedAt()) > max {
-		return "", time.Time{}, fmt.Errorf("%w: exp is more than %v after iat, the most the %v target accepts", ErrClaims, max, s.cfg.Target)
+	// Config.Claims may have called TTL, Skew or MaxTTL on the builder.
+	if tok.Expiration().Sub(tok.IssuedAt()) > maxTTL {
+		return "", time.Time{}, fmt.Errorf("%w: exp is more than %v after iat, the most the %v target accepts", ErrClaims, maxTTL, s.cfg.Target)
 	}
 	if v, ok := tok.Get(claims.ContextClaim); ok {
 		if err := s.cfg.Target.checkContext(v); err != nil {
