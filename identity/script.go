@@ -39,6 +39,13 @@ const scriptCacheControl = "public, max-age=300"
 //	webchatid.attach(instance);          // answers identityTokenExpired
 //	await webchatid.login({ ... });      // POST /authenticate, then a new token
 //	await webchatid.logout();            // POST /logout, destroySession, a new token
+//	await webchatid.logout({ reload: true });  // or: destroySession, then reload the page
+//	await webchatid.logout({ destroy: true }); // or: destroy, destroySession; make a new web chat
+//
+// The two logout options are the ways IBM's "Authenticating users in web chat"
+// documents ending a session on logout; without them the helper keeps the web
+// chat instance and hands it an anonymous token, as IBM's mid-session tutorial
+// does. login, logout and refresh run one after the other, in call order.
 //
 // The endpoints are found relative to the script's own URL (a script at
 // /auth/webchatid.js uses /auth/createJWT), or under the path given in the

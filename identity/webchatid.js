@@ -11,6 +11,8 @@
  *   webchatid.attach(instance);           // answers identityTokenExpired
  *   await webchatid.login({ ... });       // POST /authenticate, new token to web chat
  *   await webchatid.logout();             // POST /logout, destroySession, new token
+ *   await webchatid.logout({ reload: true });  // ... destroySession, page reload
+ *   await webchatid.logout({ destroy: true }); // ... destroy + destroySession; make a new web chat
  *   // apps that log users in themselves (no /authenticate, /logout):
  *   await webchatid.refresh();            // after your login: new token to web chat
  *   await webchatid.refresh({ destroySession: true }); // after your logout
@@ -20,6 +22,23 @@
  * Endpoints are found relative to this script's URL (a script served at
  * /auth/webchatid.js talks to /auth/createJWT), or under the script tag's
  * data-base-path attribute, or under attach(instance, { basePath }).
+ *
+ * IBM's documentation this follows:
+ * - web chat: instance.on({ type: 'identityTokenExpired', handler }) with an
+ *   async handler that sets event.identityToken; fired at session start when
+ *   no identityToken option was given, and whenever the token expires.
+ *   https://cloud.ibm.com/docs/watson-assistant?topic=watson-assistant-web-chat-security-enable
+ *   A handler that throws or rejects stops web chat's processing of the event,
+ *   so the handler here never rejects.
+ *   https://web-chat.global.assistant.watson.cloud.ibm.com/docs.html?to=api-events
+ * - logging out: "you must destroy the web chat": destroySession() and a page
+ *   reload, or destroy() then destroySession() without one (logout options
+ *   reload and destroy below).
+ *   https://cloud.ibm.com/docs/watson-assistant?topic=watson-assistant-web-chat-security-authenticate
+ * - watsonx Orchestrate embedded chat: instance.on('authTokenNeeded', handler)
+ *   sets event.authToken; instance.updateAuthToken(token).
+ *   https://developer.watson-orchestrate.ibm.com/webchat/events/authTokenNeeded
+ *   https://developer.watson-orchestrate.ibm.com/webchat/methods/updateAuthToken
  */
 (function (root) {
   'use strict';
@@ -91,7 +110,8 @@
   function create(options) {
     var cfg = assign(assign(assign({}, DEFAULTS), SCRIPT_DEFAULTS), options);
     var inflight = null;
-    var instances = [];
+    var instances = []; // { inst, target } in attach order
+    var ops = Promise.resolve(); // login, logout and refresh, one at a time
     var lastDelivered = 0; // when web chat last got a token from us
     var early = 0; // early asks in a row
     var pausedUntil = 0;
@@ -212,21 +232,26 @@
           );
           return Promise.resolve();
         }
-        return fetchToken().then(
-          function (token) {
-            event[field] = token;
-            lastDelivered = now();
-          },
-          noop // already reported by requestToken
-        );
+        return fetchToken()
+          .then(
+            function (token) {
+              event[field] = token;
+              lastDelivered = now();
+            },
+            noop // already reported by requestToken
+          )
+          .then(null, function (err) {
+            logError('webchatid: cannot hand web chat the token: ' + ((err && err.message) || err));
+          });
       };
     }
 
     function deliver(token) {
       lastDelivered = now();
       return Promise.all(
-        instances.map(function (inst) {
-          if (cfg.target === 'orchestrate' && typeof inst.updateAuthToken === 'function') {
+        instances.map(function (rec) {
+          var inst = rec.inst;
+          if (rec.target === 'orchestrate' && typeof inst.updateAuthToken === 'function') {
             return inst.updateAuthToken(token);
           }
           if (typeof inst.updateIdentityToken === 'function') return inst.updateIdentityToken(token);
@@ -237,17 +262,61 @@
       });
     }
 
-    function refresh(opts) {
-      var destroy = opts && opts.destroySession;
-      return Promise.all(
-        instances.map(function (inst) {
-          return destroy && typeof inst.destroySession === 'function' ? inst.destroySession() : undefined;
-        })
-      )
+    // serial runs account operations (login, logout, refresh) one after the
+    // other, so the server sees them in the order they were called and web
+    // chat's last token is the one for the last of them.
+    function serial(fn) {
+      var p = ops.then(fn);
+      ops = p.then(noop, noop);
+      return p;
+    }
+
+    // call calls inst[name]() when it exists; its promise, if any, is awaited.
+    function call(inst, name) {
+      return typeof inst[name] === 'function' ? inst[name]() : undefined;
+    }
+
+    // endSession ends every attached instance's session after a logout, the
+    // ways IBM documents (see the top of this file):
+    //   reload: destroySession(), then reload the page;
+    //   destroy: destroy() then destroySession(), and forget the instances:
+    //     the app creates a new web chat, which asks for its token with
+    //     identityTokenExpired at session start;
+    //   neither: destroySession() so a reload does not resume this session,
+    //     then a fresh token to the instances (IBM's mid-session tutorial).
+    function endSession(opts) {
+      opts = opts || {};
+      var recs = instances.slice();
+      return recs
+        .reduce(function (p, rec) {
+          return p.then(function () {
+            if (opts.destroy) {
+              return Promise.resolve(call(rec.inst, 'destroy')).then(function () {
+                return call(rec.inst, 'destroySession');
+              });
+            }
+            return call(rec.inst, 'destroySession');
+          });
+        }, Promise.resolve())
         .then(function () {
-          return fetchToken({ fresh: true });
-        })
-        .then(deliver);
+          if (opts.destroy) {
+            instances = instances.filter(function (rec) {
+              return recs.indexOf(rec) < 0;
+            });
+            lastDelivered = 0;
+            return undefined;
+          }
+          if (opts.reload) {
+            if (root.location && typeof root.location.reload === 'function') root.location.reload();
+            return undefined;
+          }
+          return fetchToken({ fresh: true }).then(deliver);
+        });
+    }
+
+    function refresh(opts) {
+      if (opts && (opts.destroySession || opts.destroy || opts.reload)) return endSession(opts);
+      return fetchToken({ fresh: true }).then(deliver);
     }
 
     function post(path, body, what) {
@@ -281,8 +350,11 @@
           throw new TypeError('webchatid.attach: expected a web chat instance with an on() method');
         }
         assign(cfg, opts);
-        if (instances.indexOf(instance) >= 0) return instance;
-        instances.push(instance);
+        for (var i = 0; i < instances.length; i++) {
+          if (instances[i].inst === instance) return instance;
+        }
+        // Each instance keeps the target it was attached with.
+        instances.push({ inst: instance, target: cfg.target });
         if (cfg.target === 'orchestrate') {
           // watsonx Orchestrate's embed chat: on(name, handler), event.authToken.
           instance.on('authTokenNeeded', tokenNeeded('authToken'));
@@ -305,27 +377,38 @@
       // text, URLSearchParams and FormData as they are) to the login endpoint,
       // then hands a new token to every attached instance. Resolves to the
       // token; rejects with err.status set when the server refuses.
+      // Calls to login, logout and refresh run one after the other.
       login: function (body) {
-        return post(cfg.loginPath, body, 'login')
-          .then(function () {
-            return fetchToken({ fresh: true });
-          })
-          .then(deliver);
+        return serial(function () {
+          return post(cfg.loginPath, body, 'login').then(function () {
+            return fetchToken({ fresh: true }).then(deliver);
+          });
+        });
       },
-      // logout POSTs to the logout endpoint, calls destroySession on every
-      // attached instance (as IBM advises, so the next user cannot resume
-      // this conversation), then hands them a new anonymous token.
-      logout: function () {
-        return post(cfg.logoutPath, undefined, 'logout').then(function () {
-          return refresh({ destroySession: true });
+      // logout POSTs to the logout endpoint, then ends web chat's session so
+      // the next person cannot resume it (IBM: "you must destroy the web
+      // chat"). Without options: destroySession() on every attached instance,
+      // then a new anonymous token to them; resolves to it.
+      // { reload: true }: destroySession(), then location.reload().
+      // { destroy: true }: destroy() then destroySession(), and the instances
+      // are detached: create a new web chat afterwards (it gets its token
+      // through identityTokenExpired). These two resolve to undefined.
+      logout: function (opts) {
+        return serial(function () {
+          return post(cfg.logoutPath, undefined, 'logout').then(function () {
+            return endSession(opts);
+          });
         });
       },
       // refresh hands every attached instance a fresh token, for apps that log
       // users in and out themselves (no /authenticate or /logout endpoint):
-      // call it after your own login, and with { destroySession: true } after
-      // your own logout. Resolves to the token.
+      // call it after your own login, and with { destroySession: true } (or
+      // logout's reload or destroy options) after your own logout. Resolves
+      // to the token.
       refresh: function (opts) {
-        return refresh(opts);
+        return serial(function () {
+          return refresh(opts);
+        });
       },
       // create returns an independent client (its own settings and instances;
       // endpoints found as for the default client unless options say otherwise).

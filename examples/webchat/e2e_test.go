@@ -258,19 +258,22 @@ func TestDemoInChromium(t *testing.T) {
 	if inlineRan {
 		t.Error("an inline script ran, want it blocked by the CSP")
 	}
-	if !strings.Contains(console.String(), "Content Security Policy") {
+	// The console message travels over the DevTools connection on its own,
+	// so it can arrive after the page counted the violation: wait for it.
+	if !console.waitFor(ctx, "Content Security Policy", 10*time.Second) {
 		t.Errorf("the blocked inline script left no CSP message in the console, so the check above proves nothing:\n%s", console)
 	}
 }
 
 // consoleLog collects the browser's console messages and log entries.
 type consoleLog struct {
-	mu    sync.Mutex
-	lines []string
+	mu      sync.Mutex
+	lines   []string
+	changed chan struct{} // closed and replaced at each new line
 }
 
 func collectConsole(ctx context.Context) *consoleLog {
-	c := &consoleLog{}
+	c := &consoleLog{changed: make(chan struct{})}
 	messages := chromedp.Console(ctx)
 	go func() {
 		for m, err := range messages {
@@ -279,10 +282,34 @@ func collectConsole(ctx context.Context) *consoleLog {
 			}
 			c.mu.Lock()
 			c.lines = append(c.lines, strings.TrimSpace(m.Source+" "+m.String()))
+			close(c.changed)
+			c.changed = make(chan struct{})
 			c.mu.Unlock()
 		}
 	}()
 	return c
+}
+
+// waitFor reports whether a line containing s arrives within d.
+func (c *consoleLog) waitFor(ctx context.Context, s string, d time.Duration) bool {
+	timeout := time.NewTimer(d)
+	defer timeout.Stop()
+	for {
+		c.mu.Lock()
+		found := strings.Contains(strings.Join(c.lines, "\n"), s)
+		changed := c.changed
+		c.mu.Unlock()
+		if found {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-timeout.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
 }
 
 func (c *consoleLog) String() string {

@@ -349,7 +349,8 @@ func TestKeysFromEnvironment(t *testing.T) {
 }
 
 // TestStandinChatScript runs testdata/standin.test.js (the stand-in web chat's
-// token handling and retry-once rule) with node's built-in test runner.
+// token handling and retry-once rule) and testdata/ibm.test.js (IBM's embed
+// snippet as a file, IBM mode's logout) with node's built-in test runner.
 func TestStandinChatScript(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -357,7 +358,8 @@ func TestStandinChatScript(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, node, "--test", filepath.Join("testdata", "standin.test.js")).CombinedOutput()
+	out, err := exec.CommandContext(ctx, node, "--test",
+		filepath.Join("testdata", "standin.test.js"), filepath.Join("testdata", "ibm.test.js")).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "# fail 0") {
 		t.Fatalf("node --test: %v\n%s", err, out)
 	}

@@ -28,7 +28,8 @@ const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; connec
 
 // ibmPageCSP opens the policy to IBM's hosts for the real web chat, which
 // loads its code from IBM's CDN, injects styles and talks to the region's
-// integrations host. Check IBM's current documentation before copying it.
+// integrations host. No IBM page listing these hosts was found, so this is our
+// reading, not IBM's: check the browser console for violations before copying it.
 const ibmPageCSP = "default-src 'none'; script-src 'self' " + ibmCDN + "; " +
 	"style-src 'self' 'unsafe-inline' " + ibmCDN + "; font-src 'self' data: " + ibmCDN + "; " +
 	"connect-src 'self' https://*.assistant.watson.appdomain.cloud wss://*.assistant.watson.appdomain.cloud; " +

@@ -337,3 +337,154 @@ test('clients made with create find endpoints as the default client does', async
   await c.fetchToken();
   assert.deepEqual(calls, ['/auth/createJWT']);
 });
+
+// router answers by path from a table of functions and records the order of
+// requests and of answers, so tests can check what the server saw when.
+function router(table) {
+  const log = [];
+  const fetch = (url, init) => {
+    log.push('> ' + init.method + ' ' + url);
+    return Promise.resolve(table[url](url, init)).then((res) => {
+      log.push('< ' + url + ' ' + res.status);
+      return res;
+    });
+  };
+  return { log, fetch };
+}
+
+function gate() {
+  let open;
+  const p = new Promise((r) => (open = r));
+  return { p, open };
+}
+
+test('login and logout called back to back run one after the other, and the last token is anonymous', async () => {
+  let loggedIn = false;
+  const srv = router({
+    '/authenticate': () => ((loggedIn = true), response(204, '')),
+    '/logout': () => ((loggedIn = false), response(204, '')),
+    '/createJWT': () => response(200, loggedIn ? 'cade' : 'anon'),
+  });
+  const { c } = client([], { fetch: srv.fetch });
+  const inst = fakeInstance();
+  c.attach(inst);
+  const [a, b] = await Promise.all([c.login(), c.logout()]);
+  assert.equal(a, 'cade');
+  assert.equal(b, 'anon');
+  assert.deepEqual(
+    srv.log.filter((l) => l.startsWith('>')),
+    ['> POST /authenticate', '> GET /createJWT', '> POST /logout', '> GET /createJWT']
+  );
+  assert.deepEqual(inst.updates, ['cade', 'anon']);
+});
+
+test('a token request in flight when logout starts does not leave web chat with the old token', async () => {
+  let loggedIn = true;
+  const slow = gate();
+  let first = true;
+  const srv = router({
+    '/logout': () => ((loggedIn = false), response(204, '')),
+    '/createJWT': () => {
+      const body = loggedIn ? 'cade' : 'anon';
+      if (first) {
+        first = false;
+        return slow.p.then(() => response(200, body)); // answered after the logout
+      }
+      return response(200, body);
+    },
+  });
+  const { c } = client([], { fetch: srv.fetch });
+  const inst = fakeInstance();
+  c.attach(inst);
+  const event = {};
+  const expired = inst.handlers.identityTokenExpired[0](event, inst); // web chat asks
+  const out = c.logout();
+  await new Promise((r) => setTimeout(r, 0));
+  slow.open();
+  await expired;
+  assert.equal(await out, 'anon');
+  assert.equal(event.identityToken, 'cade', 'the old request answers the old event');
+  // The fresh request was made after the logout and after the old request ended,
+  // and it is the last token web chat got.
+  const reqs = srv.log.filter((l) => l.startsWith('>'));
+  assert.deepEqual(reqs, ['> GET /createJWT', '> POST /logout', '> GET /createJWT']);
+  assert.equal(srv.log.indexOf('< /createJWT 200') < srv.log.lastIndexOf('> GET /createJWT'), true);
+  assert.deepEqual(inst.updates, ['anon']);
+  assert.equal(inst.destroyed, 1);
+});
+
+test('a failed login does not block the next operation', async () => {
+  const { c, srv } = client([[500, ''], [204, ''], [200, 'anon']]);
+  const inst = fakeInstance();
+  c.attach(inst);
+  await assert.rejects(c.login(), (err) => err.status === 500);
+  assert.equal(await c.logout(), 'anon');
+  assert.deepEqual(srv.calls.map((x) => x.url), ['/authenticate', '/logout', '/createJWT']);
+});
+
+test('logout with destroy: destroy then destroySession, no token, the instance is detached', async () => {
+  const { c, srv } = client([[204, ''], [204, ''], [200, 'next']]);
+  const inst = fakeInstance();
+  const order = [];
+  inst.destroy = () => order.push('destroy');
+  inst.destroySession = () => Promise.resolve().then(() => order.push('destroySession'));
+  c.attach(inst);
+  assert.equal(await c.logout({ destroy: true }), undefined);
+  assert.deepEqual(order, ['destroy', 'destroySession']);
+  assert.deepEqual(srv.calls.map((x) => x.url), ['/logout']);
+  // The new web chat is attached; the destroyed one gets nothing more.
+  const next = fakeInstance();
+  c.attach(next);
+  await c.login();
+  assert.deepEqual(inst.updates, []);
+  assert.deepEqual(next.updates, ['next']);
+});
+
+test('logout with reload: destroySession, then the page reloads', async () => {
+  const srv = fakeServer([[204, '']]);
+  let reloads = 0;
+  const g = load({ location: { origin: 'https://shop.example', reload: () => reloads++ } });
+  const c = g.webchatid.create({ fetch: srv.fetch, console: quietConsole() });
+  const inst = fakeInstance();
+  c.attach(inst);
+  assert.equal(await c.logout({ reload: true }), undefined);
+  assert.equal(inst.destroyed, 1);
+  assert.equal(reloads, 1);
+  assert.deepEqual(inst.updates, []);
+  assert.equal(srv.calls.length, 1);
+});
+
+test('an instance method that throws makes refresh reject, not throw', async () => {
+  const { c } = client([[200, 't']]);
+  const inst = fakeInstance();
+  inst.destroySession = () => {
+    throw new Error('boom');
+  };
+  c.attach(inst);
+  let p;
+  assert.doesNotThrow(() => (p = c.refresh({ destroySession: true })));
+  await assert.rejects(p, /boom/);
+});
+
+test('the token handler never rejects, even when the event cannot take the token', async () => {
+  const { c, con } = client([[200, 'tok']]);
+  const inst = fakeInstance();
+  c.attach(inst);
+  const event = Object.freeze({ type: 'identityTokenExpired' });
+  await inst.handlers.identityTokenExpired[0](event, inst); // must resolve
+  assert.equal(con.errors.length, 1);
+  assert.match(con.errors[0], /cannot hand web chat the token/);
+});
+
+test('each instance keeps the target it was attached with', async () => {
+  const { c } = client([[200, 'tok']]);
+  const assistant = fakeInstance();
+  const orchestrate = fakeInstance();
+  c.attach(assistant);
+  c.attach(orchestrate, { target: 'orchestrate' });
+  await c.refresh();
+  assert.deepEqual(assistant.updates, ['tok']);
+  assert.deepEqual(assistant.authUpdates, []);
+  assert.deepEqual(orchestrate.authUpdates, ['tok']);
+  assert.deepEqual(orchestrate.updates, []);
+});

@@ -41,9 +41,16 @@
       });
   }
 
+  // With IBM's web chat, log out as IBM documents it: destroySession() and a
+  // page reload (webchatid.logout's reload option); the new page starts a new
+  // web chat session. The stand-in keeps the page and takes a new anonymous
+  // token, as in IBM's mid-session tutorial.
+  // https://cloud.ibm.com/docs/watson-assistant?topic=watson-assistant-web-chat-security-authenticate
+  var logoutOptions = document.body.dataset.mode === 'ibm' ? { reload: true } : undefined;
+
   button.addEventListener('click', function () {
     button.disabled = true;
-    var action = loggedIn ? webchatid.logout() : webchatid.login();
+    var action = loggedIn ? webchatid.logout(logoutOptions) : webchatid.login();
     action
       .then(function () {
         note(loggedIn ? 'Logged out: web chat got an anonymous token.' : 'Logged in as Cade: web chat got a new token with the same sub.');
