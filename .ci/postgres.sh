@@ -10,7 +10,7 @@
 #
 # Run directly:
 #   .ci/postgres.sh run go test -race ./identity/...   # start, run, stop; exits with the command's status
-#   eval "$(.ci/postgres.sh start)"                     # prints export lines (DSN, WEBCHATID_PG_DIR)
+#   eval "$(.ci/postgres.sh start)"                     # prints export lines (DSN, WEBCHATID_PG_DIR, ..._BINDIR)
 #   .ci/postgres.sh stop "$WEBCHATID_PG_DIR"
 #
 # PostgreSQL refuses to run as root, so as root the server runs as the user
@@ -18,7 +18,9 @@
 # creates; else nobody). The server binaries are found in $PG_BINDIR, else the
 # newest /usr/lib/postgresql/<version>/bin, else $PATH. The cluster listens on
 # 127.0.0.1 only, at a free port, with trust authentication: it is for tests.
-# Database: webchatid_test, superuser postgres, sslmode=disable.
+# Database: webchatid_test (an ICU collation where PostgreSQL has one, so
+# that it does not sort text in byte order), superuser postgres,
+# sslmode=disable.
 
 pg__log() { printf 'postgres.sh: %s\n' "$*" >&2; }
 
@@ -66,6 +68,13 @@ pg__port_free() {
 	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# pg__psql BINDIR PORT ARGS...: psql as the superuser, quietly.
+pg__psql() {
+	local bindir=$1 port=$2
+	shift 2
+	"$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres "$@" >/dev/null
+}
+
 pg_start() {
 	local bindir user="" dir port attempt
 	bindir=$(pg__bindir) || return 1
@@ -88,7 +97,11 @@ pg_start() {
 	fi
 	for attempt in 1 2 3 4 5 6 7 8; do
 		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		pg__port_free "$port" || continue
+		# A busy port must not survive the loop: it is someone else's server.
+		if ! pg__port_free "$port"; then
+			port=""
+			continue
+		fi
 		if pg__as "$user" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
 			-o "-c listen_addresses=127.0.0.1 -p $port -k $dir" start >/dev/null 2>&1; then
 			break
@@ -103,8 +116,11 @@ pg_start() {
 		rm -rf "$dir"
 		return 1
 	fi
-	if ! "$bindir/psql" -X -q -h 127.0.0.1 -p "$port" -U postgres -d postgres \
-		-c 'CREATE DATABASE webchatid_test' >/dev/null; then
+	# The test database sorts text by an ICU collation (PostgreSQL 15+), not
+	# in byte order, so the tests prove that the store sorts by byte order
+	# itself; where ICU is missing, by the cluster's C locale.
+	if ! pg__psql "$bindir" "$port" -c "CREATE DATABASE webchatid_test TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C'" 2>/dev/null &&
+		! { pg__log "no ICU collation: the test database sorts in byte order"; pg__psql "$bindir" "$port" -c 'CREATE DATABASE webchatid_test'; }; then
 		pg__log "CREATE DATABASE failed"
 		pg__as "$user" "$bindir/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
 		rm -rf "$dir"
@@ -144,8 +160,9 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	case "${1:-}" in
 	start)
 		pg_start
-		printf 'export WEBCHATID_TEST_POSTGRES_DSN=%q\nexport WEBCHATID_PG_DIR=%q\n' \
-			"$WEBCHATID_TEST_POSTGRES_DSN" "$WEBCHATID_PG_DIR"
+		# WEBCHATID_PG_BINDIR too, so that stop uses the pg_ctl that started it.
+		printf 'export WEBCHATID_TEST_POSTGRES_DSN=%q\nexport WEBCHATID_PG_DIR=%q\nexport WEBCHATID_PG_BINDIR=%q\n' \
+			"$WEBCHATID_TEST_POSTGRES_DSN" "$WEBCHATID_PG_DIR" "$WEBCHATID_PG_BINDIR"
 		;;
 	stop)
 		pg_stop "${2:-}"

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/webchatid/webchatid/internal/headersafe"
@@ -64,10 +65,11 @@ var ErrErasureIncomplete = errors.New("identity: erasure incomplete")
 // deleted at IBM too, since IBM deletes by customer_id and cannot split it;
 // the ledger keeps the ID for the other user (see [Ledger.Forget]).
 //
-// An Eraser keeps no state between calls, and each Erase call paces only its
-// own requests: run erasures one after another (for example from one queue
-// worker), since two at once would together exceed IBM's rate. The zero
-// values of the optional fields are the defaults.
+// An Eraser paces all its calls to the Deleter, those of consecutive and of
+// concurrent Erase calls alike: use one Eraser for one IBM instance (two
+// would together exceed IBM's rate). It is safe for concurrent use; do not
+// copy it after first use. The zero values of the optional fields are the
+// defaults.
 type Eraser struct {
 	// Ledger lists the user's anonymous IDs and forgets the deleted ones.
 	// Required.
@@ -89,8 +91,9 @@ type Eraser struct {
 	IncludeCustomUserID bool
 
 	// Interval is the least time between the starts of two calls to
-	// Deleter, retries included. If zero, DefaultEraseInterval (15 s,
-	// about 4 a minute) is used.
+	// Deleter, retries and the calls of other Erase calls on this Eraser
+	// included. If zero, DefaultEraseInterval (15 s, about 4 a minute) is
+	// used.
 	Interval time.Duration
 
 	// MaxAttempts is how often one customer_id is tried before it is
@@ -117,6 +120,9 @@ type Eraser struct {
 	// If nil, a timer is used. Tests inject a fake that advances a fake
 	// clock.
 	Sleep func(ctx context.Context, d time.Duration) error
+
+	mu   sync.Mutex
+	next time.Time // earliest start of the next call to Deleter
 }
 
 // ErasureReport is the outcome of [Eraser.Erase].
@@ -149,8 +155,8 @@ type eraseJob struct {
 // confirmed ones in the ledger. The error is nil when everything was
 // deleted and forgotten (including when the ledger knew no ID for the
 // user). It wraps [ErrErasureIncomplete] when some IDs failed or ctx ended
-// before they were done (the report says which, and why); otherwise it is
-// the ledger's error. IDs confirmed deleted are forgotten even if ctx ended
+// before they were done (the report says which, and why), and the ledger's
+// error when the ledger failed (both when both happened). IDs confirmed deleted are forgotten even if ctx ended
 // meanwhile.
 func (e *Eraser) Erase(ctx context.Context, customUserID string) (ErasureReport, error) {
 	rep := ErasureReport{CustomUserID: customUserID}
@@ -202,7 +208,6 @@ func (e *Eraser) Erase(ctx context.Context, customUserID string) (ErasureReport,
 	}
 	log.Info("identity: erasure started", "customer_ids", len(pending)+len(rep.Failed))
 
-	var lastStart time.Time
 	for len(pending) > 0 {
 		// The job that may run soonest; ties go to the earlier in the queue.
 		k := 0
@@ -212,19 +217,12 @@ func (e *Eraser) Erase(ctx context.Context, customUserID string) (ErasureReport,
 			}
 		}
 		j := pending[k]
-		start := j.notBefore
-		if !lastStart.IsZero() && lastStart.Add(interval).After(start) {
-			start = lastStart.Add(interval)
-		}
-		if wait := start.Sub(now()); wait > 0 {
-			if err := sleep(ctx, wait); err != nil {
-				for _, p := range pending {
-					rep.Failed = append(rep.Failed, ErasureFailure{CustomerID: p.id, Attempts: p.attempts, Err: err})
-				}
-				break
+		if err := e.waitTurn(ctx, j.notBefore, interval, now, sleep); err != nil {
+			for _, p := range pending {
+				rep.Failed = append(rep.Failed, ErasureFailure{CustomerID: p.id, Attempts: p.attempts, Err: err})
 			}
+			break
 		}
-		lastStart = now()
 		j.attempts++
 		err := e.Deleter.DeleteUserData(ctx, j.id)
 		if err == nil {
@@ -263,7 +261,11 @@ func (e *Eraser) Erase(ctx context.Context, customUserID string) (ErasureReport,
 	if len(forget) > 0 {
 		if err := e.Ledger.Forget(context.WithoutCancel(ctx), customUserID, forget...); err != nil {
 			log.Error("identity: erasure: forgetting deleted IDs failed", "deleted", len(rep.Deleted), "err", err)
-			return rep, fmt.Errorf("identity: erase: IBM deleted %d customer_ids but the ledger could not forget them: %w", len(rep.Deleted), err)
+			err = fmt.Errorf("identity: erase: IBM deleted %d customer_ids but the ledger could not forget them: %w", len(rep.Deleted), err)
+			if len(rep.Failed) > 0 {
+				err = fmt.Errorf("%w: %d of %d customer_ids not deleted; %w", ErrErasureIncomplete, len(rep.Failed), len(rep.Failed)+len(rep.Deleted), err)
+			}
+			return rep, err
 		}
 	}
 	log.Info("identity: erasure finished", "deleted", len(rep.Deleted), "failed", len(rep.Failed))
@@ -271,6 +273,41 @@ func (e *Eraser) Erase(ctx context.Context, customUserID string) (ErasureReport,
 		return rep, fmt.Errorf("%w: %d of %d customer_ids not deleted", ErrErasureIncomplete, len(rep.Failed), len(rep.Failed)+len(rep.Deleted))
 	}
 	return rep, nil
+}
+
+// waitTurn waits until notBefore and until interval has passed since the
+// start of this Eraser's previous call to the Deleter, by any Erase, and then
+// claims the turn. It returns ctx's error, claiming nothing, once ctx ends.
+func (e *Eraser) waitTurn(ctx context.Context, notBefore time.Time, interval time.Duration, now func() time.Time, sleep func(context.Context, time.Duration) error) error {
+	var slept bool
+	var seen time.Time // e.next when this call went to sleep
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		e.mu.Lock()
+		start := notBefore
+		if e.next.After(start) {
+			start = e.next
+		}
+		t := now()
+		// Slept and no other Erase took a turn meanwhile: it is ours, even if
+		// an injected Sleep returned early.
+		if !t.Before(start) || slept && e.next.Equal(seen) {
+			if t.Before(start) {
+				t = start
+			}
+			e.next = t.Add(interval)
+			e.mu.Unlock()
+			return nil
+		}
+		seen = e.next
+		e.mu.Unlock()
+		if err := sleep(ctx, start.Sub(t)); err != nil {
+			return err
+		}
+		slept = true
+	}
 }
 
 // redactID returns err's text with id, as is or URL-escaped, replaced:

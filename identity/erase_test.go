@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -15,6 +16,7 @@ import (
 // eraseLedger is a small in-memory Ledger for the Eraser's tests: links by
 // user, and a record of Forget calls.
 type eraseLedger struct {
+	mu        sync.Mutex
 	links     map[string][]string
 	lookupErr error
 	forgetErr error
@@ -25,6 +27,8 @@ func (l *eraseLedger) Record(context.Context, string, time.Time) error       { r
 func (l *eraseLedger) Link(context.Context, string, string, time.Time) error { return nil }
 func (l *eraseLedger) Export(context.Context, func(LedgerEntry) error) error { return nil }
 func (l *eraseLedger) Lookup(_ context.Context, user string) ([]LedgerEntry, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.lookupErr != nil {
 		return nil, l.lookupErr
 	}
@@ -35,6 +39,8 @@ func (l *eraseLedger) Lookup(_ context.Context, user string) ([]LedgerEntry, err
 	return out, nil
 }
 func (l *eraseLedger) Forget(_ context.Context, user string, ids ...string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.forgotten = append(l.forgotten, append([]string{user}, ids...))
 	return l.forgetErr
 }
@@ -296,6 +302,15 @@ func TestEraseReportsLedgerErrors(t *testing.T) {
 			t.Errorf("Erase: got %+v, %v; want anon-1 deleted and the ledger's error", rep, err)
 		}
 	})
+	t.Run("forget after partial failure", func(t *testing.T) {
+		e, ledger, _, _ := newEraseFixture(map[string][]string{"user-1": {"anon-1", "anon-broken"}}, map[string]int{"anon-broken": -1})
+		e.MaxAttempts = 1
+		ledger.forgetErr = errLedger
+		rep, err := e.Erase(context.Background(), "user-1")
+		if !errors.Is(err, errLedger) || !errors.Is(err, ErrErasureIncomplete) || len(rep.Failed) != 1 {
+			t.Errorf("Erase: got %+v, %v; want anon-broken failed, and an error wrapping both ErrErasureIncomplete and the ledger's", rep, err)
+		}
+	})
 	t.Run("missing fields", func(t *testing.T) {
 		if _, err := (&Eraser{}).Erase(context.Background(), "user-1"); err == nil {
 			t.Error("Erase without Ledger and Deleter: got nil error, want one")
@@ -347,5 +362,81 @@ func TestEraseLogNeverHoldsTheIDs(t *testing.T) {
 		if strings.Contains(out, id) {
 			t.Errorf("the log contains the customer_id %q", id)
 		}
+	}
+}
+
+// A queue worker runs one Erase after another on one Eraser: the pace must
+// hold across calls too, or the first call of an erasure follows the last
+// call of the previous one at once (5 calls in IBM's minute).
+func TestErasePaceHoldsAcrossErasures(t *testing.T) {
+	e, _, ibm, _ := newEraseFixture(map[string][]string{
+		"user-1": {"anon-1", "anon-2"},
+		"user-2": {"anon-3", "anon-4"},
+	}, map[string]int{"anon-4": 1})
+	for _, user := range []string{"user-1", "user-2"} {
+		if _, err := e.Erase(context.Background(), user); err != nil {
+			t.Fatalf("Erase(%s): %v", user, err)
+		}
+	}
+	if got := len(ibm.calls); got != 5 {
+		t.Fatalf("got %d IBM calls, want 5", got)
+	}
+	for i := 1; i < len(ibm.calls); i++ {
+		if gap := ibm.calls[i].at.Sub(ibm.calls[i-1].at); gap < DefaultEraseInterval {
+			t.Errorf("call %d (%s) came %v after the previous one, want at least %v", i, ibm.calls[i].id, gap, DefaultEraseInterval)
+		}
+	}
+}
+
+// The pace also holds when two erasures run at once on one Eraser.
+func TestErasePaceHoldsForConcurrentErasures(t *testing.T) {
+	var mu sync.Mutex
+	var starts []time.Time
+	e := &Eraser{
+		Ledger: &eraseLedger{links: map[string][]string{"user-1": {"anon-1", "anon-2"}, "user-2": {"anon-3", "anon-4"}}},
+		Deleter: UserDataDeleterFunc(func(context.Context, string) error {
+			mu.Lock()
+			starts = append(starts, time.Now())
+			mu.Unlock()
+			return nil
+		}),
+		Interval: 20 * time.Millisecond,
+	}
+	var wg sync.WaitGroup
+	for _, user := range []string{"user-1", "user-2"} {
+		wg.Go(func() {
+			if _, err := e.Erase(context.Background(), user); err != nil {
+				t.Errorf("Erase(%s): %v", user, err)
+			}
+		})
+	}
+	wg.Wait()
+	slices.SortFunc(starts, time.Time.Compare)
+	for i := 1; i < len(starts); i++ {
+		if gap := starts[i].Sub(starts[i-1]); gap < e.Interval {
+			t.Errorf("call %d came %v after the previous one, want at least %v", i, gap, e.Interval)
+		}
+	}
+}
+
+// A Deleter call may outlast the interval; if ctx ended meanwhile, no
+// further call is made with the dead context.
+func TestEraseMakesNoCallAfterContextEnded(t *testing.T) {
+	e, _, ibm, clock := newEraseFixture(map[string][]string{"user-1": {"anon-1", "anon-2"}}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	e.Deleter = UserDataDeleterFunc(func(ctx context.Context, id string) error {
+		clock.t = clock.t.Add(time.Minute) // a slow IBM
+		cancel()
+		return ibm.DeleteUserData(ctx, id)
+	})
+	rep, err := e.Erase(ctx, "user-1")
+	if !errors.Is(err, ErrErasureIncomplete) {
+		t.Errorf("Erase: got %v, want ErrErasureIncomplete", err)
+	}
+	if got := callIDs(ibm.calls); !slices.Equal(got, []string{"anon-1"}) {
+		t.Errorf("IBM calls: got %v, want [anon-1]", got)
+	}
+	if len(rep.Failed) != 1 || rep.Failed[0].Attempts != 0 || !errors.Is(rep.Failed[0].Err, context.Canceled) {
+		t.Errorf("failed: got %+v, want anon-2 not attempted, with context.Canceled", rep.Failed)
 	}
 }

@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"hash/maphash"
+	"math/bits"
 	"strings"
 	"sync"
 	"time"
@@ -67,6 +68,11 @@ type Ledger interface {
 	// not linked to customUserID is left alone. Forgetting an unknown user
 	// or ID is not an error. Call it once IBM confirmed the deletion of
 	// those customer_ids ([Eraser] does).
+	//
+	// An empty customUserID stands for nobody: Forget("", ids...) removes
+	// those of the given anonymous IDs that are linked to no user (a
+	// visitor who never logged in, known only by the ID in their cookie),
+	// and Forget("") removes nothing.
 	Forget(ctx context.Context, customUserID string, anonIDs ...string) error
 
 	// Export calls fn for every row: one entry per link, and one entry with
@@ -170,7 +176,9 @@ func (r *LedgerRecorder) Linked(ctx context.Context, anonID, customUserID string
 	now := r.now()
 	day := utcDay(now)
 	key := linkKey{anonID, customUserID}
-	h := maphash.String(r.seed, anonID) ^ maphash.String(r.seed, customUserID)
+	// Rotated so that anonID == customUserID (a Config.Subject returning the
+	// user ID) does not hash to 0, which would put all such links in one shard.
+	h := maphash.String(r.seed, anonID) ^ bits.RotateLeft64(maphash.String(r.seed, customUserID), 32)
 	sh := &r.links[h%recorderShards]
 	if sh.done(key, day) {
 		return nil

@@ -318,3 +318,24 @@ func BenchmarkLedgerRecorderLinkedNothingToWrite(b *testing.B) {
 		}
 	})
 }
+
+// With Config.Subject returning the user's own ID, every link has anonID ==
+// customUserID: such links must spread over the shards like any other, or
+// one shard overflows and they are written again and again the same day.
+func TestLedgerRecorderLinksWhoseSubIsTheUserID(t *testing.T) {
+	l := &countingLedger{}
+	r := NewLedgerRecorder(l, newFakeClock(day0).now)
+	ctx := context.Background()
+	const n = 4 * recorderShardCap // well within the recorder's total bound
+	for range 2 {
+		for i := range n {
+			user := fmt.Sprintf("customer-%d", i)
+			if err := r.Linked(ctx, user, user); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got := l.links.Load(); got != n {
+		t.Errorf("got %d Link calls for %d links seen twice the same day, want %d", got, n, n)
+	}
+}

@@ -5,6 +5,7 @@
 //
 //	ledgerctl -ledger DSN list CUSTOM_USER_ID              anonymous IDs linked to a user
 //	ledgerctl -ledger DSN forget CUSTOM_USER_ID [ANON_ID…] remove a user's links and IDs
+//	ledgerctl -ledger DSN forget '' ANON_ID…               remove IDs linked to nobody
 //	ledgerctl -ledger DSN export                           every row
 //
 // DSN is memory, sqlite:PATH or postgres://… (package ledgerdsn). Every
@@ -14,7 +15,12 @@
 //
 // forget prints the rows it removed. Run it only after IBM confirmed the
 // deletion of those customer_ids (identity.Eraser does both in order).
-// An anonymous ID shared with another user is kept for that user.
+// An anonymous ID shared with another user is kept for that user. With an
+// empty CUSTOM_USER_ID it removes those of the given anonymous IDs that are
+// linked to nobody: a visitor who never logged in, known by their cookie.
+//
+// A sqlite:PATH ledger must exist (a mistyped path is an error, not an empty
+// ledger).
 //
 // Exit status: 0 on success, 1 when the ledger fails, 2 for bad usage.
 package main
@@ -29,6 +35,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/webchatid/webchatid/identity"
@@ -48,6 +55,8 @@ commands:
   list CUSTOM_USER_ID                anonymous IDs linked to the user (JSON lines)
   forget CUSTOM_USER_ID [ANON_ID...] remove the user's links (all, or those given)
                                      and every ID left without a link; prints the removed rows
+  forget '' ANON_ID...               remove those IDs if linked to nobody (a visitor who
+                                     never logged in); prints the removed rows
   export                             every row (JSON lines)
 
 DSN: memory | sqlite:PATH | postgres://USER:PASS@HOST:PORT/DB?sslmode=...
@@ -110,10 +119,17 @@ func command(ctx context.Context, dsn string, args []string, stdout, stderr io.W
 	default:
 		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
 	}
-	if (cmd == "list" || cmd == "forget") && args[0] == "" {
+	if (cmd == "list" || cmd == "forget" && len(args) == 1) && args[0] == "" {
 		return fmt.Errorf("%w: empty CUSTOM_USER_ID", errUsage)
 	}
 
+	// ledgerdsn.Open creates a missing SQLite file: a mistyped path would
+	// read as an empty ledger, and a privacy request be answered "nothing".
+	if path, ok := strings.CutPrefix(dsn, "sqlite:"); ok && path != "" {
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("no ledger at %s: %w", path, err)
+		}
+	}
 	ledger, closeLedger, err := ledgerdsn.Open(ctx, dsn)
 	if err != nil {
 		return err
@@ -145,6 +161,14 @@ func command(ctx context.Context, dsn string, args []string, stdout, stderr io.W
 	case "forget":
 		user, only := args[0], args[1:]
 		entries, err := ledger.Lookup(ctx, user)
+		if user == "" { // IDs linked to nobody: Lookup cannot list them
+			err = ledger.Export(ctx, func(e identity.LedgerEntry) error {
+				if e.CustomUserID == "" {
+					entries = append(entries, e)
+				}
+				return nil
+			})
+		}
 		if err != nil {
 			return err
 		}
@@ -160,7 +184,11 @@ func command(ctx context.Context, dsn string, args []string, stdout, stderr io.W
 				}
 			}
 		}
-		fmt.Fprintf(stderr, "ledgerctl: forgot %d link(s) of %q\n", n, user)
+		if user == "" {
+			fmt.Fprintf(stderr, "ledgerctl: forgot %d anonymous ID(s) linked to nobody\n", n)
+		} else {
+			fmt.Fprintf(stderr, "ledgerctl: forgot %d link(s) of %q\n", n, user)
+		}
 	case "export":
 		return ledger.Export(ctx, write)
 	}

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -113,6 +116,18 @@ func TestForget(t *testing.T) {
 	}
 }
 
+func TestForgetUnlinkedIDs(t *testing.T) {
+	dsn := seed(t)
+	code, out, stderr := ledgerctl(t, "-ledger", dsn, "forget", "", "anon-unlinked", "anon-a")
+	if got, want := strings.Join(ids(t, out), " "), "anon-unlinked/"; code != 0 || got != want || !strings.Contains(stderr, "forgot 1 anonymous ID(s) linked to nobody") {
+		t.Errorf("forget '' anon-unlinked anon-a: got %d, %s, %q; want 0, %s", code, got, stderr, want)
+	}
+	_, out, _ = ledgerctl(t, "-ledger", dsn, "export")
+	if got, want := strings.Join(ids(t, out), " "), "anon-a/customer-1 anon-b/customer-1 anon-shared/customer-1 anon-shared/customer-2"; got != want {
+		t.Errorf("export after forget: got %s, want %s (linked IDs kept)", got, want)
+	}
+}
+
 func TestExitStatus(t *testing.T) {
 	dsn := seed(t)
 	for _, tc := range []struct {
@@ -123,9 +138,13 @@ func TestExitStatus(t *testing.T) {
 	}{
 		{"no -ledger", []string{"export"}, 2, "-ledger is required"},
 		{"unknown DSN form", []string{"-ledger", "mysql://u:s3cret@h/db", "export"}, 2, "want memory, sqlite:PATH"},
+		{"mistyped postgres URL", []string{"-ledger", "postgres:/u:s3cret@h/db", "export"}, 2, "want memory, sqlite:PATH"},
+		{"key/value DSN", []string{"-ledger", "host=h password='s3cret x'", "export"}, 2, "want memory, sqlite:PATH"},
 		{"no command", []string{"-ledger", dsn}, 2, "no command"},
 		{"unknown command", []string{"-ledger", dsn, "drop"}, 2, `unknown command "drop"`},
 		{"list without user", []string{"-ledger", dsn, "list"}, 2, "wrong number of arguments"},
+		{"list of the empty user", []string{"-ledger", dsn, "list", ""}, 2, "empty CUSTOM_USER_ID"},
+		{"forget of the empty user without IDs", []string{"-ledger", dsn, "forget", ""}, 2, "empty CUSTOM_USER_ID"},
 		{"export with an argument", []string{"-ledger", dsn, "export", "x"}, 2, "wrong number of arguments"},
 		{"unknown flag", []string{"-nope", "export"}, 2, "flag provided but not defined"},
 		{"help", []string{"-h"}, 0, "usage: ledgerctl"},
@@ -144,5 +163,20 @@ func TestExitStatus(t *testing.T) {
 				t.Errorf("stderr leaks a password: %q", stderr)
 			}
 		})
+	}
+}
+
+// An operator answering a privacy request must not get "no anonymous IDs"
+// from an empty ledger that a mistyped path just created.
+func TestMissingSQLiteFileIsAnError(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "typo", "ledgr.db")
+	for _, args := range [][]string{{"list", "customer-1"}, {"forget", "customer-1"}, {"export"}} {
+		code, out, stderr := ledgerctl(t, append([]string{"-ledger", "sqlite:" + path}, args...)...)
+		if code != 1 || out != "" || !strings.Contains(stderr, "no ledger") {
+			t.Errorf("%s on a missing file: got %d, %q, %q; want 1, no rows, no ledger", args[0], code, out, stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Dir(path)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Stat(%s): got %v, want it not created", filepath.Dir(path), err)
 	}
 }

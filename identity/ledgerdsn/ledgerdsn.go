@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/webchatid/webchatid/identity"
@@ -65,10 +66,14 @@ func Open(ctx context.Context, dsn string) (identity.Ledger, func() error, error
 }
 
 // Redact returns dsn fit for printing: the password of a URL (user:pass@,
-// or a password query parameter) and of a password= key/value pair is
-// replaced by "xxxxx".
+// or a password or sslpassword query parameter) and of a password= key/value
+// pair (quoted or not) is replaced by "xxxxx", as is everything before the
+// last @ of anything else that has one (a mistyped URL).
 func Redact(dsn string) string {
-	if strings.Contains(dsn, "://") {
+	switch {
+	case Kind(dsn) == "memory" || Kind(dsn) == "sqlite":
+		return dsn
+	case strings.Contains(dsn, "://"):
 		u, err := url.Parse(dsn)
 		if err != nil {
 			return "(unparsable URL)"
@@ -76,21 +81,30 @@ func Redact(dsn string) string {
 		if _, ok := u.User.Password(); ok {
 			u.User = url.UserPassword(u.User.Username(), "xxxxx")
 		}
-		if q := u.Query(); q.Has("password") {
-			q.Set("password", "xxxxx")
+		q := u.Query()
+		redacted := false
+		for k := range q {
+			if strings.Contains(strings.ToLower(k), "password") {
+				q.Set(k, "xxxxx")
+				redacted = true
+			}
+		}
+		if redacted {
 			u.RawQuery = q.Encode()
 		}
 		return u.String()
-	}
-	if i := strings.Index(dsn, "password="); i >= 0 {
-		end := strings.IndexAny(dsn[i:], " &")
-		if end < 0 {
-			return dsn[:i] + "password=xxxxx"
-		}
-		return dsn[:i] + "password=xxxxx" + dsn[i+end:]
+	case strings.Contains(dsn, "="):
+		return kvPassword.ReplaceAllString(dsn, "${1}xxxxx")
+	case strings.Contains(dsn, "@"):
+		scheme, _, _ := strings.Cut(dsn, ":")
+		return scheme + ":xxxxx@" + dsn[strings.LastIndex(dsn, "@")+1:]
 	}
 	return dsn
 }
+
+// kvPassword matches the value of a password key in libpq's key=value form:
+// spaces around =, a 'quoted value' with \ escapes, or a bare one.
+var kvPassword = regexp.MustCompile(`(?i)(password\s*=\s*)(?:'(?:[^'\\]|\\.)*'?|(?:[^\s\\]|\\.)*)`)
 
 // Default returns the DSN of the default ledger of the program app: a
 // SQLite file app/ledger.db in the user's state directory ($XDG_STATE_HOME,

@@ -43,12 +43,19 @@ func TestRedactHidesPasswords(t *testing.T) {
 		{"host=db password=s3cret user=app", "host=db password=xxxxx user=app"},
 		{"sqlite:/tmp/ledger.db", "sqlite:/tmp/ledger.db"},
 		{"memory", "memory"},
+		// Odd forms must not leak either.
+		{"host=db password='s3cret pw' user=app", "host=db password=xxxxx user=app"},
+		{`host=db password=s3cret\ pw user=app`, "host=db password=xxxxx user=app"},
+		{"host=db password = s3cret user=app", "host=db password = xxxxx user=app"},
+		{"postgres://app@db/ledger?sslmode=verify-full&sslpassword=s3cret", "postgres://app@db/ledger?sslmode=verify-full&sslpassword=xxxxx"},
+		{"postgres:/app:s3cret@db/ledger", "postgres:xxxxx@db/ledger"}, // a typo for postgres://
+		{"postgresql:app:s3:cret@db", "postgresql:xxxxx@db"},
 	} {
 		got := ledgerdsn.Redact(tc.dsn)
 		if got != tc.want {
 			t.Errorf("Redact(%q): got %q, want %q", tc.dsn, got, tc.want)
 		}
-		if strings.Contains(got, "s3cret") {
+		if strings.Contains(got, "s3") || strings.Contains(got, " pw") {
 			t.Errorf("Redact(%q) leaks the password: %q", tc.dsn, got)
 		}
 	}
@@ -136,4 +143,24 @@ func freshSchema(t *testing.T, dsn string) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// FuzzRedact: whatever the password, Redact prints none of it, in a URL or
+// in a quoted key=value pair.
+func FuzzRedact(f *testing.F) {
+	for _, p := range []string{"s3cret", `a'b\c d`, "p@ss:w/rd?#", "pass word=", "\n\t'''\\\\", ""} {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, pass string) {
+		u := url.URL{Scheme: "postgres", User: url.UserPassword("app", pass), Host: "db:5432", Path: "/ledger"}
+		quoted := strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(pass)
+		for dsn, want := range map[string]string{
+			u.String(): "postgres://app:xxxxx@db:5432/ledger",
+			"host=db password='" + quoted + "' user=app": "host=db password=xxxxx user=app",
+		} {
+			if got := ledgerdsn.Redact(dsn); got != want {
+				t.Errorf("Redact(%q): got %q, want %q", dsn, got, want)
+			}
+		}
+	})
 }

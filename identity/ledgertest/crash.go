@@ -103,6 +103,9 @@ func Crash(t *testing.T, child string, env []string, reopen func(t *testing.T) i
 	if ctx.Err() != nil {
 		t.Fatalf("child timed out after %d acknowledgements", n)
 	}
+	if cmd.ProcessState.ExitCode() != -1 { // -1: ended by a signal, the kill
+		t.Fatalf("child exited by itself (%v) after %d acknowledgements, not killed in the middle of the load; its stderr:\n%s", werr, n, stderr.String())
+	}
 	t.Logf("child killed (%v) after %d acknowledged links", werr, n)
 
 	l := reopen(t)

@@ -2,8 +2,10 @@
 // implementations. A store's test calls [Run] with a function that opens an
 // empty ledger; the suite checks the contract documented on
 // [identity.Ledger]: record, link, lookup, forget and export semantics,
-// idempotency, first/last seen ordering, shared anonymous IDs, unknown users,
-// UTC times, and 50 concurrent writers losing nothing.
+// idempotency, first/last seen ordering, shared anonymous IDs, IDs linked to
+// nobody, unknown users, UTC times, byte order whatever the database's
+// collation, 50 concurrent writers losing nothing, and Forget racing with
+// Link.
 //
 // [Crash] and [CrashChild] check durability across a SIGKILL: the test
 // binary re-executes itself as a child that links IDs in a loop and prints

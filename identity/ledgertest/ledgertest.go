@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) identity.Ledger) {
 		{"record lists the ID unlinked in export", testRecordExport},
 		{"record is idempotent", testRecordIdempotent},
 		{"first seen only moves earlier and last seen only later", testSeenOrdering},
+		{"the zero time is a time like any other", testZeroTime},
 		{"link is listed by lookup and replaces the unlinked row", testLinkLookup},
 		{"link is idempotent and widens its times", testLinkIdempotent},
 		{"lookup orders by first seen then ID", testLookupOrder},
@@ -43,7 +44,10 @@ func Run(t *testing.T, open func(t *testing.T) identity.Ledger) {
 		{"forget with IDs removes only those", testForgetSome},
 		{"forget keeps an ID the user is not linked to", testForgetNotLinked},
 		{"forget keeps an ID shared with another user", testShared},
+		{"forget with no user removes the given IDs linked to nobody", testForgetUnlinked},
+		{"forget with no user racing with link never removes a link", testForgetUnlinkedRace},
 		{"export is ordered by ID then user", testExportOrder},
+		{"IDs and users sort by byte order, whatever the database's collation", testByteOrder},
 		{"export stops at fn's error", testExportError},
 		{"a canceled context is refused", testCanceled},
 		{"50 concurrent writers lose nothing", testConcurrent},
@@ -135,6 +139,20 @@ func testSeenOrdering(t *testing.T, l identity.Ledger) {
 	}
 	wantEntries(t, "Lookup", lookup(t, l, "user-1"), []identity.LedgerEntry{entry("anon-1", "user-1", time.Hour, 3*time.Hour)})
 	wantEntries(t, "Export", export(t, l), []identity.LedgerEntry{entry("anon-1", "user-1", time.Hour, 3*time.Hour)})
+}
+
+func testZeroTime(t *testing.T, l identity.Ledger) {
+	ctx := context.Background()
+	zero := time.Time{}
+	must(t, l.Link(ctx, "anon-1", "user-1", zero))
+	must(t, l.Link(ctx, "anon-1", "user-1", at(0)))
+	must(t, l.Record(ctx, "anon-2", zero))
+	must(t, l.Record(ctx, "anon-2", at(0)))
+	want := []identity.LedgerEntry{
+		{AnonymousID: "anon-1", CustomUserID: "user-1", FirstSeen: zero, LastSeen: at(0)},
+		{AnonymousID: "anon-2", FirstSeen: zero, LastSeen: at(0)},
+	}
+	wantEntries(t, "Export", export(t, l), want)
 }
 
 func testLinkLookup(t *testing.T, l identity.Ledger) {
@@ -267,6 +285,64 @@ func testForgetNotLinked(t *testing.T, l identity.Ledger) {
 	})
 }
 
+// testForgetUnlinked: a visitor who never logged in is known only by the ID
+// in their cookie; erasing them must be able to remove that ID too.
+func testForgetUnlinked(t *testing.T, l identity.Ledger) {
+	ctx := context.Background()
+	must(t, l.Record(ctx, "anon-1", at(0)))
+	must(t, l.Record(ctx, "anon-2", at(0)))
+	must(t, l.Link(ctx, "anon-3", "user-1", at(0)))
+	if got := lookup(t, l, "anon-1"); len(got) != 0 {
+		t.Errorf("Lookup(an unlinked anonymous ID): got %v, want no entries (Lookup takes a custom user ID)", got)
+	}
+	must(t, l.Forget(ctx, ""))
+	if n := len(export(t, l)); n != 3 {
+		t.Errorf("Forget(\"\") without IDs: got %d rows left, want all 3", n)
+	}
+	must(t, l.Forget(ctx, "", "anon-1", "anon-3", "anon-unknown"))
+	wantEntries(t, "Export", export(t, l), []identity.LedgerEntry{
+		entry("anon-2", "", 0, 0),
+		entry("anon-3", "user-1", 0, 0), // linked: only Forget("user-1") removes it
+	})
+}
+
+// testForgetUnlinkedRace: Forget("", id) racing with Link(id, user) may or
+// may not remove the ID first, but never the link (a store that checked for
+// links and then deleted the ID without a lock would cascade it away).
+func testForgetUnlinkedRace(t *testing.T, l identity.Ledger) {
+	ctx := context.Background()
+	const n = 200
+	for i := range n {
+		must(t, l.Record(ctx, fmt.Sprintf("anon-%03d", i), at(0)))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	wg.Go(func() {
+		for i := range n {
+			if err := l.Link(ctx, fmt.Sprintf("anon-%03d", i), "user-1", at(time.Second)); err != nil {
+				errs <- fmt.Errorf("Link: %w", err)
+				return
+			}
+		}
+	})
+	wg.Go(func() {
+		for i := range n {
+			if err := l.Forget(ctx, "", fmt.Sprintf("anon-%03d", i), fmt.Sprintf("anon-%03d", n-1-i)); err != nil {
+				errs <- fmt.Errorf("Forget: %w", err)
+				return
+			}
+		}
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if got := len(lookup(t, l, "user-1")); got != n {
+		t.Errorf("Lookup after the race: got %d links, want all %d", got, n)
+	}
+}
+
 func testShared(t *testing.T, l identity.Ledger) {
 	ctx := context.Background()
 	must(t, l.Link(ctx, "anon-shared", "user-1", at(0)))
@@ -300,6 +376,31 @@ func testExportOrder(t *testing.T, l identity.Ledger) {
 		entry("anon-b", "user-1", time.Hour, time.Hour),
 		entry("anon-b", "user-2", 0, 0),
 		entry("anon-c", "", 0, 0),
+	})
+}
+
+// testByteOrder: a database whose default collation is not byte order
+// (PostgreSQL with an ICU or en_US locale) must still sort by byte order.
+func testByteOrder(t *testing.T, l identity.Ledger) {
+	ctx := context.Background()
+	for _, user := range []string{"user-a", "user-B", "User-b"} {
+		must(t, l.Link(ctx, "anon-a", user, at(0)))
+	}
+	must(t, l.Link(ctx, "anon-B", "user-a", at(0)))
+	must(t, l.Link(ctx, "anon-_", "user-a", at(0)))
+	must(t, l.Record(ctx, "anon-b", at(0)))
+	wantEntries(t, "Export", export(t, l), []identity.LedgerEntry{
+		entry("anon-B", "user-a", 0, 0),
+		entry("anon-_", "user-a", 0, 0),
+		entry("anon-a", "User-b", 0, 0),
+		entry("anon-a", "user-B", 0, 0),
+		entry("anon-a", "user-a", 0, 0),
+		entry("anon-b", "", 0, 0),
+	})
+	wantEntries(t, "Lookup", lookup(t, l, "user-a"), []identity.LedgerEntry{
+		entry("anon-B", "user-a", 0, 0),
+		entry("anon-_", "user-a", 0, 0),
+		entry("anon-a", "user-a", 0, 0),
 	})
 }
 

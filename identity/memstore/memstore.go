@@ -28,14 +28,17 @@ type Store struct {
 
 type span struct{ first, last time.Time }
 
-func (s span) widen(t time.Time) span {
-	if s.first.IsZero() || t.Before(s.first) {
-		s.first = t
+// widen records t in m[k]: the first t sets both ends (even the zero time),
+// later ones move first earlier and last later.
+func widen(m map[string]span, k string, t time.Time) {
+	sp, ok := m[k]
+	if !ok || t.Before(sp.first) {
+		sp.first = t
 	}
-	if t.After(s.last) {
-		s.last = t
+	if !ok || t.After(sp.last) {
+		sp.last = t
 	}
-	return s
+	m[k] = sp
 }
 
 // New returns an empty Store.
@@ -64,7 +67,7 @@ func (s *Store) Record(ctx context.Context, anonID string, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.init()
-	s.anon[anonID] = s.anon[anonID].widen(at)
+	widen(s.anon, anonID, at)
 	return nil
 }
 
@@ -80,13 +83,13 @@ func (s *Store) Link(ctx context.Context, anonID, customUserID string, at time.T
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.init()
-	s.anon[anonID] = s.anon[anonID].widen(at)
+	widen(s.anon, anonID, at)
 	byAnon := s.links[customUserID]
 	if byAnon == nil {
 		byAnon = make(map[string]span)
 		s.links[customUserID] = byAnon
 	}
-	byAnon[anonID] = byAnon[anonID].widen(at)
+	widen(byAnon, anonID, at)
 	users := s.users[anonID]
 	if users == nil {
 		users = make(map[string]struct{})
@@ -121,6 +124,14 @@ func (s *Store) Forget(ctx context.Context, customUserID string, anonIDs ...stri
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if customUserID == "" {
+		for _, id := range anonIDs {
+			if len(s.users[id]) == 0 {
+				delete(s.anon, id)
+			}
+		}
+		return nil
+	}
 	byAnon := s.links[customUserID]
 	if len(anonIDs) == 0 {
 		for id := range byAnon {

@@ -37,7 +37,7 @@ var ErrSchemaTooNew = errors.New("sqlstore: database schema is newer than this p
 
 // advisoryLockKey serialises migrations across PostgreSQL sessions
 // ("webchati" in ASCII).
-const advisoryLockKey = 0x7765626368617469
+const advisoryLockKey int64 = 0x7765626368617469
 
 // migrate creates or upgrades the schema in one transaction that holds the
 // database's write lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: a

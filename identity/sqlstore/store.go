@@ -39,6 +39,11 @@ WHERE custom_user_id = ? ORDER BY first_seen, anonymous_id`
 WHERE anonymous_id IN (SELECT anonymous_id FROM webchatid_links WHERE custom_user_id = ?)
 ORDER BY anonymous_id`
 
+	// idSQL locks (PostgreSQL: FOR UPDATE) one anonymous ID before
+	// Forget("", id) drops it if unlinked, so that a concurrent Link cannot
+	// slip a link in between (the cascade would delete it).
+	idSQL = `SELECT anonymous_id FROM webchatid_anonymous_ids WHERE anonymous_id = ?`
+
 	unlinkSQL = `DELETE FROM webchatid_links WHERE custom_user_id = ? AND anonymous_id = ?`
 
 	dropOrphanSQL = `DELETE FROM webchatid_anonymous_ids WHERE anonymous_id = ?
@@ -64,8 +69,8 @@ type Store struct {
 	dialect Dialect
 
 	record, link, lookup *sql.Stmt
-	userIDs, unlink      string
-	dropOrphan, export   string
+	userIDs, id          string
+	unlink, dropOrphan   string
 }
 
 // New returns a Store on db, creating or upgrading its schema first; it is
@@ -97,14 +102,14 @@ func NewContext(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{db: db, dialect: d}
-	userIDs := userIDsSQL
+	userIDs, id := userIDsSQL, idSQL
 	if d == Postgres {
 		userIDs += " FOR UPDATE"
+		id += " FOR UPDATE"
 	}
-	s.userIDs = d.rebind(userIDs)
+	s.userIDs, s.id = d.rebind(userIDs), d.rebind(id)
 	s.unlink = d.rebind(unlinkSQL)
 	s.dropOrphan = d.rebind(dropOrphanSQL)
-	s.export = exportSQL
 	for _, p := range []struct {
 		stmt **sql.Stmt
 		q    string
@@ -214,12 +219,24 @@ func (s *Store) Forget(ctx context.Context, customUserID string, anonIDs ...stri
 			tx.Rollback()
 		}
 	}()
-	ids, err := queryStrings(ctx, tx, s.userIDs, customUserID)
-	if err != nil {
-		return fmt.Errorf("sqlstore: forget: %w", err)
-	}
-	if len(anonIDs) > 0 {
-		ids = slices.DeleteFunc(ids, func(id string) bool { return !slices.Contains(anonIDs, id) })
+	var ids []string
+	if customUserID == "" {
+		// IDs linked to nobody (the unlink below finds no link); locked
+		// in order, as userIDs locks them.
+		ids = slices.Compact(slices.Sorted(slices.Values(anonIDs)))
+		for _, id := range ids {
+			if _, err := queryStrings(ctx, tx, s.id, id); err != nil {
+				return fmt.Errorf("sqlstore: forget: %w", err)
+			}
+		}
+	} else {
+		ids, err = queryStrings(ctx, tx, s.userIDs, customUserID)
+		if err != nil {
+			return fmt.Errorf("sqlstore: forget: %w", err)
+		}
+		if len(anonIDs) > 0 {
+			ids = slices.DeleteFunc(ids, func(id string) bool { return !slices.Contains(anonIDs, id) })
+		}
 	}
 	for _, id := range ids {
 		if _, err := tx.ExecContext(ctx, s.unlink, customUserID, id); err != nil {
@@ -238,7 +255,7 @@ func (s *Store) Forget(ctx context.Context, customUserID string, anonIDs ...stri
 // Export implements [identity.Ledger]. It streams rows from one query, so fn
 // runs while a read is open; fn may still use the Store.
 func (s *Store) Export(ctx context.Context, fn func(identity.LedgerEntry) error) error {
-	rows, err := s.db.QueryContext(ctx, s.export)
+	rows, err := s.db.QueryContext(ctx, exportSQL) // no placeholders to rebind
 	if err != nil {
 		return fmt.Errorf("sqlstore: export: %w", err)
 	}
