@@ -315,29 +315,24 @@ func testForgetUnlinkedRace(t *testing.T, l identity.Ledger) {
 	for i := range n {
 		must(t, l.Record(ctx, fmt.Sprintf("anon-%03d", i), at(0)))
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, 2)
-	wg.Go(func() {
-		for i := range n {
-			if err := l.Link(ctx, fmt.Sprintf("anon-%03d", i), "user-1", at(time.Second)); err != nil {
-				errs <- fmt.Errorf("Link: %w", err)
-				return
+	concurrently(t,
+		func() error {
+			for i := range n {
+				if err := l.Link(ctx, fmt.Sprintf("anon-%03d", i), "user-1", at(time.Second)); err != nil {
+					return fmt.Errorf("Link: %w", err)
+				}
 			}
-		}
-	})
-	wg.Go(func() {
-		for i := range n {
-			if err := l.Forget(ctx, "", fmt.Sprintf("anon-%03d", i), fmt.Sprintf("anon-%03d", n-1-i)); err != nil {
-				errs <- fmt.Errorf("Forget: %w", err)
-				return
+			return nil
+		},
+		func() error {
+			for i := range n {
+				if err := l.Forget(ctx, "", fmt.Sprintf("anon-%03d", i), fmt.Sprintf("anon-%03d", n-1-i)); err != nil {
+					return fmt.Errorf("Forget: %w", err)
+				}
 			}
-		}
-	})
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+			return nil
+		},
+	)
 	if got := len(lookup(t, l, "user-1")); got != n {
 		t.Errorf("Lookup after the race: got %d links, want all %d", got, n)
 	}
@@ -457,37 +452,30 @@ func testConcurrent(t *testing.T, l identity.Ledger) {
 		users   = 100
 	)
 	ctx := context.Background()
-	var wg sync.WaitGroup
-	errs := make(chan error, workers)
+	var jobs []func() error
 	for w := range workers {
-		wg.Go(func() {
+		jobs = append(jobs, func() error {
 			for i := range perW {
 				n := w*perW + i
 				id := fmt.Sprintf("anon-%05d", n)
 				user := fmt.Sprintf("user-%03d", n%users)
 				when := at(time.Duration(n) * time.Millisecond)
 				if err := l.Record(ctx, id, when); err != nil {
-					errs <- fmt.Errorf("Record(%s): %w", id, err)
-					return
+					return fmt.Errorf("Record(%s): %w", id, err)
 				}
 				if err := l.Link(ctx, id, user, when); err != nil {
-					errs <- fmt.Errorf("Link(%s, %s): %w", id, user, err)
-					return
+					return fmt.Errorf("Link(%s, %s): %w", id, user, err)
 				}
 				if i%20 == 0 {
 					if err := l.Link(ctx, "anon-shared", fmt.Sprintf("user-%03d", w), when); err != nil {
-						errs <- fmt.Errorf("Link(anon-shared): %w", err)
-						return
+						return fmt.Errorf("Link(anon-shared): %w", err)
 					}
 				}
 			}
+			return nil
 		})
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	concurrently(t, jobs...)
 
 	rows := export(t, l)
 	if got, want := len(rows), workers*perW+workers; got != want {
@@ -528,26 +516,24 @@ func testConcurrent(t *testing.T, l identity.Ledger) {
 // checks that the survivors are consistent.
 func testForgetRace(t *testing.T, l identity.Ledger) {
 	ctx := context.Background()
-	var wg sync.WaitGroup
-	errs := make(chan error, 16)
+	var jobs []func() error
 	for w := range 4 {
-		wg.Go(func() {
+		jobs = append(jobs, func() error {
 			for i := range 100 {
 				id := fmt.Sprintf("anon-%d", i%10)
 				user := fmt.Sprintf("user-%d", (i+w)%3)
 				if err := l.Link(ctx, id, user, at(time.Duration(i)*time.Second)); err != nil {
-					errs <- fmt.Errorf("Link: %w", err)
-					return
+					return fmt.Errorf("Link: %w", err)
 				}
 				if err := l.Record(ctx, id, at(time.Duration(i)*time.Second)); err != nil {
-					errs <- fmt.Errorf("Record: %w", err)
-					return
+					return fmt.Errorf("Record: %w", err)
 				}
 			}
+			return nil
 		})
 	}
 	for w := range 2 {
-		wg.Go(func() {
+		jobs = append(jobs, func() error {
 			for i := range 50 {
 				user := fmt.Sprintf("user-%d", (i+w)%3)
 				var err error
@@ -557,17 +543,13 @@ func testForgetRace(t *testing.T, l identity.Ledger) {
 					err = l.Forget(ctx, user, fmt.Sprintf("anon-%d", i%10), fmt.Sprintf("anon-%d", (i+1)%10))
 				}
 				if err != nil {
-					errs <- fmt.Errorf("Forget: %w", err)
-					return
+					return fmt.Errorf("Forget: %w", err)
 				}
 			}
+			return nil
 		})
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	concurrently(t, jobs...)
 	// Every linked row Export lists is also found by Lookup, and the reverse.
 	links := 0
 	for _, e := range export(t, l) {
@@ -589,5 +571,21 @@ func testForgetRace(t *testing.T, l identity.Ledger) {
 	}
 	if n != links {
 		t.Errorf("Lookup finds %d links, Export %d", n, links)
+	}
+}
+
+// concurrently runs each job in its own goroutine, waits for all of them,
+// and fails the test with every error they returned (a job stops at its
+// first).
+func concurrently(t *testing.T, jobs ...func() error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make([]error, len(jobs))
+	for i, job := range jobs {
+		wg.Go(func() { errs[i] = job() })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
 	}
 }
