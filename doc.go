@@ -35,7 +35,7 @@
 //     identity.Server whose Handler serves /createJWT, /authenticate,
 //     /logout, /session, /.well-known/jwks.json and /webchatid.js. Session
 //     sources (a sealed cookie, the request context, or your own function)
-//     tell it who is logged in; an optional identity.Ledger records
+//     tell it who is logged in; an optional ledger.Ledger records
 //     anonymous IDs for privacy requests, with stores in identity/memstore
 //     and identity/sqlstore (SQLite, PostgreSQL).
 //   - [github.com/webchatid/webchatid/claims]: the token itself. A
@@ -69,5 +69,5 @@
 // IBM deletes a customer's data by customer_id, which is the token's sub. A
 // person who chatted anonymously and later logged in has data under one or
 // more anonymous IDs; the ledger keeps them, linked to the person's own user
-// ID, so that an erasure request can be honoured (see identity.Eraser).
+// ID, so that an erasure request can be honoured (see ledger.Eraser).
 package webchatid

@@ -1,6 +1,8 @@
 package webchatid_test
 
 import (
+	"bufio"
+	"bytes"
 	"os/exec"
 	"strings"
 	"testing"
@@ -8,32 +10,92 @@ import (
 	"github.com/webchatid/webchatid/internal/testpeer"
 )
 
-// TestCorePackagesImportNoDatabaseDriver enforces the layering in DESIGN.md:
-// cookie, claims and identity import no database driver (the ledger stores
-// under identity/ do), so an app that uses no store links none; and cookie
-// and claims never import each other or identity. (database/sql itself
-// arrives through gofrs/uuid's Scanner support and is allowed.)
-func TestCorePackagesImportNoDatabaseDriver(t *testing.T) {
-	goTool, err := exec.LookPath("go")
+const mod = "github.com/webchatid/webchatid"
+
+// deps returns the packages pkg depends on (go list -deps, tests excluded)
+// and whether each is in the standard library.
+func deps(t *testing.T, goTool, pkg string) map[string]bool {
+	t.Helper()
+	out, err := exec.Command(goTool, "list", "-deps", "-f", "{{.ImportPath}} {{.Standard}}", pkg).Output()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v", pkg, err)
+	}
+	m := map[string]bool{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		path, std, _ := strings.Cut(sc.Text(), " ")
+		if path != pkg {
+			m[path] = std == "true"
+		}
+	}
+	return m
+}
+
+func goTool(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("go")
 	if err != nil {
 		testpeer.Missing(t, "the go command is not on PATH")
 	}
-	const mod = "github.com/webchatid/webchatid/"
+	return p
+}
+
+func under(path, prefix string) bool { return path == prefix || strings.HasPrefix(path, prefix+"/") }
+
+// TestLayering enforces the arrows in DESIGN.md: cookie and claims never
+// import each other or identity; identity imports its contract packages
+// (identity/keys, identity/ledger, identity/internal/...) but no store and no
+// database driver, so an app that uses no store links none; nothing under
+// identity/ledger imports identity, jwx or net/http, and the ledger contract,
+// its in-memory store and its conformance suite use only the standard
+// library. (database/sql itself arrives through gofrs/uuid's Scanner support
+// and is allowed in cookie and identity.)
+func TestLayering(t *testing.T) {
+	goTool := goTool(t)
+	drivers := []string{"modernc.org", "github.com/jackc", "github.com/chromedp"}
 	forbidden := map[string][]string{
-		"cookie":   {"modernc.org/", "github.com/jackc/", mod + "claims", mod + "identity", "github.com/lestrrat-go/jwx"},
-		"claims":   {"modernc.org/", "github.com/jackc/", mod + "cookie", mod + "identity"},
-		"identity": {"modernc.org/", "github.com/jackc/", mod + "identity/", "github.com/chromedp/"},
+		"cookie":   append([]string{mod + "/claims", mod + "/identity", "github.com/lestrrat-go/jwx/v2"}, drivers...),
+		"claims":   append([]string{mod + "/cookie", mod + "/identity"}, drivers...),
+		"identity": append([]string{mod + "/identity/ledger/memstore", mod + "/identity/ledger/sqlstore", mod + "/identity/ledger/ledgerdsn", mod + "/identity/ledger/ledgertest"}, drivers...),
 	}
 	for pkg, bad := range forbidden {
-		out, err := exec.Command(goTool, "list", "-deps", mod+pkg).Output()
-		if err != nil {
-			t.Fatalf("go list -deps %s: %v", pkg, err)
-		}
-		for _, dep := range strings.Fields(string(out)) {
+		for dep := range deps(t, goTool, mod+"/"+pkg) {
 			for _, b := range bad {
-				if dep == b || strings.HasPrefix(dep, b) {
+				if under(dep, b) {
 					t.Errorf("package %s depends on %s; DESIGN.md forbids %s there", pkg, dep, b)
 				}
+			}
+		}
+	}
+
+	out, err := exec.Command(goTool, "list", mod+"/identity/ledger/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	ledgerPkgs := strings.Fields(string(out))
+	if len(ledgerPkgs) < 5 {
+		t.Fatalf("go list %s/identity/ledger/...: got %d packages, want the contract and its stores", mod, len(ledgerPkgs))
+	}
+	for _, pkg := range ledgerPkgs {
+		for dep := range deps(t, goTool, pkg) {
+			for _, b := range []string{mod + "/identity", "github.com/lestrrat-go/jwx/v2", "net/http", "github.com/chromedp"} {
+				if dep == b || b != mod+"/identity" && under(dep, b) {
+					t.Errorf("package %s depends on %s; nothing under identity/ledger may", pkg, dep)
+				}
+			}
+		}
+	}
+
+	// Standard library only, apart from the module's own stdlib-only packages.
+	stdlibOnly := []string{"identity/ledger", "identity/ledger/memstore", "identity/ledger/ledgertest", "identity/keys", "internal/headersafe"}
+	allowed := map[string]bool{}
+	for _, p := range stdlibOnly {
+		allowed[mod+"/"+p] = true
+	}
+	for _, p := range stdlibOnly {
+		for dep, std := range deps(t, goTool, mod+"/"+p) {
+			if !std && !allowed[dep] {
+				t.Errorf("package %s depends on %s; it must use only the standard library", p, dep)
 			}
 		}
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/webchatid/webchatid/claims"
 	"github.com/webchatid/webchatid/cookie"
+	"github.com/webchatid/webchatid/identity/ledger"
 )
 
 // minRSABits is the smallest RSA key accepted for signing or for payload
@@ -54,7 +55,7 @@ type Config struct {
 
 	// IBMPublicKey is the "IBM-provided public key" from the web chat's
 	// Security tab (an *rsa.PublicKey of at least 2048 bits, for example
-	// from [ParsePublicKeyPEM]). When set, user_payload is encrypted with it
+	// from [keys.ParsePublicPEM]). When set, user_payload is encrypted with it
 	// using PayloadScheme, so only IBM can read it. If nil, user_payload is
 	// sent in clear: signed, but readable by the browser.
 	IBMPublicKey crypto.PublicKey
@@ -131,10 +132,10 @@ type Config struct {
 
 	// Ledger, if set, records every anonymous ID the Server issues and links
 	// it to the custom user ID on login and on each token issued while
-	// logged in, through a [LedgerRecorder] so the hot path writes rarely. A
+	// logged in, through a [ledger.Recorder] so the hot path writes rarely. A
 	// failing ledger is logged and counted ([Server.Stats]) and does not stop
 	// token issuing unless StrictLedger is set. If nil, nothing is recorded.
-	Ledger Ledger
+	Ledger ledger.Ledger
 
 	// StrictSessions makes a failing session source an error (the client
 	// gets 503) instead of an anonymous token. The default is false.

@@ -6,7 +6,7 @@
 //
 // An app creates one [Server] with [New] and mounts [Server.Handler]:
 //
-//	key, err := identity.LoadPrivateKeyFile("webchat-key.pem")
+//	key, err := keys.LoadPrivateFile("webchat-key.pem")
 //	…
 //	srv, err := identity.New(identity.Config{
 //		SigningKeys:  []identity.SigningKey{{Key: key}},
@@ -50,8 +50,8 @@
 // # Keys
 //
 // Signing keys are RSA, at least 2048 bits, as crypto.Signer (a KMS key
-// works). [ParsePrivateKeyPEM], [LoadPrivateKeyFile] and [PrivateKeyFromEnv]
-// load them; [ParsePublicKeyPEM] and friends load IBM's public key. Each key
+// works). [keys.ParsePrivatePEM], [keys.LoadPrivateFile] and [keys.PrivateFromEnv]
+// load them; [keys.ParsePublicPEM] and friends load IBM's public key. Each key
 // has a kid, by default its RFC 7638 thumbprint. [New] signs and verifies a
 // test token with every key and logs its kid and SHA-256 fingerprint
 // ([Fingerprint]) so an operator can check it against the key pasted into

@@ -14,13 +14,14 @@ import (
 
 	"github.com/webchatid/webchatid/claims"
 	"github.com/webchatid/webchatid/identity"
+	"github.com/webchatid/webchatid/identity/keys"
 )
 
 // A visitor logs in in the middle of a chat. The server keeps the login in a
 // sealed cookie; the next token has the same sub (IBM forbids changing it
 // within a session) and carries the user in user_payload.
 func ExampleConfig_authenticate() {
-	key, err := identity.LoadPrivateKeyFile("testdata/rsa2048-a.pem") // a test key: never use it
+	key, err := keys.LoadPrivateFile("testdata/rsa2048-a.pem") // a test key: never use it
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -56,7 +57,7 @@ func ExampleConfig_authenticate() {
 		}
 		defer resp.Body.Close()
 		token, _ := io.ReadAll(resp.Body)
-		tok, err := claims.Verify(string(token), srv.PublicKeys())
+		tok, err := claims.Verify(string(token), srv.PublicKeys()[0])
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -88,7 +89,7 @@ func ExampleConfig_authenticate() {
 // request context, and wraps the identity handlers too, so that the token
 // endpoint sees the login.
 func ExampleContextSessions() {
-	key, err := identity.LoadPrivateKeyFile("testdata/rsa2048-a.pem") // a test key: never use it
+	key, err := keys.LoadPrivateFile("testdata/rsa2048-a.pem") // a test key: never use it
 	if err != nil {
 		log.Fatal(err)
 	}

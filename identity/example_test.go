@@ -1,7 +1,6 @@
 package identity_test
 
 import (
-	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,12 +8,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/webchatid/webchatid/claims"
 	"github.com/webchatid/webchatid/identity"
+	"github.com/webchatid/webchatid/identity/keys"
 )
 
 // quiet keeps the examples' output to what they print.
@@ -24,9 +23,9 @@ var quiet = slog.New(slog.DiscardHandler)
 // browser helper is then /auth/webchatid.js and web chat's tokens come from
 // /auth/createJWT.
 func ExampleServer_Handler() {
-	// In production: identity.LoadPrivateKeyFile or identity.PrivateKeyFromEnv.
+	// In production: keys.LoadPrivateFile or keys.PrivateFromEnv.
 	// This test key is public; never use it for anything else.
-	key, err := identity.LoadPrivateKeyFile("testdata/rsa2048-a.pem")
+	key, err := keys.LoadPrivateFile("testdata/rsa2048-a.pem")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -70,7 +69,7 @@ func ExampleServer_Handler() {
 // handler. Token sets the anonymous-ID cookie, so it runs before the body is
 // written.
 func ExampleServer_Token() {
-	key, err := identity.LoadPrivateKeyFile("testdata/rsa2048-a.pem") // test key
+	key, err := keys.LoadPrivateFile("testdata/rsa2048-a.pem") // test key
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -103,7 +102,7 @@ func ExampleServer_Token() {
 	if err := json.NewDecoder(rec.Body).Decode(&answer); err != nil {
 		log.Fatal(err)
 	}
-	tok, err := claims.Verify(answer.IdentityToken, srv.PublicKeys())
+	tok, err := claims.Verify(answer.IdentityToken, srv.PublicKeys()[0])
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -116,7 +115,7 @@ func ExampleServer_Token() {
 // variables, which watsonx Orchestrate's embed chat gives its agents) taken
 // from the request.
 func ExampleConfig_claims() {
-	key, err := identity.LoadPrivateKeyFile("testdata/rsa2048-a.pem") // test key
+	key, err := keys.LoadPrivateFile("testdata/rsa2048-a.pem") // test key
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -133,7 +132,7 @@ func ExampleConfig_claims() {
 	}
 	rec := httptest.NewRecorder()
 	srv.ServeHTTP(rec, httptest.NewRequest("GET", "/createJWT?page=checkout", nil))
-	tok, err := claims.Verify(rec.Body.String(), srv.PublicKeys())
+	tok, err := claims.Verify(rec.Body.String(), srv.PublicKeys()[0])
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -156,7 +155,7 @@ func ExampleSessionSourceFunc() {
 		return &identity.SessionInfo{UserName: user, CustomUserID: "u-" + strings.ToLower(user)}, nil
 	})
 
-	key, err := identity.LoadPrivateKeyFile("testdata/rsa2048-a.pem") // test key
+	key, err := keys.LoadPrivateFile("testdata/rsa2048-a.pem") // test key
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -176,7 +175,7 @@ func ExampleSessionSourceFunc() {
 		}
 		rec := httptest.NewRecorder()
 		srv.ServeHTTP(rec, req)
-		tok, err := claims.Verify(rec.Body.String(), srv.PublicKeys())
+		tok, err := claims.Verify(rec.Body.String(), srv.PublicKeys()[0])
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -193,11 +192,11 @@ func ExampleSessionSourceFunc() {
 // old one until the tokens it signed have expired (Config.TTL), then drop
 // it. With a restart instead, list the same keys in Config.SigningKeys.
 func ExampleServer_RotateKeys() {
-	oldKey, err := identity.LoadPrivateKeyFile("testdata/rsa2048-a.pem") // test keys
+	oldKey, err := keys.LoadPrivateFile("testdata/rsa2048-a.pem") // test keys
 	if err != nil {
 		log.Fatal(err)
 	}
-	newKey, err := identity.LoadPrivateKeyFile("testdata/rsa2048-b.pkcs8.pem")
+	newKey, err := keys.LoadPrivateFile("testdata/rsa2048-b.pkcs8.pem")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -217,48 +216,15 @@ func ExampleServer_RotateKeys() {
 	); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("signing with", srv.KeyID(), "- keys published:", srv.PublicKeys().Len())
+	fmt.Println("signing with", srv.KeyID(), "- keys published:", len(srv.PublicKeys()))
 
 	// An hour later (Config.TTL), retire the old key.
 	if err := srv.RotateKeys(identity.SigningKey{Key: newKey, KeyID: "2026-11"}); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("signing with", srv.KeyID(), "- keys published:", srv.PublicKeys().Len())
+	fmt.Println("signing with", srv.KeyID(), "- keys published:", len(srv.PublicKeys()))
 	// Output:
 	// signing with 2026-10
 	// signing with 2026-11 - keys published: 2
 	// signing with 2026-11 - keys published: 1
-}
-
-// Keys usually come from a file or an environment variable; the fingerprint
-// is what to compare with the key pasted into IBM's Security tab
-// (openssl pkey -pubin -in public.pem -outform DER | sha256sum).
-func ExampleParsePrivateKeyPEM() {
-	data, err := os.ReadFile("testdata/rsa2048-a.pem") // a test key; never use it for anything else
-	if err != nil {
-		log.Fatal(err)
-	}
-	key, err := identity.ParsePrivateKeyPEM(data)
-	if err != nil {
-		log.Fatal(err)
-	}
-	rsaKey, ok := key.(*rsa.PrivateKey)
-	if !ok {
-		log.Fatalf("got a %T, want an RSA key", key)
-	}
-	fp, err := identity.Fingerprint(key.Public())
-	if err != nil {
-		log.Fatal(err)
-	}
-	kid, err := claims.KeyID(key.Public())
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(rsaKey.N.BitLen(), "bits")
-	fmt.Println("sha256:", fp)
-	fmt.Println("kid:", kid)
-	// Output:
-	// 2048 bits
-	// sha256: fd8d60c18cdebc6051667f5633cf3f2576ef6537746565ce8cba40012773b533
-	// kid: CEE5NLS6stGacJMYcsAqjJYsyrtxB74mmb-Z1El5ceo
 }

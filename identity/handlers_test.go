@@ -483,8 +483,8 @@ func TestJWKSEndpoint(t *testing.T) {
 	if srv.KeyID() != "2026-11" {
 		t.Errorf("KeyID: got %q, want the first key's", srv.KeyID())
 	}
-	if srv.PublicKeys().Len() != 2 {
-		t.Errorf("PublicKeys: got %d keys, want 2", srv.PublicKeys().Len())
+	if n := len(srv.PublicKeys()); n != 2 {
+		t.Errorf("PublicKeys: got %d keys, want 2", n)
 	}
 }
 

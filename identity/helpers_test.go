@@ -23,9 +23,11 @@ import (
 
 	"github.com/webchatid/webchatid/claims"
 	"github.com/webchatid/webchatid/identity"
+	"github.com/webchatid/webchatid/identity/keys"
+	"github.com/webchatid/webchatid/identity/ledger"
 )
 
-// Fixed test keys (testdata/, made with openssl genrsa; see keys_test.go):
+// Fixed test keys (testdata/, made with openssl genrsa; see keys/keys_test.go):
 // a and b are 2048-bit signing keys, ibm the stand-in for IBM's payload key.
 const (
 	keyA    = "rsa2048-a.pem"       // PKCS#1
@@ -40,6 +42,11 @@ const (
 	pubA1   = "rsa2048-a.pkcs1.pub.pem"
 	pubIBM  = "ibm-rsa2048.pub.pem"
 )
+
+// fingerprintA is what
+// openssl pkey -pubin -in testdata/rsa2048-a.pub.pem -outform DER | sha256sum
+// prints.
+const fingerprintA = "fd8d60c18cdebc6051667f5633cf3f2576ef6537746565ce8cba40012773b533"
 
 // fixedNow is the clock of every test server: tokens are checked against it,
 // never against the wall clock.
@@ -60,7 +67,7 @@ func rsaKey(t testing.TB, name string) *rsa.PrivateKey {
 	if k, ok := keyCache[name]; ok {
 		return k
 	}
-	k, err := identity.LoadPrivateKeyFile(filepath.Join("testdata", name))
+	k, err := keys.LoadPrivateFile(filepath.Join("testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,11 +288,11 @@ func (l *fakeLedger) Link(_ context.Context, anonID, user string, _ time.Time) e
 	return nil
 }
 
-func (l *fakeLedger) Lookup(context.Context, string) ([]identity.LedgerEntry, error) {
+func (l *fakeLedger) Lookup(context.Context, string) ([]ledger.Entry, error) {
 	return nil, nil
 }
 func (l *fakeLedger) Forget(context.Context, string, ...string) error { return nil }
-func (l *fakeLedger) Export(context.Context, func(identity.LedgerEntry) error) error {
+func (l *fakeLedger) Export(context.Context, func(ledger.Entry) error) error {
 	return nil
 }
 

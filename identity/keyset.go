@@ -14,6 +14,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/webchatid/webchatid/claims"
+	"github.com/webchatid/webchatid/identity/keys"
 	"github.com/webchatid/webchatid/internal/headersafe"
 )
 
@@ -21,21 +22,22 @@ import (
 // or RotateKeys and swapped atomically: the request path only loads it.
 type keyState struct {
 	active *claims.Signer
-	set    jwk.Set // public keys, active first
-	jwks   []byte  // set as JSON, served as is
+	set    jwk.Set            // public keys, active first
+	pubs   []crypto.PublicKey // the same, as standard-library keys
+	jwks   []byte             // set as JSON, served as is
 }
 
 // newKeyState validates keys (field names the list in errors, e.g.
 // "Config.SigningKeys"), builds their signers and JWK set, runs a
 // sign-then-verify self-test of each key and logs each key's kid and
 // fingerprint.
-func newKeyState(keys []SigningKey, field string, target Target, now func() time.Time, log *slog.Logger) (*keyState, error) {
-	if len(keys) == 0 {
+func newKeyState(signingKeys []SigningKey, field string, target Target, now func() time.Time, log *slog.Logger) (*keyState, error) {
+	if len(signingKeys) == 0 {
 		return nil, fmt.Errorf("identity: %s: at least one signing key is required", field)
 	}
 	st := &keyState{set: jwk.NewSet()}
-	signers := make([]*claims.Signer, len(keys))
-	for i, k := range keys {
+	signers := make([]*claims.Signer, len(signingKeys))
+	for i, k := range signingKeys {
 		name := fmt.Sprintf("%s[%d]", field, i)
 		if nilSigner(k.Key) {
 			return nil, fmt.Errorf("identity: %s: Key is nil", name)
@@ -67,6 +69,7 @@ func newKeyState(keys []SigningKey, field string, target Target, now func() time
 			return nil, fmt.Errorf("identity: %s: building its JWK: %w", name, err)
 		}
 		signers[i] = s
+		st.pubs = append(st.pubs, s.Public())
 	}
 	st.active = signers[0]
 	jwks, err := json.Marshal(st.set)
@@ -81,7 +84,7 @@ func newKeyState(keys []SigningKey, field string, target Target, now func() time
 			return nil, fmt.Errorf("identity: %s: sign-then-verify self-test failed: %w", name, err)
 		}
 		pub := s.Public().(*rsa.PublicKey)
-		fp, err := Fingerprint(pub)
+		fp, err := keys.Fingerprint(pub)
 		if err != nil {
 			return nil, fmt.Errorf("identity: %s: %w", name, err)
 		}

@@ -1,7 +1,9 @@
 package identity
 
 import (
+	"bytes"
 	"context"
+	"crypto"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
@@ -12,10 +14,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwk"
-
 	"github.com/webchatid/webchatid/claims"
 	"github.com/webchatid/webchatid/cookie"
+	"github.com/webchatid/webchatid/identity/keys"
+	"github.com/webchatid/webchatid/identity/ledger"
 	"github.com/webchatid/webchatid/internal/headersafe"
 )
 
@@ -56,7 +58,7 @@ type Server struct {
 	store    SessionStore  // nil: no /authenticate, /logout
 	ibm      *rsa.PublicKey
 	skew     time.Duration // iat backdating; exp-iat stays within the target's limit
-	recorder *LedgerRecorder
+	recorder *ledger.Recorder
 	keys     atomic.Pointer[keyState]
 
 	cors *corsPolicy // nil: CORS off
@@ -78,7 +80,7 @@ const billingMonth = 30 * 24 * time.Hour
 // every field, returning an error that names the first invalid one (for
 // example "identity: Config.SigningKeys[0]: RSA key is 1024 bits, need at
 // least 2048"). It also signs and verifies a test token with each key and
-// logs each key's kid and SHA-256 fingerprint (see [Fingerprint]) at Info
+// logs each key's kid and SHA-256 fingerprint (see [keys.Fingerprint]) at Info
 // level, so an operator can compare them with the key pasted into IBM's
 // Security tab. Nothing is checked later: a Server that New returns does not
 // fail a request for a configuration reason.
@@ -114,7 +116,7 @@ func New(cfg Config) (*Server, error) {
 	s.keys.Store(st)
 	if cfg.IBMPublicKey != nil {
 		s.ibm = cfg.IBMPublicKey.(*rsa.PublicKey) // checked by validate
-		if fp, err := Fingerprint(s.ibm); err == nil {
+		if fp, err := keys.Fingerprint(s.ibm); err == nil {
 			s.log().LogAttrs(context.Background(), slog.LevelInfo, "identity: user_payload encrypted with IBM's public key",
 				slog.String("sha256", fp), slog.String("scheme", cfg.PayloadScheme.String()))
 		}
@@ -127,7 +129,7 @@ func New(cfg Config) (*Server, error) {
 			"identity: Config.Anonymous.MaxAge is under 30 days: IBM bills monthly active users by sub, so a returning visitor whose cookie expired counts again",
 			slog.Duration("max_age", m))
 	}
-	s.recorder = NewLedgerRecorder(cfg.Ledger, cfg.Now)
+	s.recorder = ledger.NewRecorder(cfg.Ledger, cfg.Now)
 
 	s.cop = http.NewCrossOriginProtection()
 	for _, o := range slices.Concat(cfg.TrustedOrigins, cfg.AllowedOrigins) {
@@ -170,14 +172,17 @@ func (s *Server) RotateKeys(keys ...SigningKey) error {
 // KeyID returns the kid of the key currently signing tokens.
 func (s *Server) KeyID() string { return s.keys.Load().active.KeyID() }
 
-// PublicKeys returns a copy of the JWK set the JWKS endpoint serves: the
-// active key first, then the verify-only keys. Pass it to [claims.Verify].
-func (s *Server) PublicKeys() jwk.Set {
-	set, err := s.keys.Load().set.Clone()
-	if err != nil { // Clone copies keys already accepted by AddKey
-		panic("identity: cloning the JWK set: " + err.Error())
-	}
-	return set
+// PublicKeys returns the public keys the JWKS endpoint serves, the active
+// key first, then the verify-only keys, each an *rsa.PublicKey. Tokens the
+// Server issues now verify with the first: pass it to [claims.Verify].
+func (s *Server) PublicKeys() []crypto.PublicKey {
+	return slices.Clone(s.keys.Load().pubs)
+}
+
+// JWKS returns a copy of the JWK set document the JWKS endpoint serves (see
+// [Server.JWKSHandler]), for apps that publish it elsewhere.
+func (s *Server) JWKS() []byte {
+	return bytes.Clone(s.keys.Load().jwks)
 }
 
 // Stats counts failures the Server survived.

@@ -21,6 +21,7 @@ import (
 	"github.com/webchatid/webchatid/claims"
 	"github.com/webchatid/webchatid/cookie"
 	"github.com/webchatid/webchatid/identity"
+	"github.com/webchatid/webchatid/identity/keys"
 )
 
 func TestRotation(t *testing.T) {
@@ -68,7 +69,7 @@ func TestRotation(t *testing.T) {
 
 func TestEncryptedPayload(t *testing.T) {
 	ibm := rsaKey(t, keyIBM)
-	pub, err := identity.ParsePublicKeyPEM(readFile(t, pubIBM))
+	pub, err := keys.ParsePublicPEM(readFile(t, pubIBM))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,7 +412,7 @@ type configCase struct {
 }
 
 func TestNewValidatesConfig(t *testing.T) {
-	ec, err := identity.LoadPrivateKeyFile("testdata/" + keyEC)
+	ec, err := keys.LoadPrivateFile("testdata/" + keyEC)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -756,7 +757,7 @@ func TestTLSRoundTripWithCookieJar(t *testing.T) {
 
 func TestLogsNeverHoldSecrets(t *testing.T) {
 	logs := &logBuffer{}
-	pub, err := identity.ParsePublicKeyPEM(readFile(t, pubIBM))
+	pub, err := keys.ParsePublicPEM(readFile(t, pubIBM))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -795,13 +796,16 @@ func TestLogsNeverHoldSecrets(t *testing.T) {
 	}
 }
 
-// A JWK set with only the served keys verifies; the JWKS handler's keys
-// equal PublicKeys.
+// JWKS is the served document, and PublicKeys its keys in the same order.
 func TestPublicKeysMatchesJWKS(t *testing.T) {
-	srv := newServer(t, identity.Config{})
-	a, _ := json.Marshal(srv.PublicKeys())
+	srv := newServer(t, identity.Config{SigningKeys: []identity.SigningKey{{Key: rsaKey(t, keyA)}, {Key: rsaKey(t, keyB)}}})
+	a := srv.JWKS()
 	b, _ := json.Marshal(fetchJWKS(t, srv))
 	if !bytes.Equal(a, b) {
-		t.Errorf("PublicKeys: got %s, want the served %s", a, b)
+		t.Errorf("JWKS: got %s, want the served %s", a, b)
+	}
+	pubs := srv.PublicKeys()
+	if len(pubs) != 2 || !rsaKey(t, keyA).PublicKey.Equal(pubs[0]) || !rsaKey(t, keyB).PublicKey.Equal(pubs[1]) {
+		t.Errorf("PublicKeys: got %d keys, want keys a then b", len(pubs))
 	}
 }

@@ -14,7 +14,7 @@
 //	{"anonymous_id":"anon-…","custom_user_id":"customer-42","first_seen":"2026-05-01T10:00:00Z","last_seen":"2026-05-03T08:12:44.5Z"}
 //
 // forget prints the rows it removed. Run it only after IBM confirmed the
-// deletion of those customer_ids (identity.Eraser does both in order).
+// deletion of those customer_ids (ledger.Eraser does both in order).
 // An anonymous ID shared with another user is kept for that user. With an
 // empty CUSTOM_USER_ID it removes those of the given anonymous IDs that are
 // linked to nobody: a visitor who never logged in, known by their cookie.
@@ -38,8 +38,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/webchatid/webchatid/identity"
-	"github.com/webchatid/webchatid/identity/ledgerdsn"
+	"github.com/webchatid/webchatid/identity/ledger"
+	"github.com/webchatid/webchatid/identity/ledger/ledgerdsn"
 )
 
 func main() {
@@ -101,12 +101,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 }
 
-func command(ctx context.Context, dsn string, args []string, stdout, stderr io.Writer) (err error) {
-	if dsn == "" {
+func command(ctx context.Context, ledgerDSN string, args []string, stdout, stderr io.Writer) (err error) {
+	if ledgerDSN == "" {
 		return fmt.Errorf("%w: -ledger is required", errUsage)
 	}
-	if ledgerdsn.Kind(dsn) == "" {
-		return fmt.Errorf("%w: -ledger %q: want memory, sqlite:PATH or postgres://…", errUsage, ledgerdsn.Redact(dsn))
+	if ledgerdsn.Kind(ledgerDSN) == "" {
+		return fmt.Errorf("%w: -ledger %q: want memory, sqlite:PATH or postgres://…", errUsage, ledgerdsn.Redact(ledgerDSN))
 	}
 	if len(args) == 0 {
 		return fmt.Errorf("%w: no command", errUsage)
@@ -125,12 +125,12 @@ func command(ctx context.Context, dsn string, args []string, stdout, stderr io.W
 
 	// ledgerdsn.Open creates a missing SQLite file: a mistyped path would
 	// read as an empty ledger, and a privacy request be answered "nothing".
-	if path, ok := strings.CutPrefix(dsn, "sqlite:"); ok && path != "" {
+	if path, ok := strings.CutPrefix(ledgerDSN, "sqlite:"); ok && path != "" {
 		if _, err := os.Stat(path); err != nil {
 			return fmt.Errorf("no ledger at %s: %w", path, err)
 		}
 	}
-	ledger, closeLedger, err := ledgerdsn.Open(ctx, dsn)
+	l, closeLedger, err := ledgerdsn.Open(ctx, ledgerDSN)
 	if err != nil {
 		return err
 	}
@@ -141,12 +141,12 @@ func command(ctx context.Context, dsn string, args []string, stdout, stderr io.W
 	}()
 
 	enc := json.NewEncoder(stdout)
-	write := func(e identity.LedgerEntry) error {
+	write := func(e ledger.Entry) error {
 		return enc.Encode(row{e.AnonymousID, e.CustomUserID, e.FirstSeen, e.LastSeen})
 	}
 	switch cmd {
 	case "list":
-		entries, err := ledger.Lookup(ctx, args[0])
+		entries, err := l.Lookup(ctx, args[0])
 		if err != nil {
 			return err
 		}
@@ -160,9 +160,9 @@ func command(ctx context.Context, dsn string, args []string, stdout, stderr io.W
 		}
 	case "forget":
 		user, only := args[0], args[1:]
-		entries, err := ledger.Lookup(ctx, user)
+		entries, err := l.Lookup(ctx, user)
 		if user == "" { // IDs linked to nobody: Lookup cannot list them
-			err = ledger.Export(ctx, func(e identity.LedgerEntry) error {
+			err = l.Export(ctx, func(e ledger.Entry) error {
 				if e.CustomUserID == "" {
 					entries = append(entries, e)
 				}
@@ -172,7 +172,7 @@ func command(ctx context.Context, dsn string, args []string, stdout, stderr io.W
 		if err != nil {
 			return err
 		}
-		if err := ledger.Forget(ctx, user, only...); err != nil {
+		if err := l.Forget(ctx, user, only...); err != nil {
 			return err
 		}
 		n := 0
@@ -190,7 +190,7 @@ func command(ctx context.Context, dsn string, args []string, stdout, stderr io.W
 			fmt.Fprintf(stderr, "ledgerctl: forgot %d link(s) of %q\n", n, user)
 		}
 	case "export":
-		return ledger.Export(ctx, write)
+		return l.Export(ctx, write)
 	}
 	return nil
 }

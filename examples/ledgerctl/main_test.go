@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/webchatid/webchatid/identity/sqlstore/sqlite"
+	"github.com/webchatid/webchatid/identity/ledger/sqlstore/sqlite"
 )
 
 var t0 = time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)

@@ -13,11 +13,12 @@ import (
 	"net/http"
 
 	"github.com/webchatid/webchatid/identity"
+	"github.com/webchatid/webchatid/identity/keys"
 )
 
 func main() {
 	// An ephemeral key, so no key is ever committed: tokens stop verifying at
-	// restart. Real apps load theirs with identity.LoadPrivateKeyFile.
+	// restart. Real apps load theirs with keys.LoadPrivateFile.
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		log.Fatal(err)
@@ -26,7 +27,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	pub, err := identity.PublicKeyPEM(key.Public())
+	pub, err := keys.PublicPEM(key.Public())
 	if err != nil {
 		log.Fatal(err)
 	}

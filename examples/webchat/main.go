@@ -28,7 +28,8 @@ import (
 	"time"
 
 	"github.com/webchatid/webchatid/identity"
-	"github.com/webchatid/webchatid/identity/ledgerdsn"
+	"github.com/webchatid/webchatid/identity/keys"
+	"github.com/webchatid/webchatid/identity/ledger/ledgerdsn"
 )
 
 func main() {
@@ -213,13 +214,13 @@ func authenticateDemoUser(r *http.Request) (*identity.SessionInfo, error) {
 func signingKey(c config, stdout io.Writer, log *slog.Logger) (crypto.Signer, error) {
 	switch {
 	case c.keyFile != "":
-		k, err := identity.LoadPrivateKeyFile(c.keyFile)
+		k, err := keys.LoadPrivateFile(c.keyFile)
 		if err != nil {
 			return nil, fmt.Errorf("-key: %w", err)
 		}
 		return k, nil
 	case os.Getenv("WEBCHATID_PRIVATE_KEY") != "":
-		k, err := identity.PrivateKeyFromEnv("WEBCHATID_PRIVATE_KEY")
+		k, err := keys.PrivateFromEnv("WEBCHATID_PRIVATE_KEY")
 		if err != nil {
 			return nil, err
 		}
@@ -229,7 +230,7 @@ func signingKey(c config, stdout io.Writer, log *slog.Logger) (crypto.Signer, er
 	if err != nil {
 		return nil, err
 	}
-	pemText, err := identity.PublicKeyPEM(k.Public())
+	pemText, err := keys.PublicPEM(k.Public())
 	if err != nil {
 		return nil, err
 	}
@@ -246,13 +247,13 @@ func payloadKeys(c config, log *slog.Logger) (crypto.PublicKey, *rsa.PrivateKey,
 	}
 	switch {
 	case c.ibmPublicKeyFile != "":
-		k, err := identity.LoadPublicKeyFile(c.ibmPublicKeyFile)
+		k, err := keys.LoadPublicFile(c.ibmPublicKeyFile)
 		if err != nil {
 			return nil, nil, fmt.Errorf("-ibm-public-key: %w", err)
 		}
 		return k, nil, nil
 	case os.Getenv("WEBCHATID_IBM_PUBLIC_KEY") != "":
-		k, err := identity.PublicKeyFromEnv("WEBCHATID_IBM_PUBLIC_KEY")
+		k, err := keys.PublicFromEnv("WEBCHATID_IBM_PUBLIC_KEY")
 		return k, nil, err
 	case c.ibm():
 		log.Warn("no -ibm-public-key: user_payload is sent signed but not encrypted")
@@ -260,7 +261,7 @@ func payloadKeys(c config, log *slog.Logger) (crypto.PublicKey, *rsa.PrivateKey,
 	}
 	var priv *rsa.PrivateKey
 	if c.standinKeyFile != "" {
-		k, err := identity.LoadPrivateKeyFile(c.standinKeyFile)
+		k, err := keys.LoadPrivateFile(c.standinKeyFile)
 		if err != nil {
 			return nil, nil, fmt.Errorf("-standin-key: %w", err)
 		}

@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"github.com/webchatid/webchatid/claims"
-	"github.com/webchatid/webchatid/identity"
-	"github.com/webchatid/webchatid/identity/ledgerdsn"
+	"github.com/webchatid/webchatid/identity/keys"
+	"github.com/webchatid/webchatid/identity/ledger/ledgerdsn"
 	"github.com/webchatid/webchatid/internal/testpeer"
 )
 
@@ -39,7 +39,7 @@ func TestMain(m *testing.M) {
 func testKeys(t *testing.T) (signing, standinKey *rsa.PrivateKey) {
 	t.Helper()
 	load := func(name string) *rsa.PrivateKey {
-		k, err := identity.LoadPrivateKeyFile(filepath.Join("testdata", name))
+		k, err := keys.LoadPrivateFile(filepath.Join("testdata", name))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,190 @@
+package memstore
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/webchatid/webchatid/identity/ledger"
+)
+
+var _ ledger.Ledger = (*Store)(nil)
+
+// errEmptyID is returned by Record and Link for an empty ID.
+var errEmptyID = errors.New("memstore: empty ID")
+
+// Store is an in-memory [ledger.Ledger] protected by a mutex. Times are
+// kept in UTC, truncated to the microsecond like the SQL stores. The zero
+// value is an empty Store ready to use. A Store is safe for concurrent use.
+type Store struct {
+	mu    sync.Mutex
+	anon  map[string]span                // anonymous ID → first/last seen
+	links map[string]map[string]span     // custom user ID → anonymous ID → link span
+	users map[string]map[string]struct{} // anonymous ID → custom user IDs
+}
+
+type span struct{ first, last time.Time }
+
+// widen records t in m[k]: the first t sets both ends (even the zero time),
+// later ones move first earlier and last later.
+func widen(m map[string]span, k string, t time.Time) {
+	sp, ok := m[k]
+	if !ok || t.Before(sp.first) {
+		sp.first = t
+	}
+	if !ok || t.After(sp.last) {
+		sp.last = t
+	}
+	m[k] = sp
+}
+
+// New returns an empty Store.
+func New() *Store { return &Store{} }
+
+// init makes the maps of a zero Store; s.mu must be held.
+func (s *Store) init() {
+	if s.anon == nil {
+		s.anon = make(map[string]span)
+		s.links = make(map[string]map[string]span)
+		s.users = make(map[string]map[string]struct{})
+	}
+}
+
+func norm(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// Record implements [ledger.Ledger].
+func (s *Store) Record(ctx context.Context, anonID string, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if anonID == "" {
+		return errEmptyID
+	}
+	at = norm(at)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.init()
+	widen(s.anon, anonID, at)
+	return nil
+}
+
+// Link implements [ledger.Ledger].
+func (s *Store) Link(ctx context.Context, anonID, customUserID string, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if anonID == "" || customUserID == "" {
+		return errEmptyID
+	}
+	at = norm(at)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.init()
+	widen(s.anon, anonID, at)
+	byAnon := s.links[customUserID]
+	if byAnon == nil {
+		byAnon = make(map[string]span)
+		s.links[customUserID] = byAnon
+	}
+	widen(byAnon, anonID, at)
+	users := s.users[anonID]
+	if users == nil {
+		users = make(map[string]struct{})
+		s.users[anonID] = users
+	}
+	users[customUserID] = struct{}{}
+	return nil
+}
+
+// Lookup implements [ledger.Ledger].
+func (s *Store) Lookup(ctx context.Context, customUserID string) ([]ledger.Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	byAnon := s.links[customUserID]
+	out := make([]ledger.Entry, 0, len(byAnon))
+	for id, sp := range byAnon {
+		out = append(out, ledger.Entry{AnonymousID: id, CustomUserID: customUserID, FirstSeen: sp.first, LastSeen: sp.last})
+	}
+	s.mu.Unlock()
+	slices.SortFunc(out, func(a, b ledger.Entry) int {
+		return cmp.Or(a.FirstSeen.Compare(b.FirstSeen), cmp.Compare(a.AnonymousID, b.AnonymousID))
+	})
+	return out, nil
+}
+
+// Forget implements [ledger.Ledger].
+func (s *Store) Forget(ctx context.Context, customUserID string, anonIDs ...string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if customUserID == "" {
+		for _, id := range anonIDs {
+			if len(s.users[id]) == 0 {
+				delete(s.anon, id)
+			}
+		}
+		return nil
+	}
+	byAnon := s.links[customUserID]
+	if len(anonIDs) == 0 {
+		for id := range byAnon {
+			anonIDs = append(anonIDs, id)
+		}
+	}
+	for _, id := range anonIDs {
+		if _, ok := byAnon[id]; !ok {
+			continue // not this user's: keep it
+		}
+		delete(byAnon, id)
+		users := s.users[id]
+		delete(users, customUserID)
+		if len(users) == 0 {
+			delete(s.users, id)
+			delete(s.anon, id)
+		}
+	}
+	if len(byAnon) == 0 {
+		delete(s.links, customUserID)
+	}
+	return nil
+}
+
+// Export implements [ledger.Ledger]. It copies the rows under the lock and
+// calls fn without holding it, so fn may use the Store.
+func (s *Store) Export(ctx context.Context, fn func(ledger.Entry) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	rows := make([]ledger.Entry, 0, len(s.anon))
+	for id, sp := range s.anon {
+		if len(s.users[id]) == 0 {
+			rows = append(rows, ledger.Entry{AnonymousID: id, FirstSeen: sp.first, LastSeen: sp.last})
+		}
+	}
+	for user, byAnon := range s.links {
+		for id, sp := range byAnon {
+			rows = append(rows, ledger.Entry{AnonymousID: id, CustomUserID: user, FirstSeen: sp.first, LastSeen: sp.last})
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(rows, func(a, b ledger.Entry) int {
+		return cmp.Or(cmp.Compare(a.AnonymousID, b.AnonymousID), cmp.Compare(a.CustomUserID, b.CustomUserID))
+	})
+	for _, e := range rows {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,17 @@
+// Package sqlstore is an [ledger.Ledger] kept in a SQL database through
+// [database/sql], for SQLite and PostgreSQL.
+//
+// The package imports no database driver. Open a store with
+// [github.com/webchatid/webchatid/identity/ledger/sqlstore/sqlite] (a file, the
+// embedded default, pure Go) or
+// [github.com/webchatid/webchatid/identity/ledger/sqlstore/postgres] (for several
+// app servers sharing a ledger), or bring your own *sql.DB and call [New]
+// with its [Dialect].
+//
+// [New] creates and migrates the schema (tables webchatid_anonymous_ids,
+// webchatid_links and webchatid_schema_version). Writes are idempotent
+// upserts (INSERT … ON CONFLICT … DO UPDATE) that only ever move a first-seen
+// time earlier and a last-seen time later, so retries and concurrent writers
+// from several processes are safe. Times are stored in UTC, to the
+// microsecond.
+package sqlstore

@@ -1,0 +1,89 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	msqlite "modernc.org/sqlite" // also registers the "sqlite" database/sql driver
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/webchatid/webchatid/identity/ledger/sqlstore"
+)
+
+// DriverName is the database/sql driver name registered by modernc.org/sqlite.
+const DriverName = "sqlite"
+
+// params are the per-connection settings [Open] applies: wait up to 10 s for
+// the write lock instead of failing with "database is locked", enforce
+// foreign keys, WAL journal (readers never block the writer), synchronous
+// NORMAL (see the package documentation), and BEGIN IMMEDIATE for
+// transactions so a transaction never has to upgrade a read lock.
+const params = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+
+// DSN returns the modernc.org/sqlite data source name [Open] uses for path,
+// for callers who open the *sql.DB themselves and pass it to
+// [sqlstore.New]. Unlike Open, sqlstore.New does not retry the SQLITE_BUSY
+// that a new file's switch to WAL can meet when processes start together.
+func DSN(path string) (string, error) {
+	switch {
+	case path == "":
+		return "", errors.New("sqlite: empty path")
+	case path == ":memory:" || strings.HasPrefix(path, "file::memory:"):
+		return "", errors.New("sqlite: in-memory databases are not supported; use package memstore")
+	case strings.ContainsAny(path, "?#"):
+		return "", fmt.Errorf("sqlite: path %q: must not contain ? or #", path)
+	}
+	return path + "?" + params, nil
+}
+
+// Open opens (creating if needed) the SQLite database file at path and
+// returns a [sqlstore.Store] on it with its schema created or migrated. The
+// Store owns the database: call its Close method when done.
+func Open(path string) (*sqlstore.Store, error) {
+	return OpenContext(context.Background(), path)
+}
+
+// OpenContext is [Open] with a context for the schema migration.
+func OpenContext(ctx context.Context, path string) (*sqlstore.Store, error) {
+	dsn, err := DSN(path)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open(DriverName, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	// Switching a new file to WAL takes an exclusive lock, and SQLite
+	// answers a second process doing the same at the same moment with
+	// SQLITE_BUSY at once, without waiting (to avoid a deadlock). So when
+	// processes start together, retry for a while.
+	for attempt := 1; ; attempt++ {
+		s, err := sqlstore.NewContext(ctx, db, sqlstore.SQLite)
+		if err == nil {
+			return s, nil
+		}
+		if !isBusy(err) || attempt == openAttempts || ctx.Err() != nil {
+			db.Close()
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
+		t := time.NewTimer(time.Duration(attempt) * 10 * time.Millisecond)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
+}
+
+// openAttempts bounds OpenContext's retries on SQLITE_BUSY (about 8 s in all).
+const openAttempts = 40
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY (or an extended code of it).
+func isBusy(err error) bool {
+	var e *msqlite.Error
+	return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_BUSY
+}

@@ -1,0 +1,295 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/webchatid/webchatid/identity/ledger"
+)
+
+var _ ledger.Ledger = (*Store)(nil)
+
+// errEmptyID is returned by Record and Link for an empty ID.
+var errEmptyID = errors.New("sqlstore: empty ID")
+
+const (
+	recordSQL = `INSERT INTO webchatid_anonymous_ids AS a (anonymous_id, first_seen, last_seen) VALUES (?, ?, ?)
+ON CONFLICT (anonymous_id) DO UPDATE SET
+	first_seen = CASE WHEN excluded.first_seen < a.first_seen THEN excluded.first_seen ELSE a.first_seen END,
+	last_seen = CASE WHEN excluded.last_seen > a.last_seen THEN excluded.last_seen ELSE a.last_seen END
+WHERE excluded.first_seen < a.first_seen OR excluded.last_seen > a.last_seen`
+
+	linkSQL = `INSERT INTO webchatid_links AS l (anonymous_id, custom_user_id, first_seen, last_seen) VALUES (?, ?, ?, ?)
+ON CONFLICT (custom_user_id, anonymous_id) DO UPDATE SET
+	first_seen = CASE WHEN excluded.first_seen < l.first_seen THEN excluded.first_seen ELSE l.first_seen END,
+	last_seen = CASE WHEN excluded.last_seen > l.last_seen THEN excluded.last_seen ELSE l.last_seen END
+WHERE excluded.first_seen < l.first_seen OR excluded.last_seen > l.last_seen`
+
+	lookupSQL = `SELECT anonymous_id, first_seen, last_seen FROM webchatid_links
+WHERE custom_user_id = ? ORDER BY first_seen, anonymous_id`
+
+	// userIDsSQL locks (PostgreSQL: FOR UPDATE) the anonymous IDs of a user
+	// before Forget touches the links, in the same order Link takes its
+	// locks (ID row, then link row), so the two cannot deadlock.
+	userIDsSQL = `SELECT anonymous_id FROM webchatid_anonymous_ids
+WHERE anonymous_id IN (SELECT anonymous_id FROM webchatid_links WHERE custom_user_id = ?)
+ORDER BY anonymous_id`
+
+	// idSQL locks (PostgreSQL: FOR UPDATE) one anonymous ID before
+	// Forget("", id) drops it if unlinked, so that a concurrent Link cannot
+	// slip a link in between (the cascade would delete it).
+	idSQL = `SELECT anonymous_id FROM webchatid_anonymous_ids WHERE anonymous_id = ?`
+
+	unlinkSQL = `DELETE FROM webchatid_links WHERE custom_user_id = ? AND anonymous_id = ?`
+
+	dropOrphanSQL = `DELETE FROM webchatid_anonymous_ids WHERE anonymous_id = ?
+AND NOT EXISTS (SELECT 1 FROM webchatid_links WHERE webchatid_links.anonymous_id = ?)`
+
+	exportSQL = `SELECT anonymous_id, custom_user_id, first_seen, last_seen FROM (
+	SELECT anonymous_id, custom_user_id, first_seen, last_seen FROM webchatid_links
+	UNION ALL
+	SELECT a.anonymous_id, '', a.first_seen, a.last_seen FROM webchatid_anonymous_ids a
+	WHERE NOT EXISTS (SELECT 1 FROM webchatid_links l WHERE l.anonymous_id = a.anonymous_id)
+) AS r ORDER BY anonymous_id, custom_user_id`
+)
+
+// Store is an [ledger.Ledger] kept in a SQL database through
+// [database/sql]. It is safe for concurrent use, also by several processes
+// sharing one database.
+//
+// The schema is three tables, webchatid_anonymous_ids, webchatid_links and
+// webchatid_schema_version, in the database's default schema (for
+// PostgreSQL, the first schema of the connection's search_path).
+type Store struct {
+	db      *sql.DB
+	dialect Dialect
+
+	record, link, lookup *sql.Stmt
+	userIDs, id          string
+	unlink, dropOrphan   string
+}
+
+// New returns a Store on db, creating or upgrading its schema first; it is
+// [NewContext] with [context.Background]. db must have been opened with a
+// driver for dialect d; package sqlstore imports no driver.
+func New(db *sql.DB, d Dialect) (*Store, error) {
+	return NewContext(context.Background(), db, d)
+}
+
+// NewContext returns a Store on db, creating or upgrading its schema first.
+//
+// Migration is idempotent and safe when several processes start together:
+// it runs in one transaction holding the database's write lock (SQLite:
+// BEGIN IMMEDIATE; PostgreSQL: an advisory lock), and records the version
+// reached in webchatid_schema_version. A database migrated by a newer
+// version of this package is refused with [ErrSchemaTooNew].
+//
+// For SQLite, open db with a busy timeout, foreign keys on and immediate
+// transactions, as package sqlite does; otherwise concurrent writers may see
+// "database is locked".
+func NewContext(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("sqlstore: nil *sql.DB")
+	}
+	if !d.valid() {
+		return nil, fmt.Errorf("sqlstore: unknown dialect %v", d)
+	}
+	if err := migrate(ctx, db, d); err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, dialect: d}
+	userIDs, id := userIDsSQL, idSQL
+	if d == Postgres {
+		userIDs += " FOR UPDATE"
+		id += " FOR UPDATE"
+	}
+	s.userIDs, s.id = d.rebind(userIDs), d.rebind(id)
+	s.unlink = d.rebind(unlinkSQL)
+	s.dropOrphan = d.rebind(dropOrphanSQL)
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		q    string
+	}{{&s.record, recordSQL}, {&s.link, linkSQL}, {&s.lookup, lookupSQL}} {
+		st, err := db.PrepareContext(ctx, d.rebind(p.q))
+		if err != nil {
+			s.closeStmts()
+			return nil, fmt.Errorf("sqlstore: prepare: %w", err)
+		}
+		*p.stmt = st
+	}
+	return s, nil
+}
+
+// DB returns the database handle the Store uses.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Dialect returns the Store's dialect.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Close releases the Store's prepared statements and closes its database
+// handle. A Store made by [New] shares that handle with its caller: call
+// Close only when nothing else uses it.
+func (s *Store) Close() error {
+	s.closeStmts()
+	return s.db.Close()
+}
+
+func (s *Store) closeStmts() {
+	for _, st := range []*sql.Stmt{s.record, s.link, s.lookup} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// Record implements [ledger.Ledger] with one upsert.
+func (s *Store) Record(ctx context.Context, anonID string, at time.Time) error {
+	if anonID == "" {
+		return errEmptyID
+	}
+	t := s.dialect.timeArg(at)
+	if _, err := s.record.ExecContext(ctx, anonID, t, t); err != nil {
+		return fmt.Errorf("sqlstore: record: %w", err)
+	}
+	return nil
+}
+
+// Link implements [ledger.Ledger]: the ID's upsert and the link's upsert
+// in one transaction.
+func (s *Store) Link(ctx context.Context, anonID, customUserID string, at time.Time) (err error) {
+	if anonID == "" || customUserID == "" {
+		return errEmptyID
+	}
+	t := s.dialect.timeArg(at)
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: link: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	if _, err := tx.StmtContext(ctx, s.record).ExecContext(ctx, anonID, t, t); err != nil {
+		return fmt.Errorf("sqlstore: link: %w", err)
+	}
+	if _, err := tx.StmtContext(ctx, s.link).ExecContext(ctx, anonID, customUserID, t, t); err != nil {
+		return fmt.Errorf("sqlstore: link: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: link: commit: %w", err)
+	}
+	return nil
+}
+
+// Lookup implements [ledger.Ledger].
+func (s *Store) Lookup(ctx context.Context, customUserID string) ([]ledger.Entry, error) {
+	rows, err := s.lookup.QueryContext(ctx, customUserID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: lookup: %w", err)
+	}
+	defer rows.Close()
+	out := []ledger.Entry{}
+	for rows.Next() {
+		var id string
+		var first, last dbTime
+		if err := rows.Scan(&id, &first, &last); err != nil {
+			return nil, fmt.Errorf("sqlstore: lookup: %w", err)
+		}
+		out = append(out, ledger.Entry{AnonymousID: id, CustomUserID: customUserID, FirstSeen: first.t, LastSeen: last.t})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: lookup: %w", err)
+	}
+	return out, nil
+}
+
+// Forget implements [ledger.Ledger] in one transaction.
+func (s *Store) Forget(ctx context.Context, customUserID string, anonIDs ...string) (err error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlstore: forget: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	var ids []string
+	if customUserID == "" {
+		// IDs linked to nobody (the unlink below finds no link); locked
+		// in order, as userIDs locks them.
+		ids = slices.Compact(slices.Sorted(slices.Values(anonIDs)))
+		for _, id := range ids {
+			if _, err := queryStrings(ctx, tx, s.id, id); err != nil {
+				return fmt.Errorf("sqlstore: forget: %w", err)
+			}
+		}
+	} else {
+		ids, err = queryStrings(ctx, tx, s.userIDs, customUserID)
+		if err != nil {
+			return fmt.Errorf("sqlstore: forget: %w", err)
+		}
+		if len(anonIDs) > 0 {
+			ids = slices.DeleteFunc(ids, func(id string) bool { return !slices.Contains(anonIDs, id) })
+		}
+	}
+	for _, id := range ids {
+		if _, err := tx.ExecContext(ctx, s.unlink, customUserID, id); err != nil {
+			return fmt.Errorf("sqlstore: forget: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, s.dropOrphan, id, id); err != nil {
+			return fmt.Errorf("sqlstore: forget: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlstore: forget: commit: %w", err)
+	}
+	return nil
+}
+
+// Export implements [ledger.Ledger]. It streams rows from one query, so fn
+// runs while a read is open; fn may still use the Store.
+func (s *Store) Export(ctx context.Context, fn func(ledger.Entry) error) error {
+	rows, err := s.db.QueryContext(ctx, exportSQL) // no placeholders to rebind
+	if err != nil {
+		return fmt.Errorf("sqlstore: export: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e ledger.Entry
+		var first, last dbTime
+		if err := rows.Scan(&e.AnonymousID, &e.CustomUserID, &first, &last); err != nil {
+			return fmt.Errorf("sqlstore: export: %w", err)
+		}
+		e.FirstSeen, e.LastSeen = first.t, last.t
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlstore: export: %w", err)
+	}
+	return nil
+}
+
+func queryStrings(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
