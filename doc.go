@@ -41,7 +41,7 @@
 //   - [github.com/webchatid/webchatid/claims]: the token itself. A
 //     claims.Builder for sub, exp, iat, user_payload and context; a
 //     claims.Signer (RS256 by default); user_payload encryption in the
-//     node-rsa format IBM decrypts (claims.EncryptUserPayload); and
+//     node-rsa format IBM decrypts (claims.Builder.EncryptFor, claims.EncryptUserPayload); and
 //     claims.Verify for tests and for backends that receive tokens.
 //   - [github.com/webchatid/webchatid/cookie]: browser state.
 //     cookie.GetOrSetAnonymousID with IBM's tutorial defaults, and a

@@ -96,7 +96,7 @@ type payloadMode uint8
 const (
 	payloadNone      payloadMode = iota
 	payloadValue                 // UserPayload(v)
-	payloadEncrypted             // EncryptedUserPayload(s)
+	payloadEncrypted             // UserPayloadCiphertext(s)
 )
 
 // Builder records the claims of one web chat token; [Builder.Build]
@@ -223,7 +223,7 @@ func (b *Builder) JWTID(jti string) *Builder {
 // UserPayload sets user_payload to v, which Build encodes with encoding/json.
 // It must encode to a JSON object, as IBM requires: a map, a struct, or an
 // [encoding/json.RawMessage] holding an object; nil, arrays and scalars are
-// refused. To send it encrypted, also call [Builder.EncryptUserPayload]; the
+// refused. To send it encrypted, also call [Builder.EncryptFor]; the
 // encrypted JSON text is written without HTML escaping, as JSON.stringify
 // writes it. (In clear, jwx's encoder writes <, > and & inside strings as
 // \u003c, \u003e and \u0026 — the same value once parsed.)
@@ -234,22 +234,22 @@ func (b *Builder) UserPayload(v any) *Builder {
 	return b
 }
 
-// EncryptedUserPayload sets user_payload to s, a payload encrypted
+// UserPayloadCiphertext sets user_payload to s, a payload already encrypted
 // elsewhere (for example with [EncryptUserPayload]). s must be padded
 // standard base64. It replaces a value given to [Builder.UserPayload] and
-// cannot be combined with [Builder.EncryptUserPayload].
-func (b *Builder) EncryptedUserPayload(s string) *Builder {
+// cannot be combined with [Builder.EncryptFor].
+func (b *Builder) UserPayloadCiphertext(s string) *Builder {
 	b.encrypted = s
 	b.payload = nil
 	b.mode = payloadEncrypted
 	return b
 }
 
-// EncryptUserPayload makes Build encrypt the value given to
+// EncryptFor makes Build encrypt the value given to
 // [Builder.UserPayload] with pub (IBM's public key from the web chat
 // Security tab) using scheme s, normally [NodeRSA]. pub must be an RSA key of
 // at least 2048 bits.
-func (b *Builder) EncryptUserPayload(pub *rsa.PublicKey, s Scheme) *Builder {
+func (b *Builder) EncryptFor(pub *rsa.PublicKey, s Scheme) *Builder {
 	b.encryptPub = pub
 	b.scheme = s
 	b.set |= setEncrypt
@@ -432,12 +432,12 @@ func (b *Builder) userPayload() (any, error) {
 	switch b.mode {
 	case payloadNone:
 		if encrypt {
-			return nil, invalid(UserPayloadClaim, "EncryptUserPayload needs a value from UserPayload")
+			return nil, invalid(UserPayloadClaim, "EncryptFor needs a value from UserPayload")
 		}
 		return nil, nil
 	case payloadEncrypted:
 		if encrypt {
-			return nil, invalid(UserPayloadClaim, "EncryptedUserPayload cannot be combined with EncryptUserPayload")
+			return nil, invalid(UserPayloadClaim, "UserPayloadCiphertext cannot be combined with EncryptFor")
 		}
 		if _, err := decodeStdBase64(b.encrypted); err != nil {
 			return nil, invalid(UserPayloadClaim, "encrypted value is not padded standard base64")

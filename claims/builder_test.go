@@ -148,19 +148,19 @@ func TestBuildRefuses(t *testing.T) {
 		{"invalid RawMessage user_payload is refused", sub().UserPayload(json.RawMessage(`{"a":`)), "claims: user_payload: encode as JSON: ", nil},
 		{"unencodable user_payload is refused", sub().UserPayload(notJSON{}), "claims: user_payload: encode as JSON: ", nil},
 
-		{"encrypted user_payload that is not base64 is refused", sub().EncryptedUserPayload("not base64!"), "claims: user_payload: encrypted value is not padded standard base64", nil},
-		{"empty encrypted user_payload is refused", sub().EncryptedUserPayload(""), "claims: user_payload: encrypted value", nil},
-		{"URL-safe base64 encrypted user_payload is refused", sub().EncryptedUserPayload("ab-_"), "claims: user_payload: encrypted value", nil},
-		{"unpadded encrypted user_payload is refused", sub().EncryptedUserPayload(strings.TrimRight(valid, "=")[:len(valid)-3]), "claims: user_payload: encrypted value", nil},
-		{"encrypted user_payload with a line break is refused", sub().EncryptedUserPayload(valid[:64] + "\n" + valid[64:]), "claims: user_payload: encrypted value", nil},
-		{"encrypted user_payload with CRLF line breaks is refused", sub().EncryptedUserPayload(valid[:76] + "\r\n" + valid[76:152] + "\r\n" + valid[152:]), "claims: user_payload: encrypted value", nil},
-		{"EncryptUserPayload without UserPayload is refused", sub().EncryptUserPayload(ibm, NodeRSA), "claims: user_payload: EncryptUserPayload needs a value from UserPayload", nil},
-		{"EncryptUserPayload with EncryptedUserPayload is refused", sub().EncryptedUserPayload(valid).EncryptUserPayload(ibm, NodeRSA), "claims: user_payload: EncryptedUserPayload cannot be combined", nil},
-		{"EncryptUserPayload with a nil key is refused", sub().UserPayload(map[string]any{}).EncryptUserPayload(nil, NodeRSA), "claims: user_payload: user_payload encryption key is nil", nil},
-		{"EncryptUserPayload with a 1024-bit key is refused", sub().UserPayload(map[string]any{}).EncryptUserPayload(weak, NodeRSA), "claims: user_payload: RSA key shorter than 2048 bits", ErrWeakKey},
-		{"EncryptUserPayload with an unknown scheme is refused", sub().UserPayload(map[string]any{}).EncryptUserPayload(ibm, Scheme(9)), "claims: user_payload: unknown encryption scheme Scheme(9)", nil},
-		{"OAEPSHA256 payload over one block is refused", sub().UserPayload(map[string]any{"a": strings.Repeat("x", 200)}).EncryptUserPayload(ibm, OAEPSHA256), "claims: user_payload: user_payload too large", ErrPayloadTooLarge},
-		{"EncryptUserPayload still refuses a non-object", sub().UserPayload([]int{1}).EncryptUserPayload(ibm, NodeRSA), "claims: user_payload: must encode to a JSON object", nil},
+		{"encrypted user_payload that is not base64 is refused", sub().UserPayloadCiphertext("not base64!"), "claims: user_payload: encrypted value is not padded standard base64", nil},
+		{"empty encrypted user_payload is refused", sub().UserPayloadCiphertext(""), "claims: user_payload: encrypted value", nil},
+		{"URL-safe base64 encrypted user_payload is refused", sub().UserPayloadCiphertext("ab-_"), "claims: user_payload: encrypted value", nil},
+		{"unpadded encrypted user_payload is refused", sub().UserPayloadCiphertext(strings.TrimRight(valid, "=")[:len(valid)-3]), "claims: user_payload: encrypted value", nil},
+		{"encrypted user_payload with a line break is refused", sub().UserPayloadCiphertext(valid[:64] + "\n" + valid[64:]), "claims: user_payload: encrypted value", nil},
+		{"encrypted user_payload with CRLF line breaks is refused", sub().UserPayloadCiphertext(valid[:76] + "\r\n" + valid[76:152] + "\r\n" + valid[152:]), "claims: user_payload: encrypted value", nil},
+		{"EncryptFor without UserPayload is refused", sub().EncryptFor(ibm, NodeRSA), "claims: user_payload: EncryptFor needs a value from UserPayload", nil},
+		{"EncryptFor with UserPayloadCiphertext is refused", sub().UserPayloadCiphertext(valid).EncryptFor(ibm, NodeRSA), "claims: user_payload: UserPayloadCiphertext cannot be combined", nil},
+		{"EncryptFor with a nil key is refused", sub().UserPayload(map[string]any{}).EncryptFor(nil, NodeRSA), "claims: user_payload: user_payload encryption key is nil", nil},
+		{"EncryptFor with a 1024-bit key is refused", sub().UserPayload(map[string]any{}).EncryptFor(weak, NodeRSA), "claims: user_payload: RSA key shorter than 2048 bits", ErrWeakKey},
+		{"EncryptFor with an unknown scheme is refused", sub().UserPayload(map[string]any{}).EncryptFor(ibm, Scheme(9)), "claims: user_payload: unknown encryption scheme Scheme(9)", nil},
+		{"OAEPSHA256 payload over one block is refused", sub().UserPayload(map[string]any{"a": strings.Repeat("x", 200)}).EncryptFor(ibm, OAEPSHA256), "claims: user_payload: user_payload too large", ErrPayloadTooLarge},
+		{"EncryptFor still refuses a non-object", sub().UserPayload([]int{1}).EncryptFor(ibm, NodeRSA), "claims: user_payload: must encode to a JSON object", nil},
 
 		{"nil context is refused", sub().Context(nil), "claims: context: nil map", nil},
 		{"unencodable context is refused", sub().Context(map[string]any{"c": make(chan int)}), "claims: context: encode as JSON: ", nil},
@@ -209,7 +209,7 @@ func TestBuildErrorsDoNotQuoteValues(t *testing.T) {
 		NewBuilder().Subject("anon " + secret),
 		NewBuilder().Subject(testAnonID).UserPayload(secret),
 		NewBuilder().Subject(testAnonID).UserPayload([]string{secret}),
-		NewBuilder().Subject(testAnonID).EncryptedUserPayload(secret + "!"),
+		NewBuilder().Subject(testAnonID).UserPayloadCiphertext(secret + "!"),
 	} {
 		_, err := b.Build()
 		if err == nil {
@@ -282,11 +282,11 @@ func TestBuildUserPayload(t *testing.T) {
 		{"a RawMessage object is kept, big numbers included", NewBuilder().UserPayload(json.RawMessage(`{"id": 12345678901234567890}`)), `{"id":12345678901234567890}`, false},
 		{"HTML characters are not escaped", NewBuilder().UserPayload(map[string]string{"name": "<Ada & Co>"}), `{"name":"<Ada & Co>"}`, false},
 		{"an empty map is an empty object", NewBuilder().UserPayload(map[string]any{}), `{}`, false},
-		{"EncryptUserPayload encrypts with NodeRSA", NewBuilder().UserPayload(map[string]string{"name": "<Ada & Co>"}).EncryptUserPayload(&ibm.PublicKey, NodeRSA), `{"name":"<Ada & Co>"}`, true},
-		{"EncryptUserPayload encrypts with OAEPSHA256", NewBuilder().UserPayload(user{"Ada", "u-1"}).EncryptUserPayload(&ibm.PublicKey, OAEPSHA256), `{"name":"Ada","custom_user_id":"u-1"}`, true},
-		{"EncryptedUserPayload is sent as given", NewBuilder().EncryptedUserPayload(pre), `{"x":1}`, true},
-		{"EncryptedUserPayload replaces UserPayload", NewBuilder().UserPayload(map[string]any{"y": 2}).EncryptedUserPayload(pre), `{"x":1}`, true},
-		{"UserPayload replaces EncryptedUserPayload", NewBuilder().EncryptedUserPayload(pre).UserPayload(map[string]any{"y": 2}), `{"y":2}`, false},
+		{"EncryptFor encrypts with NodeRSA", NewBuilder().UserPayload(map[string]string{"name": "<Ada & Co>"}).EncryptFor(&ibm.PublicKey, NodeRSA), `{"name":"<Ada & Co>"}`, true},
+		{"EncryptFor encrypts with OAEPSHA256", NewBuilder().UserPayload(user{"Ada", "u-1"}).EncryptFor(&ibm.PublicKey, OAEPSHA256), `{"name":"Ada","custom_user_id":"u-1"}`, true},
+		{"UserPayloadCiphertext is sent as given", NewBuilder().UserPayloadCiphertext(pre), `{"x":1}`, true},
+		{"UserPayloadCiphertext replaces UserPayload", NewBuilder().UserPayload(map[string]any{"y": 2}).UserPayloadCiphertext(pre), `{"x":1}`, true},
+		{"UserPayload replaces UserPayloadCiphertext", NewBuilder().UserPayloadCiphertext(pre).UserPayload(map[string]any{"y": 2}), `{"y":2}`, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

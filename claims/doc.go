@@ -12,7 +12,7 @@
 //	token, err := claims.NewBuilder().
 //		Subject(anonymousID).
 //		UserPayload(map[string]any{"name": "Ada", "custom_user_id": "u-42"}).
-//		EncryptUserPayload(ibmPublicKey, claims.NodeRSA).
+//		EncryptFor(ibmPublicKey, claims.NodeRSA).
 //		Sign(signer)
 //
 // The package keeps no global state. A [Builder] is used for one token by

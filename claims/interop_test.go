@@ -579,7 +579,7 @@ func TestInteropJSONWebTokenVerifiesGoTokens(t *testing.T) {
 	es256 := sign(build(), interopSigner(t, ec, claims.WithAlgorithm(jwa.ES256)))
 	eddsa := sign(build(), interopSigner(t, ed, claims.WithAlgorithm(jwa.EdDSA)))
 	expired := sign(build().IssuedAt(now.Add(-3*time.Hour)).TTL(time.Hour), interopSigner(t, rsa2048))
-	encrypted := sign(build().EncryptUserPayload(&ibm.PublicKey, claims.NodeRSA), interopSigner(t, rsa2048))
+	encrypted := sign(build().EncryptFor(&ibm.PublicKey, claims.NodeRSA), interopSigner(t, rsa2048))
 	if _, ok := interopTokenClaims(t, encrypted).(map[string]any)["user_payload"].(string); !ok {
 		t.Fatal("EncryptUserPayload: user_payload in the token is not a string")
 	}

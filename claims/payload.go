@@ -76,7 +76,7 @@ func (s Scheme) newHash() (hash.Hash, error) {
 // with pub. v may be any value encoding/json can marshal; pass a
 // [encoding/json.RawMessage] for JSON that is already encoded. pub must be
 // an RSA key of at least 2048 bits, else the error wraps [ErrWeakKey].
-// The builder ([Builder.EncryptUserPayload]) additionally requires a JSON
+// The builder ([Builder.EncryptFor]) additionally requires a JSON
 // object, as IBM does; Encrypt itself accepts any JSON value.
 func (s Scheme) Encrypt(pub *rsa.PublicKey, v any) (string, error) {
 	if _, err := s.newHash(); err != nil {

@@ -24,12 +24,20 @@ import (
 // iat unless [WithLeeway] says otherwise.
 const DefaultLeeway = 5 * time.Second
 
-// ErrInvalidToken is wrapped by every error [Verify] returns for a token
+// Errors of [Verify]. ErrInvalidToken is wrapped by every error for a token
 // that does not verify: malformed, signed with an algorithm that is not
-// allowed, under a different key, without exp, or expired. The chain also
-// holds jwx's error where there is one, so errors.Is(err,
-// jwt.ErrTokenExpired()) tells an expired token apart.
-var ErrInvalidToken = errors.New("claims: invalid token")
+// allowed, under a different key, without exp, expired or not yet valid.
+// An expired token's error also wraps ErrExpired, and one whose nbf or iat
+// lies in the future wraps ErrNotYetValid, so that
+//
+//	errors.Is(err, claims.ErrExpired)
+//
+// tells a token to refresh apart from a forged one.
+var (
+	ErrInvalidToken = errors.New("claims: invalid token")
+	ErrExpired      = errors.New("claims: token expired")
+	ErrNotYetValid  = errors.New("claims: token not valid yet")
+)
 
 // VerifyOption configures [Verify].
 type VerifyOption interface {
@@ -134,7 +142,13 @@ func Verify(token string, key any, opts ...VerifyOption) (jwt.Token, error) {
 			return nil
 		})),
 	)
-	if err != nil {
+	switch {
+	case err == nil:
+	case errors.Is(err, jwt.ErrTokenExpired()):
+		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, reasonError{ErrExpired, err})
+	case errors.Is(err, jwt.ErrTokenNotYetValid()), errors.Is(err, jwt.ErrInvalidIssuedAt()):
+		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, reasonError{ErrNotYetValid, err})
+	default:
 		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	if err := checkNumericDates(token); err != nil {
@@ -142,6 +156,13 @@ func Verify(token string, key any, opts ...VerifyOption) (jwt.Token, error) {
 	}
 	return t, nil
 }
+
+// reasonError reads as err but also unwraps to reason, one of Verify's
+// sentinels.
+type reasonError struct{ reason, err error }
+
+func (e reasonError) Error() string   { return e.err.Error() }
+func (e reasonError) Unwrap() []error { return []error{e.reason, e.err} }
 
 // checkNumericDates refuses exp, nbf and iat that are not JSON numbers
 // (RFC 7519 NumericDate). jwx also reads strings ("4102444800", RFC 3339

@@ -21,7 +21,6 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
-	"github.com/lestrrat-go/jwx/v2/jwt"
 )
 
 // craft makes a compact JWS by hand, as an attacker would: header and claims
@@ -204,10 +203,30 @@ func TestVerifyRejects(t *testing.T) {
 			t.Fatalf("Verify: %v", err)
 		}
 	})
-	t.Run("an expired token says so through jwt.ErrTokenExpired", func(t *testing.T) {
+	t.Run("an expired token says so through ErrExpired", func(t *testing.T) {
 		_, err := Verify(craft(t, rsHeader, with("exp", now.Add(-time.Hour).Unix()), rs256(t, priv)), pub, clock)
-		if !errors.Is(err, jwt.ErrTokenExpired()) || !errors.Is(err, ErrInvalidToken) {
-			t.Errorf("got %v, want ErrTokenExpired and ErrInvalidToken", err)
+		if !errors.Is(err, ErrExpired) || !errors.Is(err, ErrInvalidToken) || errors.Is(err, ErrNotYetValid) {
+			t.Errorf("got %v, want ErrExpired and ErrInvalidToken", err)
+		}
+	})
+	t.Run("an exp of 0 is expired", func(t *testing.T) {
+		_, err := Verify(craft(t, rsHeader, with("exp", 0), rs256(t, priv)), pub, clock)
+		if !errors.Is(err, ErrExpired) {
+			t.Errorf("got %v, want ErrExpired", err)
+		}
+	})
+	for _, claim := range []string{"nbf", "iat"} {
+		t.Run(claim+" in the future says so through ErrNotYetValid", func(t *testing.T) {
+			_, err := Verify(craft(t, rsHeader, with(claim, now.Add(time.Hour).Unix()), rs256(t, priv)), pub, clock)
+			if !errors.Is(err, ErrNotYetValid) || !errors.Is(err, ErrInvalidToken) || errors.Is(err, ErrExpired) {
+				t.Errorf("got %v, want ErrNotYetValid and ErrInvalidToken", err)
+			}
+		})
+	}
+	t.Run("a forged token is neither expired nor not yet valid", func(t *testing.T) {
+		_, err := Verify(craft(t, rsHeader, with("exp", now.Add(-time.Hour).Unix()), rs256(t, testRSA(t, "rsa4096"))), pub, clock)
+		if !errors.Is(err, ErrInvalidToken) || errors.Is(err, ErrExpired) || errors.Is(err, ErrNotYetValid) {
+			t.Errorf("got %v, want ErrInvalidToken alone", err)
 		}
 	})
 }

@@ -312,7 +312,7 @@ func (s *Server) issue(r *http.Request, sub, anonID string, info *SessionInfo) (
 	if p := s.userPayload(anonID, info); p != nil {
 		b.UserPayload(p)
 		if s.ibm != nil {
-			b.EncryptUserPayload(s.ibm, s.cfg.PayloadScheme)
+			b.EncryptFor(s.ibm, s.cfg.PayloadScheme)
 		}
 	}
 	if s.cfg.Claims != nil {

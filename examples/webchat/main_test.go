@@ -64,7 +64,7 @@ func TestStandin(t *testing.T) {
 		t.Helper()
 		b := claims.NewBuilder().Subject("anon-1").IssuedAt(issued).TTL(time.Minute).UserPayload(payload)
 		if encrypt {
-			b = b.EncryptUserPayload(&ibm.PublicKey, claims.NodeRSA)
+			b = b.EncryptFor(&ibm.PublicKey, claims.NodeRSA)
 		}
 		tok, err := b.Sign(s)
 		if err != nil {

@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/lestrrat-go/jwx/v2/jwt"
-
 	"github.com/webchatid/webchatid/claims"
 )
 
@@ -185,5 +183,5 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // isExpired tells an expired token (web chat asks for a new one) from a bad one.
 func isExpired(err error) bool {
-	return errors.Is(err, jwt.ErrTokenExpired())
+	return errors.Is(err, claims.ErrExpired)
 }
