@@ -24,22 +24,32 @@ const DefaultSessionCookie = "WEBCHATID-SESSION"
 // and for the [Orchestrate] target as {"sso_token": SSOToken}.
 type SessionInfo struct {
 	// UserName is the user's display name (user_payload.name).
-	UserName string `json:"n,omitempty"`
+	UserName string
 
 	// CustomUserID is the app's own ID for the user
 	// (user_payload.custom_user_id). It is also what a [Ledger] links the
 	// anonymous ID to. It must not be empty.
-	CustomUserID string `json:"u"`
+	CustomUserID string
 
 	// SSOToken is the single sign-on token a watsonx Orchestrate agent uses
 	// on the user's behalf; only the [Orchestrate] target sends it, as
 	// user_payload.sso_token, and only encrypted (Config.IBMPublicKey set).
-	SSOToken string `json:"s,omitempty"`
+	SSOToken string
 
 	// Extra holds app fields added to the web chat user_payload beside name
 	// and custom_user_id. Its values must be JSON-marshalable; the keys
 	// "name", "custom_user_id" and "sso_token" are refused.
-	Extra map[string]any `json:"x,omitempty"`
+	Extra map[string]any
+}
+
+// sessionCookie is the storage format of a [SessionInfo] inside a sealed
+// session cookie: short names keep the cookie small. It is private so that
+// the public type can change without breaking cookies already issued.
+type sessionCookie struct {
+	UserName     string         `json:"n,omitempty"`
+	CustomUserID string         `json:"u"`
+	SSOToken     string         `json:"s,omitempty"`
+	Extra        map[string]any `json:"x,omitempty"`
 }
 
 // ErrInvalidSession is returned (wrapped) when a [SessionInfo] cannot be used:
@@ -198,8 +208,10 @@ func (c *CookieSessions) Session(r *http.Request) (*SessionInfo, error) {
 		}
 		return nil, nil
 	}
-	info := new(SessionInfo)
-	if err := json.Unmarshal(plain, info); err != nil || info.validate() != nil {
+	var stored sessionCookie
+	err = json.Unmarshal(plain, &stored)
+	info := &SessionInfo{UserName: stored.UserName, CustomUserID: stored.CustomUserID, SSOToken: stored.SSOToken, Extra: stored.Extra}
+	if err != nil || info.validate() != nil {
 		c.logger().DebugContext(r.Context(), "identity: session cookie ignored",
 			"cookie", c.sealer.Name(), "reason", "undecodable contents")
 		return nil, nil
@@ -218,7 +230,7 @@ func (c *CookieSessions) Login(w http.ResponseWriter, r *http.Request, info *Ses
 	if err := info.validate(); err != nil {
 		return err
 	}
-	plain, err := json.Marshal(info)
+	plain, err := json.Marshal(sessionCookie{UserName: info.UserName, CustomUserID: info.CustomUserID, SSOToken: info.SSOToken, Extra: info.Extra})
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidSession, err)
 	}

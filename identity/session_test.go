@@ -133,3 +133,43 @@ func TestNewCookieSessionsRefusesBadKeys(t *testing.T) {
 		t.Errorf("got %v, want the sealer's error", err)
 	}
 }
+
+// The cookie's storage format is fixed: cookies sealed before a release
+// open after it, whatever becomes of SessionInfo's fields.
+func TestCookieSessionsStorageFormatIsStable(t *testing.T) {
+	cfg := cookie.SealerConfig{Name: "S", Keys: [][]byte{sessionKey(7)}}
+	sessions, err := identity.NewCookieSessions(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer, err := cookie.NewSealer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	value, err := sealer.Seal([]byte(`{"n":"Cade","u":"cade-id","s":"sso","x":{"plan":"gold"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.AddCookie(&http.Cookie{Name: "S", Value: value})
+	got, err := sessions.Session(r)
+	if err != nil || got == nil {
+		t.Fatalf("Session: got %v, %v; want Cade", got, err)
+	}
+	if got.UserName != "Cade" || got.CustomUserID != "cade-id" || got.SSOToken != "sso" || got.Extra["plan"] != "gold" {
+		t.Errorf("Session: got %+v, want Cade, cade-id, sso, plan gold", got)
+	}
+
+	// And Login writes that format.
+	w := httptest.NewRecorder()
+	if err := sessions.Login(w, r, got); err != nil {
+		t.Fatal(err)
+	}
+	plain, err := sealer.Open(w.Result().Cookies()[0].Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"n":"Cade","u":"cade-id","s":"sso","x":{"plan":"gold"}}`; string(plain) != want {
+		t.Errorf("Login sealed %s, want %s", plain, want)
+	}
+}
