@@ -1,11 +1,13 @@
 package ledger
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -56,21 +58,9 @@ const (
 // and they stay in the ledger so that a later Erase retries them.
 var ErrErasureIncomplete = errors.New("ledger: erasure incomplete")
 
-// An Eraser honours a person's erasure request: it finds in a [Ledger] every
-// customer_id IBM may know the person by, asks IBM to delete each one at a
-// pace IBM accepts, retries failures with exponential backoff, and then
-// forgets in the ledger only the IDs whose deletion IBM confirmed.
-//
-// An anonymous ID shared with another user (one browser, two accounts) is
-// deleted at IBM too, since IBM deletes by customer_id and cannot split it;
-// the ledger keeps the ID for the other user (see [Ledger.Forget]).
-//
-// An Eraser paces all its calls to the Deleter, those of consecutive and of
-// concurrent Erase calls alike: use one Eraser for one IBM instance (two
-// would together exceed IBM's rate). It is safe for concurrent use; do not
-// copy it after first use. The zero values of the optional fields are the
-// defaults.
-type Eraser struct {
+// EraserConfig configures [NewEraser]. Ledger and Deleter are required; the
+// zero values of the other fields are the defaults.
+type EraserConfig struct {
 	// Ledger lists the user's anonymous IDs and forgets the deleted ones.
 	// Required.
 	Ledger Ledger
@@ -81,13 +71,14 @@ type Eraser struct {
 	// IncludeCustomUserID also deletes the custom user ID itself as a
 	// customer_id, for tokens that carried the real user ID as sub but were
 	// not recorded in the ledger (issued before it was set up, or by another
-	// service). Tokens from a [Server] need no such help: its ledger records
-	// whatever sub it issued, the anonymous ID by default or the result of
-	// [Config.Subject], and links it to the user, so Erase finds it. The
-	// default is false: no IBM call (at IBM's rate, 15 s) for an ID that
-	// never was a customer_id, and the custom user ID is not sent to IBM.
-	// When true, the custom user ID must be a valid header value (visible
-	// ASCII, no ; = , or space); otherwise it is reported as failed.
+	// service). Tokens from an identity.Server need no such help: its ledger
+	// records whatever sub it issued, the anonymous ID by default or the
+	// result of its Subject hook, and links it to the user, so Erase finds
+	// it. The default is false: no IBM call (at IBM's rate, 15 s) for an ID
+	// that never was a customer_id, and the custom user ID is not sent to
+	// IBM. When true, the custom user ID must be a valid header value
+	// (visible ASCII, no ; = , or space); otherwise it is reported as
+	// failed.
 	IncludeCustomUserID bool
 
 	// Interval is the least time between the starts of two calls to
@@ -112,17 +103,52 @@ type Eraser struct {
 	// request URL), but keep IDs out of those errors in other forms. If nil,
 	// nothing is logged.
 	Logger *slog.Logger
+}
 
-	// Now is the clock. If nil, time.Now is used.
-	Now func() time.Time
-
-	// Sleep waits for d or until ctx is done, returning ctx's error then.
-	// If nil, a timer is used. Tests inject a fake that advances a fake
-	// clock.
-	Sleep func(ctx context.Context, d time.Duration) error
+// An Eraser honours a person's erasure request: it finds in a [Ledger] every
+// customer_id IBM may know the person by, asks IBM to delete each one at a
+// pace IBM accepts, retries failures with exponential backoff, and then
+// forgets in the ledger only the IDs whose deletion IBM confirmed.
+//
+// An anonymous ID shared with another user (one browser, two accounts) is
+// deleted at IBM too, since IBM deletes by customer_id and cannot split it;
+// the ledger keeps the ID for the other user (see [Ledger.Forget]).
+//
+// An Eraser paces all its calls to the Deleter, those of consecutive and of
+// concurrent Erase calls alike: use one Eraser for one IBM instance (two
+// would together exceed IBM's rate). It is safe for concurrent use.
+type Eraser struct {
+	cfg EraserConfig // defaults filled in
+	log *slog.Logger // never nil
 
 	mu   sync.Mutex
 	next time.Time // earliest start of the next call to Deleter
+}
+
+// NewEraser returns an Eraser for cfg, with the defaults filled in. It
+// returns an error naming the field when Ledger or Deleter is missing or a
+// number is negative.
+func NewEraser(cfg EraserConfig) (*Eraser, error) {
+	switch {
+	case cfg.Ledger == nil:
+		return nil, errors.New("ledger: EraserConfig.Ledger is required")
+	case cfg.Deleter == nil:
+		return nil, errors.New("ledger: EraserConfig.Deleter is required (the app's client of IBM's user-data deletion API)")
+	case cfg.Interval < 0:
+		return nil, fmt.Errorf("ledger: EraserConfig.Interval is negative (%v)", cfg.Interval)
+	case cfg.MaxAttempts < 0:
+		return nil, fmt.Errorf("ledger: EraserConfig.MaxAttempts is negative (%d)", cfg.MaxAttempts)
+	case cfg.Backoff < 0:
+		return nil, fmt.Errorf("ledger: EraserConfig.Backoff is negative (%v)", cfg.Backoff)
+	}
+	cfg.Interval = cmp.Or(cfg.Interval, DefaultEraseInterval)
+	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, DefaultEraseMaxAttempts)
+	cfg.Backoff = cmp.Or(cfg.Backoff, DefaultEraseBackoff)
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Eraser{cfg: cfg, log: log}, nil
 }
 
 // ErasureReport is the outcome of [Eraser.Erase].
@@ -156,35 +182,36 @@ type eraseJob struct {
 // deleted and forgotten (including when the ledger knew no ID for the
 // user). It wraps [ErrErasureIncomplete] when some IDs failed or ctx ended
 // before they were done (the report says which, and why), and the ledger's
-// error when the ledger failed (both when both happened). IDs confirmed deleted are forgotten even if ctx ended
-// meanwhile.
+// error when the ledger failed (both when both happened). IDs confirmed
+// deleted are forgotten even if ctx ended meanwhile.
 func (e *Eraser) Erase(ctx context.Context, customUserID string) (ErasureReport, error) {
 	rep := ErasureReport{CustomUserID: customUserID}
-	if e.Ledger == nil || e.Deleter == nil {
-		return rep, errors.New("ledger: Eraser: Ledger and Deleter are required")
-	}
 	if customUserID == "" {
 		return rep, errors.New("ledger: erase: empty custom user ID")
 	}
-	interval := erasePositiveOr(e.Interval, DefaultEraseInterval)
-	maxAttempts := erasePositiveOr(e.MaxAttempts, DefaultEraseMaxAttempts)
-	backoff := erasePositiveOr(e.Backoff, DefaultEraseBackoff)
-	now := e.Now
-	if now == nil {
-		now = time.Now
-	}
-	sleep := e.Sleep
-	if sleep == nil {
-		sleep = eraseSleep
-	}
-	log := e.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-
-	entries, err := e.Ledger.Lookup(ctx, customUserID)
+	pending, anon, err := e.plan(ctx, customUserID, &rep)
 	if err != nil {
-		return rep, fmt.Errorf("ledger: erase: lookup: %w", err)
+		return rep, err
+	}
+	e.log.LogAttrs(ctx, slog.LevelInfo, "ledger: erasure started", slog.Int("customer_ids", len(pending)+len(rep.Failed)))
+	e.deleteAll(ctx, pending, &rep)
+	if err := e.forgetDeleted(ctx, customUserID, anon, &rep); err != nil {
+		return rep, err
+	}
+	e.log.LogAttrs(ctx, slog.LevelInfo, "ledger: erasure finished", slog.Int("deleted", len(rep.Deleted)), slog.Int("failed", len(rep.Failed)))
+	if len(rep.Failed) > 0 {
+		return rep, fmt.Errorf("%w: %d of %d customer_ids not deleted", ErrErasureIncomplete, len(rep.Failed), len(rep.Failed)+len(rep.Deleted))
+	}
+	return rep, nil
+}
+
+// plan looks up the user's customer_ids and returns those to delete, and
+// the set of anonymous IDs among them; IDs that cannot travel in IBM's
+// header go to rep.Failed at once.
+func (e *Eraser) plan(ctx context.Context, customUserID string, rep *ErasureReport) ([]*eraseJob, map[string]bool, error) {
+	entries, err := e.cfg.Ledger.Lookup(ctx, customUserID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ledger: erase: lookup: %w", err)
 	}
 	var jobs []*eraseJob
 	anon := make(map[string]bool, len(entries))
@@ -194,10 +221,9 @@ func (e *Eraser) Erase(ctx context.Context, customUserID string) (ErasureReport,
 			jobs = append(jobs, &eraseJob{id: en.AnonymousID})
 		}
 	}
-	if e.IncludeCustomUserID && !anon[customUserID] {
+	if e.cfg.IncludeCustomUserID && !anon[customUserID] {
 		jobs = append(jobs, &eraseJob{id: customUserID})
 	}
-	// A customer_id travels in an HTTP header at IBM: refuse what cannot.
 	pending := jobs[:0]
 	for _, j := range jobs {
 		if err := headersafe.Check(j.id); err != nil {
@@ -206,8 +232,18 @@ func (e *Eraser) Erase(ctx context.Context, customUserID string) (ErasureReport,
 		}
 		pending = append(pending, j)
 	}
-	log.Info("ledger: erasure started", "customer_ids", len(pending)+len(rep.Failed))
+	return pending, anon, nil
+}
 
+// deleteAll calls the Deleter for every pending job at the Eraser's pace,
+// retrying failures with backoff, until each is deleted, out of attempts,
+// or ctx ends; it records each outcome in rep.
+func (e *Eraser) deleteAll(ctx context.Context, pending []*eraseJob, rep *ErasureReport) {
+	failRest := func(err error) {
+		for _, p := range pending {
+			rep.Failed = append(rep.Failed, ErasureFailure{CustomerID: p.id, Attempts: p.attempts, Err: err})
+		}
+	}
 	for len(pending) > 0 {
 		// The job that may run soonest; ties go to the earlier in the queue.
 		k := 0
@@ -217,70 +253,71 @@ func (e *Eraser) Erase(ctx context.Context, customUserID string) (ErasureReport,
 			}
 		}
 		j := pending[k]
-		if err := e.waitTurn(ctx, j.notBefore, interval, now, sleep); err != nil {
-			for _, p := range pending {
-				rep.Failed = append(rep.Failed, ErasureFailure{CustomerID: p.id, Attempts: p.attempts, Err: err})
-			}
-			break
+		if err := e.waitTurn(ctx, j.notBefore); err != nil {
+			failRest(err)
+			return
 		}
 		j.attempts++
-		err := e.Deleter.DeleteUserData(ctx, j.id)
+		err := e.cfg.Deleter.DeleteUserData(ctx, j.id)
+		pending = slices.Delete(pending, k, k+1)
 		if err == nil {
 			rep.Deleted = append(rep.Deleted, j.id)
-			pending = append(pending[:k], pending[k+1:]...)
 			continue
 		}
-		log.Warn("ledger: erasure: IBM deletion failed", "attempt", j.attempts, "max_attempts", maxAttempts, "err", redactID(err, j.id))
-		if j.attempts >= maxAttempts || ctx.Err() != nil {
+		e.log.LogAttrs(ctx, slog.LevelWarn, "ledger: erasure: IBM deletion failed",
+			slog.Int("attempt", j.attempts), slog.Int("max_attempts", e.cfg.MaxAttempts), slog.String("error", redactID(err, j.id)))
+		if j.attempts >= e.cfg.MaxAttempts || ctx.Err() != nil {
 			rep.Failed = append(rep.Failed, ErasureFailure{CustomerID: j.id, Attempts: j.attempts, Err: err})
-			pending = append(pending[:k], pending[k+1:]...)
 			if ctx.Err() != nil {
-				for _, p := range pending {
-					rep.Failed = append(rep.Failed, ErasureFailure{CustomerID: p.id, Attempts: p.attempts, Err: ctx.Err()})
-				}
-				break
+				failRest(ctx.Err())
+				return
 			}
 			continue
 		}
-		wait := backoff
-		for i := 1; i < j.attempts && wait < maxEraseBackoff; i++ {
-			wait *= 2
-		}
-		wait = min(wait, maxEraseBackoff)
-		j.notBefore = now().Add(wait)
-		// Move it to the back so that ties favour IDs not tried yet.
-		pending = append(append(pending[:k], pending[k+1:]...), j)
+		j.notBefore = time.Now().Add(e.backoff(j.attempts))
+		// At the back, so that ties favour IDs not tried yet.
+		pending = append(pending, j)
 	}
+}
 
+// backoff is the wait after a job's attempts-th failure: Backoff, doubled
+// per further attempt, capped at maxEraseBackoff.
+func (e *Eraser) backoff(attempts int) time.Duration {
+	wait := e.cfg.Backoff
+	for i := 1; i < attempts && wait < maxEraseBackoff; i++ {
+		wait *= 2
+	}
+	return min(wait, maxEraseBackoff)
+}
+
+// forgetDeleted forgets in the ledger the anonymous IDs IBM confirmed
+// deleted, even if ctx ended meanwhile.
+func (e *Eraser) forgetDeleted(ctx context.Context, customUserID string, anon map[string]bool, rep *ErasureReport) error {
 	var forget []string
 	for _, id := range rep.Deleted {
 		if anon[id] {
 			forget = append(forget, id)
 		}
 	}
-	if len(forget) > 0 {
-		if err := e.Ledger.Forget(context.WithoutCancel(ctx), customUserID, forget...); err != nil {
-			log.Error("ledger: erasure: forgetting deleted IDs failed", "deleted", len(rep.Deleted), "err", err)
-			err = fmt.Errorf("ledger: erase: IBM deleted %d customer_ids but the ledger could not forget them: %w", len(rep.Deleted), err)
-			if len(rep.Failed) > 0 {
-				err = fmt.Errorf("%w: %d of %d customer_ids not deleted; %w", ErrErasureIncomplete, len(rep.Failed), len(rep.Failed)+len(rep.Deleted), err)
-			}
-			return rep, err
-		}
+	if len(forget) == 0 {
+		return nil
 	}
-	log.Info("ledger: erasure finished", "deleted", len(rep.Deleted), "failed", len(rep.Failed))
+	err := e.cfg.Ledger.Forget(context.WithoutCancel(ctx), customUserID, forget...)
+	if err == nil {
+		return nil
+	}
+	e.log.LogAttrs(ctx, slog.LevelError, "ledger: erasure: forgetting deleted IDs failed", slog.Int("deleted", len(rep.Deleted)), slog.String("error", err.Error()))
+	err = fmt.Errorf("ledger: erase: IBM deleted %d customer_ids but the ledger could not forget them: %w", len(rep.Deleted), err)
 	if len(rep.Failed) > 0 {
-		return rep, fmt.Errorf("%w: %d of %d customer_ids not deleted", ErrErasureIncomplete, len(rep.Failed), len(rep.Failed)+len(rep.Deleted))
+		err = fmt.Errorf("%w: %d of %d customer_ids not deleted; %w", ErrErasureIncomplete, len(rep.Failed), len(rep.Failed)+len(rep.Deleted), err)
 	}
-	return rep, nil
+	return err
 }
 
-// waitTurn waits until notBefore and until interval has passed since the
+// waitTurn waits until notBefore and until Interval has passed since the
 // start of this Eraser's previous call to the Deleter, by any Erase, and then
 // claims the turn. It returns ctx's error, claiming nothing, once ctx ends.
-func (e *Eraser) waitTurn(ctx context.Context, notBefore time.Time, interval time.Duration, now func() time.Time, sleep func(context.Context, time.Duration) error) error {
-	var slept bool
-	var seen time.Time // e.next when this call went to sleep
+func (e *Eraser) waitTurn(ctx context.Context, notBefore time.Time) error {
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -290,23 +327,16 @@ func (e *Eraser) waitTurn(ctx context.Context, notBefore time.Time, interval tim
 		if e.next.After(start) {
 			start = e.next
 		}
-		t := now()
-		// Slept and no other Erase took a turn meanwhile: it is ours, even if
-		// an injected Sleep returned early.
-		if !t.Before(start) || slept && e.next.Equal(seen) {
-			if t.Before(start) {
-				t = start
-			}
-			e.next = t.Add(interval)
+		now := time.Now()
+		if !now.Before(start) {
+			e.next = now.Add(e.cfg.Interval)
 			e.mu.Unlock()
 			return nil
 		}
-		seen = e.next
 		e.mu.Unlock()
-		if err := sleep(ctx, start.Sub(t)); err != nil {
+		if err := sleep(ctx, start.Sub(now)); err != nil {
 			return err
 		}
-		slept = true
 	}
 }
 
@@ -320,14 +350,8 @@ func redactID(err error, id string) string {
 	return s
 }
 
-func erasePositiveOr[T int | time.Duration](v, def T) T {
-	if v > 0 {
-		return v
-	}
-	return def
-}
-
-func eraseSleep(ctx context.Context, d time.Duration) error {
+// sleep waits for d or until ctx is done, returning ctx's error then.
+func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -3,6 +3,7 @@ package ledger_test
 import (
 	"context"
 	"fmt"
+	"log"
 	"time"
 
 	"github.com/webchatid/webchatid/identity/ledger"
@@ -63,12 +64,15 @@ func ExampleEraser() {
 		fmt.Println("DELETE /v2/user_data?customer_id=" + customerID)
 		return nil
 	})
-	eraser := &ledger.Eraser{
+	eraser, err := ledger.NewEraser(ledger.EraserConfig{
 		Ledger:  store,
 		Deleter: ibm,
-		// Interval defaults to 15 s (IBM allows about 4 calls a minute).
-		// This example skips the waiting:
-		Sleep: func(context.Context, time.Duration) error { return nil },
+		// Interval defaults to 15 s (IBM allows about 4 calls a minute);
+		// this example does not wait that long.
+		Interval: time.Millisecond,
+	})
+	if err != nil {
+		log.Fatal(err)
 	}
 	report, err := eraser.Erase(ctx, "customer-42")
 	if err != nil {
