@@ -120,7 +120,7 @@ func NewAnonymous(cfg Config) (*Anonymous, error) {
 	if name == "" {
 		name = DefaultName
 	}
-	attrs, err := newAttributes("Config", name, cfg.Domain, cfg.Path, cfg.Secure, cfg.SameSite, cfg.Partitioned, cfg.MaxAge, DefaultMaxAge)
+	attrs, err := newAttributes(attributeSpec{cfg: "Config", name: name, domain: cfg.Domain, path: cfg.Path, secure: cfg.Secure, sameSite: cfg.SameSite, partitioned: cfg.Partitioned, maxAge: cfg.MaxAge, defaultMaxAge: DefaultMaxAge})
 	if err != nil {
 		return nil, err
 	}

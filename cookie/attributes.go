@@ -72,10 +72,23 @@ func hasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
+// attributeSpec is what [Config] and [SealerConfig] say about their cookie.
+type attributeSpec struct {
+	cfg           string // the config type's name, for error messages
+	name          string
+	domain, path  string
+	secure        SecureMode
+	sameSite      http.SameSite
+	partitioned   bool
+	maxAge        time.Duration
+	defaultMaxAge time.Duration // used when maxAge is zero
+}
+
 // newAttributes validates the cookie attributes shared by [Config] and
-// [SealerConfig] (cfg names which, for error messages) and fills defaults.
-func newAttributes(cfg, name, domain, path string, secure SecureMode, sameSite http.SameSite, partitioned bool, maxAge, defaultMaxAge time.Duration) (attributes, error) {
-	a := attributes{name: name, nameEq: name + "=", domain: domain, path: path, secure: secure, sameSite: sameSite, partitioned: partitioned, maxAge: maxAge}
+// [SealerConfig] and fills defaults.
+func newAttributes(spec attributeSpec) (attributes, error) {
+	cfg, name, maxAge, defaultMaxAge := spec.cfg, spec.name, spec.maxAge, spec.defaultMaxAge
+	a := attributes{name: name, nameEq: name + "=", domain: spec.domain, path: spec.path, secure: spec.secure, sameSite: spec.sameSite, partitioned: spec.partitioned, maxAge: maxAge}
 
 	if name == "" {
 		return a, cfgError(cfg, "Name", "required")

@@ -36,7 +36,7 @@ func TestSecureAutoFollowsTLS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, err := newAttributes("Config", "n", "", "", tt.mode, 0, false, 0, DefaultMaxAge)
+			a, err := newAttributes(attributeSpec{cfg: "Config", name: "n", secure: tt.mode, defaultMaxAge: DefaultMaxAge})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -50,7 +50,7 @@ func TestSecureAutoFollowsTLS(t *testing.T) {
 func TestCookiePrefixesMatchIgnoringCase(t *testing.T) {
 	for _, name := range []string{"__Host-x", "__host-x", "__HOST-x", "__Secure-x", "__secure-x"} {
 		t.Run(name, func(t *testing.T) {
-			a, err := newAttributes("Config", name, "", "", SecureAuto, http.SameSiteLaxMode, false, 0, DefaultMaxAge)
+			a, err := newAttributes(attributeSpec{cfg: "Config", name: name, secure: SecureAuto, sameSite: http.SameSiteLaxMode, defaultMaxAge: DefaultMaxAge})
 			if err != nil {
 				t.Fatal(err)
 			}

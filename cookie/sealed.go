@@ -107,7 +107,7 @@ type Sealer struct {
 // "cookie: SealerConfig.Keys[1]: …", and never contains key material.
 // cfg is not modified.
 func NewSealer(cfg SealerConfig) (*Sealer, error) {
-	attrs, err := newAttributes("SealerConfig", cfg.Name, cfg.Domain, cfg.Path, cfg.Secure, cfg.SameSite, cfg.Partitioned, cfg.MaxAge, defaultSealerMaxAge)
+	attrs, err := newAttributes(attributeSpec{cfg: "SealerConfig", name: cfg.Name, domain: cfg.Domain, path: cfg.Path, secure: cfg.Secure, sameSite: cfg.SameSite, partitioned: cfg.Partitioned, maxAge: cfg.MaxAge, defaultMaxAge: defaultSealerMaxAge})
 	if err != nil {
 		return nil, err
 	}

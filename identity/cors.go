@@ -49,7 +49,7 @@ func parseOrigin(s string) (string, error) {
 			return "", errors.New("invalid origin: bad IPv6 literal")
 		}
 	} else if strings.IndexFunc(host, notHostChar) >= 0 {
-		return "", errors.New("invalid origin: host must be ASCII letters, digits, '-' and '.' (punycode for IDNs)")
+		return "", errors.New("invalid origin: host must be ASCII letters, digits, '-', '_' and '.' (punycode for IDNs)")
 	}
 	port := u.Port()
 	if port != "" {
@@ -129,6 +129,9 @@ func (p *corsPolicy) preflight(w http.ResponseWriter, r *http.Request, methods s
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// notHostChar reports a rune that cannot appear in a lower-cased origin
+// host. '_' is allowed: it is not valid in DNS host names, but browsers
+// send origins with it (internal hosts such as my_app.corp).
 func notHostChar(r rune) bool {
 	return !('a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-' || r == '.' || r == '_')
 }

@@ -16,6 +16,7 @@ func TestParseOrigin(t *testing.T) {
 		{"http://app.example.com:80", "http://app.example.com", ""},
 		{"http://localhost:3000", "http://localhost:3000", ""},
 		{"https://app.example.com:8443", "https://app.example.com:8443", ""},
+		{"https://my_app.corp", "https://my_app.corp", ""}, // browsers send _ in hosts
 		{"http://127.0.0.1:3001", "http://127.0.0.1:3001", ""},
 		{"http://[::1]:3001", "http://[::1]:3001", ""},
 		{"http://[::1]", "http://[::1]", ""},

@@ -203,8 +203,8 @@ func (c *CookieSessions) Session(r *http.Request) (*SessionInfo, error) {
 	plain, err := c.sealer.Read(r)
 	if err != nil {
 		if !errors.Is(err, http.ErrNoCookie) {
-			c.logger().DebugContext(r.Context(), "identity: session cookie ignored",
-				"cookie", c.sealer.Name(), "reason", err.Error())
+			c.logger().LogAttrs(r.Context(), slog.LevelDebug, "identity: session cookie ignored",
+				slog.String("cookie", c.sealer.Name()), slog.String("reason", err.Error()))
 		}
 		return nil, nil
 	}
@@ -212,8 +212,8 @@ func (c *CookieSessions) Session(r *http.Request) (*SessionInfo, error) {
 	err = json.Unmarshal(plain, &stored)
 	info := &SessionInfo{UserName: stored.UserName, CustomUserID: stored.CustomUserID, SSOToken: stored.SSOToken, Extra: stored.Extra}
 	if err != nil || info.validate() != nil {
-		c.logger().DebugContext(r.Context(), "identity: session cookie ignored",
-			"cookie", c.sealer.Name(), "reason", "undecodable contents")
+		c.logger().LogAttrs(r.Context(), slog.LevelDebug, "identity: session cookie ignored",
+			slog.String("cookie", c.sealer.Name()), slog.String("reason", "undecodable contents"))
 		return nil, nil
 	}
 	return info, nil

@@ -81,13 +81,13 @@ func (s *standin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.refuse(w, "invalid_token", "token expired")
 			return
 		}
-		s.log.Warn("stand-in: token refused", "err", err)
+		s.log.Warn("stand-in: token refused", "error", err)
 		s.refuse(w, "invalid_token", "token invalid")
 		return
 	}
 	sub := tok.Subject()
 	if err := headerSafe(sub); err != nil {
-		s.log.Warn("stand-in: sub refused", "err", err)
+		s.log.Warn("stand-in: sub refused", "error", err)
 		s.refuse(w, "invalid_token", "sub is not usable in an HTTP header")
 		return
 	}
@@ -99,7 +99,7 @@ func (s *standin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if v, ok := tok.Get(claims.UserPayloadClaim); ok {
 		payload, encrypted, err := s.userPayload(v)
 		if err != nil {
-			s.log.Warn("stand-in: user_payload unreadable", "err", err)
+			s.log.Warn("stand-in: user_payload unreadable", "error", err)
 			s.refuse(w, "invalid_token", "user_payload cannot be decrypted")
 			return
 		}

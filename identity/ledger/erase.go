@@ -101,7 +101,7 @@ type EraserConfig struct {
 	// anonymous ID is a cookie value): the customer_id, as is or
 	// URL-escaped, is cut out of an error's text (HTTP clients quote the
 	// request URL), but keep IDs out of those errors in other forms. If nil,
-	// nothing is logged.
+	// [slog.Default] is used, as everywhere in this module.
 	Logger *slog.Logger
 }
 
@@ -119,7 +119,7 @@ type EraserConfig struct {
 // would together exceed IBM's rate). It is safe for concurrent use.
 type Eraser struct {
 	cfg EraserConfig // defaults filled in
-	log *slog.Logger // never nil
+	log *slog.Logger // cfg.Logger, or slog.Default()
 
 	mu   sync.Mutex
 	next time.Time // earliest start of the next call to Deleter
@@ -146,7 +146,7 @@ func NewEraser(cfg EraserConfig) (*Eraser, error) {
 	cfg.Backoff = cmp.Or(cfg.Backoff, DefaultEraseBackoff)
 	log := cfg.Logger
 	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+		log = slog.Default()
 	}
 	return &Eraser{cfg: cfg, log: log}, nil
 }

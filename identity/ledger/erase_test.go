@@ -85,7 +85,7 @@ func newEraseFixture(t *testing.T, links map[string][]string, failures map[strin
 	if ibm.failures == nil {
 		ibm.failures = map[string]int{}
 	}
-	cfg := EraserConfig{Ledger: ledger, Deleter: ibm}
+	cfg := EraserConfig{Ledger: ledger, Deleter: ibm, Logger: slog.New(slog.DiscardHandler)}
 	for _, f := range configure {
 		f(&cfg)
 	}
