@@ -169,7 +169,7 @@ func TestUntrustedSessionCookieIsAnonymous(t *testing.T) {
 	srv := newServer(t, identity.Config{})
 	// The same cookie name sealed with another key: a foreign site's or an
 	// old deployment's cookie.
-	foreign, err := identity.NewCookieSessions(cookie.SealerConfig{Keys: [][]byte{sessionKey(9)}})
+	foreign, err := identity.NewCookieSessions(cookie.SealerConfig{Keys: [][]byte{secretKey(9)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -407,7 +407,7 @@ func TestAuthenticateNeedsConfig(t *testing.T) {
 	srv, err := identity.New(identity.Config{
 		SigningKeys: []identity.SigningKey{{Key: rsaKey(t, keyA)}},
 		Logger:      discardLogger(),
-		Now:         clock,
+		Now:         fixedClock(fixedNow),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -52,7 +52,7 @@ const fingerprintA = "fd8d60c18cdebc6051667f5633cf3f2576ef6537746565ce8cba400127
 // never against the wall clock.
 var fixedNow = time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
 
-func clock() time.Time { return fixedNow }
+func fixedClock(t time.Time) func() time.Time { return func() time.Time { return t } }
 
 var (
 	keyMu    sync.Mutex
@@ -79,7 +79,7 @@ func rsaKey(t testing.TB, name string) *rsa.PrivateKey {
 	return rk
 }
 
-func sessionKey(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
+func secretKey(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
 
 // logBuffer collects a server's logs, so tests can check what was and was
 // not logged.
@@ -123,13 +123,13 @@ func newServer(t testing.TB, cfg identity.Config) *identity.Server {
 		cfg.SigningKeys = []identity.SigningKey{{Key: rsaKey(t, keyA)}}
 	}
 	if cfg.Now == nil {
-		cfg.Now = clock
+		cfg.Now = fixedClock(fixedNow)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = discardLogger()
 	}
 	if cfg.Sessions == nil && cfg.SessionKeys == nil {
-		cfg.SessionKeys = [][]byte{sessionKey(1)}
+		cfg.SessionKeys = [][]byte{secretKey(1)}
 		if cfg.Authenticate == nil {
 			cfg.Authenticate = cadeLogin
 		}
@@ -202,7 +202,7 @@ func fetchJWKS(t testing.TB, h http.Handler) jwk.Set {
 
 func verifyWithJWKS(t testing.TB, h http.Handler, token string) jwt.Token {
 	t.Helper()
-	tok, err := claims.Verify(token, fetchJWKS(t, h), claims.WithClock(clock))
+	tok, err := claims.Verify(token, fetchJWKS(t, h), claims.WithClock(fixedClock(fixedNow)))
 	if err != nil {
 		t.Fatalf("token does not verify against the served JWKS: %v", err)
 	}

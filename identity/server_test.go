@@ -45,7 +45,7 @@ func TestRotation(t *testing.T) {
 		t.Errorf("old token's sub: got %q", got)
 	}
 	verifyWithJWKS(t, srv, newToken)
-	if _, err := claims.Verify(newToken, &a.PublicKey, claims.WithClock(clock)); err == nil {
+	if _, err := claims.Verify(newToken, &a.PublicKey, claims.WithClock(fixedClock(fixedNow))); err == nil {
 		t.Error("new token verifies with the old key, want it signed by the new one")
 	}
 
@@ -53,7 +53,7 @@ func TestRotation(t *testing.T) {
 	if err := srv.RotateKeys(identity.SigningKey{Key: b, KeyID: "new"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := claims.Verify(oldToken, fetchJWKS(t, srv), claims.WithClock(clock)); err == nil {
+	if _, err := claims.Verify(oldToken, fetchJWKS(t, srv), claims.WithClock(fixedClock(fixedNow))); err == nil {
 		t.Error("old token still verifies after its key left the JWKS")
 	}
 
@@ -445,7 +445,7 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"TTL over a day", func(c *identity.Config) { c.TTL = 25 * time.Hour }, "identity: Config.TTL: 25h0m0s is longer than 24h0m0s, the most the WebChat target accepts"},
 		{"Orchestrate TTL over 7100 s", func(c *identity.Config) { c.Target = identity.Orchestrate; c.TTL = 2 * time.Hour }, "identity: Config.TTL: 2h0m0s is longer than 1h58m20s, the most the Orchestrate target accepts"},
 		{"Issuer with a newline", func(c *identity.Config) { c.Issuer = "a\nb" }, "identity: Config.Issuer:"},
-		{"short session key", func(c *identity.Config) { c.SessionKeys = [][]byte{sessionKey(1), make([]byte, 16)} }, "identity: Config.SessionKeys[1]: key is 16 bytes, need 32 random bytes"},
+		{"short session key", func(c *identity.Config) { c.SessionKeys = [][]byte{secretKey(1), make([]byte, 16)} }, "identity: Config.SessionKeys[1]: key is 16 bytes, need 32 random bytes"},
 		{"Sessions and SessionKeys", func(c *identity.Config) { c.Sessions = identity.ContextSessions{} }, "identity: Config.SessionKeys: set either Sessions or SessionKeys"},
 		{"Authenticate without a store", func(c *identity.Config) { c.SessionKeys = nil }, "identity: Config.Authenticate: needs a session store"},
 		{"Authenticate with a source that cannot store", func(c *identity.Config) { c.SessionKeys = nil; c.Sessions = identity.ContextSessions{} }, "identity: Config.Authenticate: Config.Sessions (a identity.ContextSessions) cannot keep a login: drop Authenticate"},
@@ -466,7 +466,7 @@ func TestNewValidatesConfig(t *testing.T) {
 		}, "identity: Config.Sessions: nil SessionSourceFunc"},
 		{"anonymous cookie named like the session cookie", func(c *identity.Config) { c.Anonymous.Name = identity.DefaultSessionCookie }, `identity: Config.Anonymous.Name: "WEBCHATID-SESSION" is also the session cookie's name`},
 		{"session cookie named like the anonymous cookie", func(c *identity.Config) {
-			cs, err := identity.NewCookieSessions(cookie.SealerConfig{Name: cookie.DefaultName, Keys: [][]byte{sessionKey(1)}})
+			cs, err := identity.NewCookieSessions(cookie.SealerConfig{Name: cookie.DefaultName, Keys: [][]byte{secretKey(1)}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -477,7 +477,7 @@ func TestNewValidatesConfig(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := identity.Config{
 				SigningKeys:  []identity.SigningKey{{Key: rsaKey(t, keyA)}},
-				SessionKeys:  [][]byte{sessionKey(1)},
+				SessionKeys:  [][]byte{secretKey(1)},
 				Authenticate: cadeLogin,
 				Logger:       discardLogger(),
 			}
@@ -594,7 +594,7 @@ func TestConcurrentTokenRequests(t *testing.T) {
 		if tok == "" {
 			t.Fatalf("request %d failed", i)
 		}
-		parsed, err := claims.Verify(tok, set, claims.WithClock(clock))
+		parsed, err := claims.Verify(tok, set, claims.WithClock(fixedClock(fixedNow)))
 		if err != nil {
 			t.Fatalf("token %d: %v", i, err)
 		}
@@ -658,7 +658,7 @@ func TestMounting(t *testing.T) {
 			if rec.Code != http.StatusOK {
 				t.Fatalf("GET %s/createJWT: got status %d", tt.prefix, rec.Code)
 			}
-			before, err := claims.Verify(rec.Body.String(), fetchJWKS(t, srv), claims.WithClock(clock))
+			before, err := claims.Verify(rec.Body.String(), fetchJWKS(t, srv), claims.WithClock(fixedClock(fixedNow)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -666,7 +666,7 @@ func TestMounting(t *testing.T) {
 				t.Fatalf("POST %s/authenticate: got status %d", tt.prefix, rec.Code)
 			}
 			rec = c.do("GET", tt.prefix+"/createJWT")
-			after, err := claims.Verify(rec.Body.String(), fetchJWKS(t, srv), claims.WithClock(clock))
+			after, err := claims.Verify(rec.Body.String(), fetchJWKS(t, srv), claims.WithClock(fixedClock(fixedNow)))
 			if err != nil {
 				t.Fatal(err)
 			}

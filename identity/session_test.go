@@ -67,7 +67,7 @@ func TestSessionFromWithoutMiddleware(t *testing.T) {
 
 func TestCookieSessions(t *testing.T) {
 	now := fixedNow
-	cs, err := identity.NewCookieSessions(cookie.SealerConfig{Keys: [][]byte{sessionKey(3)}, MaxAge: time.Hour, Now: func() time.Time { return now }})
+	cs, err := identity.NewCookieSessions(cookie.SealerConfig{Keys: [][]byte{secretKey(3)}, MaxAge: time.Hour, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestCookieSessions(t *testing.T) {
 }
 
 func TestCookieSessionsLoginRefuses(t *testing.T) {
-	cs, err := identity.NewCookieSessions(cookie.SealerConfig{Keys: [][]byte{sessionKey(3)}})
+	cs, err := identity.NewCookieSessions(cookie.SealerConfig{Keys: [][]byte{secretKey(3)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestNewCookieSessionsRefusesBadKeys(t *testing.T) {
 // The cookie's storage format is fixed: cookies sealed before a release
 // open after it, whatever becomes of SessionInfo's fields.
 func TestCookieSessionsStorageFormatIsStable(t *testing.T) {
-	cfg := cookie.SealerConfig{Name: "S", Keys: [][]byte{sessionKey(7)}}
+	cfg := cookie.SealerConfig{Name: "S", Keys: [][]byte{secretKey(7)}}
 	sessions, err := identity.NewCookieSessions(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -21,7 +21,7 @@ import (
 var uuidV4ID = regexp.MustCompile(`^anon-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
 func TestGetOrSetNewVisitorGetsFullUUIDv4(t *testing.T) {
-	a := mustAnonymous(t, Config{Now: clock(t0)})
+	a := mustAnonymous(t, Config{Now: fixedClock(t0)})
 	rec := httptest.NewRecorder()
 	id, isNew, err := a.GetOrSet(rec, request(false))
 	if err != nil {
@@ -138,7 +138,7 @@ func TestGetOrSetCookieAttributes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.cfg.Now = clock(t0)
+			tt.cfg.Now = fixedClock(t0)
 			a := mustAnonymous(t, tt.cfg)
 			rec := httptest.NewRecorder()
 			if _, _, err := a.GetOrSet(rec, request(tt.tls)); err != nil {
@@ -176,7 +176,7 @@ func TestGetOrSetInboundCookie(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := mustAnonymous(t, Config{Now: clock(t0)})
+			a := mustAnonymous(t, Config{Now: fixedClock(t0)})
 			rec := httptest.NewRecorder()
 			id, isNew, err := a.GetOrSet(rec, request(false, tt.header...))
 			if err != nil {
@@ -239,7 +239,7 @@ func TestParseRefusesHeaderUnsafeValues(t *testing.T) {
 
 func TestGetOrSetReSetsExistingCookieWithFreshExpiry(t *testing.T) {
 	later := t0.Add(30 * 24 * time.Hour)
-	a := mustAnonymous(t, Config{Now: clock(later)})
+	a := mustAnonymous(t, Config{Now: fixedClock(later)})
 	rec := httptest.NewRecorder()
 	if _, _, err := a.GetOrSet(rec, request(false, DefaultName+"="+validID)); err != nil {
 		t.Fatal(err)
@@ -251,7 +251,7 @@ func TestGetOrSetReSetsExistingCookieWithFreshExpiry(t *testing.T) {
 }
 
 func TestGetOrSetTwiceInOneResponseKeepsOneID(t *testing.T) {
-	a := mustAnonymous(t, Config{BindingKeys: [][]byte{testKey(1)}})
+	a := mustAnonymous(t, Config{BindingKeys: [][]byte{secretKey(1)}})
 	rec := httptest.NewRecorder()
 	rec.Header().Add("Set-Cookie", "other=1")
 	r := request(false)
@@ -319,14 +319,14 @@ func TestNewAnonymousRefuses(t *testing.T) {
 		{"Prefix with a semicolon", Config{Prefix: "anon;"}, "cookie: Config.Prefix: "},
 		{"Prefix with a space", Config{Prefix: "an on-"}, "cookie: Config.Prefix: "},
 		{"Prefix leaving no room for a UUID", Config{Prefix: strings.Repeat("p", 221)}, "cookie: Config.Prefix: longer than 220 bytes"},
-		{"short binding key", Config{BindingKeys: [][]byte{testKey(1), make([]byte, 31)}}, "cookie: Config.BindingKeys[1]: 31 bytes, want at least 32"},
-		{"Prefix with the binding separator", Config{Prefix: "anon.", BindingKeys: [][]byte{testKey(1)}}, "cookie: Config.Prefix: must not contain '.'"},
+		{"short binding key", Config{BindingKeys: [][]byte{secretKey(1), make([]byte, 31)}}, "cookie: Config.BindingKeys[1]: 31 bytes, want at least 32"},
+		{"Prefix with the binding separator", Config{Prefix: "anon.", BindingKeys: [][]byte{secretKey(1)}}, "cookie: Config.Prefix: must not contain '.'"},
 		{"AcceptUnboundUntil without keys", Config{AcceptUnboundUntil: t0}, "cookie: Config.AcceptUnboundUntil: set without BindingKeys"},
 		{"NewID that fails", Config{NewID: func() (string, error) { return "", errors.New("no entropy") }}, "cookie: Config.NewID: generating an ID: no entropy"},
 		{"NewID whose IDs fail the default validator", Config{NewID: fixedID("user-42")}, "cookie: Config.NewID: generated ID is refused"},
 		{"NewID whose IDs fail the custom validator", Config{NewID: fixedID(validID), Validate: func(string) error { return errors.New("no") }}, "cookie: Config.NewID: generated ID is refused"},
 		{"NewID whose IDs are not header-safe", Config{NewID: fixedID("id\r\n"), Validate: acceptAll}, "cookie: Config.NewID: generated ID is refused"},
-		{"NewID whose IDs contain the separator", Config{NewID: fixedID("id.1"), Validate: acceptAll, BindingKeys: [][]byte{testKey(1)}}, "cookie: Config.NewID: generated ID is refused"},
+		{"NewID whose IDs contain the separator", Config{NewID: fixedID("id.1"), Validate: acceptAll, BindingKeys: [][]byte{secretKey(1)}}, "cookie: Config.NewID: generated ID is refused"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -476,7 +476,7 @@ func TestRoundTripThroughTLSServerAndJar(t *testing.T) {
 }
 
 func TestConcurrentGetOrSet(t *testing.T) {
-	a := mustAnonymous(t, Config{BindingKeys: [][]byte{testKey(1), testKey(2)}})
+	a := mustAnonymous(t, Config{BindingKeys: [][]byte{secretKey(1), secretKey(2)}})
 	bound := a.bind.sign(validID)
 	var wg sync.WaitGroup
 	for g := 0; g < 8; g++ {
@@ -496,8 +496,8 @@ func TestConcurrentGetOrSet(t *testing.T) {
 }
 
 func FuzzAnonymousValue(f *testing.F) {
-	plain := mustAnonymous(f, Config{Now: clock(t0)})
-	bound := mustAnonymous(f, Config{Now: clock(t0), BindingKeys: [][]byte{testKey(1), testKey(2)}, AcceptUnboundUntil: t0.Add(time.Hour)})
+	plain := mustAnonymous(f, Config{Now: fixedClock(t0)})
+	bound := mustAnonymous(f, Config{Now: fixedClock(t0), BindingKeys: [][]byte{secretKey(1), secretKey(2)}, AcceptUnboundUntil: t0.Add(time.Hour)})
 	for _, s := range []string{
 		"", validID, strings.ToUpper(validID), "anon-1a2b3", validID + "\r\nX: y", validID + ";a=b",
 		`"` + validID + `"`, validID + " ", "anon-" + strings.Repeat("0", 300), "\x00", "anon-ü",

@@ -15,7 +15,7 @@ import (
 )
 
 func TestSealOpenRoundTrip(t *testing.T) {
-	s := mustSealer(t, SealerConfig{Name: "SESSION", Keys: [][]byte{testKey(1)}, Now: clock(t0)})
+	s := mustSealer(t, SealerConfig{Name: "SESSION", Keys: [][]byte{secretKey(1)}, Now: fixedClock(t0)})
 	for _, n := range []int{0, 1, 16, 200, 1000, s.maxPlain} {
 		p := bytes.Repeat([]byte{'x'}, n)
 		v, err := s.Seal(p)
@@ -30,7 +30,7 @@ func TestSealOpenRoundTrip(t *testing.T) {
 }
 
 func TestSealFormat(t *testing.T) {
-	s := mustSealer(t, SealerConfig{Name: "SESSION", Keys: [][]byte{testKey(1)}, Now: clock(t0)})
+	s := mustSealer(t, SealerConfig{Name: "SESSION", Keys: [][]byte{secretKey(1)}, Now: fixedClock(t0)})
 	p := []byte(`{"user":"alice"}`)
 	v1, _ := s.Seal(p)
 	v2, _ := s.Seal(p)
@@ -56,7 +56,7 @@ func TestSealFormat(t *testing.T) {
 func base64URLStrict(s string) ([]byte, error) { return b64.DecodeString(s) }
 
 func TestOpenKeyRotation(t *testing.T) {
-	oldKey, newKey := testKey(1), testKey(2)
+	oldKey, newKey := secretKey(1), secretKey(2)
 	old := mustSealer(t, SealerConfig{Name: "SESSION", Keys: [][]byte{oldKey}})
 	rotated := mustSealer(t, SealerConfig{Name: "SESSION", Keys: [][]byte{newKey, oldKey}})
 	newOnly := mustSealer(t, SealerConfig{Name: "SESSION", Keys: [][]byte{newKey}})
@@ -87,7 +87,7 @@ func TestOpenKeyRotation(t *testing.T) {
 }
 
 func TestOpenRefusesValueForAnotherName(t *testing.T) {
-	key := testKey(1)
+	key := secretKey(1)
 	a := mustSealer(t, SealerConfig{Name: "SESSION", Keys: [][]byte{key}})
 	b := mustSealer(t, SealerConfig{Name: "SESSION2", Keys: [][]byte{key}})
 	v, _ := a.Seal([]byte("admin"))
@@ -98,7 +98,7 @@ func TestOpenRefusesValueForAnotherName(t *testing.T) {
 
 func TestOpenExpiry(t *testing.T) {
 	now := t0
-	key := testKey(1)
+	key := secretKey(1)
 	s := mustSealer(t, SealerConfig{Name: "SESSION", Keys: [][]byte{key}, MaxAge: time.Hour, Now: func() time.Time { return now }})
 	v, err := s.Seal([]byte("state"))
 	if err != nil {
@@ -113,7 +113,7 @@ func TestOpenExpiry(t *testing.T) {
 		{"opens just before expiry", t0.Add(time.Hour - time.Second), [][]byte{key}, nil},
 		{"expired at MaxAge", t0.Add(time.Hour), [][]byte{key}, ErrExpired},
 		{"expired long after", t0.Add(48 * time.Hour), [][]byte{key}, ErrExpired},
-		{"expired under a wrong key is invalid, not expired", t0.Add(48 * time.Hour), [][]byte{testKey(2)}, ErrInvalid},
+		{"expired under a wrong key is invalid, not expired", t0.Add(48 * time.Hour), [][]byte{secretKey(2)}, ErrInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -127,7 +127,7 @@ func TestOpenExpiry(t *testing.T) {
 }
 
 func TestOpenRefusesEveryBitFlip(t *testing.T) {
-	s := mustSealer(t, SealerConfig{Name: "SESSION", Keys: [][]byte{testKey(1)}})
+	s := mustSealer(t, SealerConfig{Name: "SESSION", Keys: [][]byte{secretKey(1)}})
 	v, _ := s.Seal([]byte(`{"user":"alice"}`))
 	raw, _ := base64URLStrict(v)
 	for i := range raw {
@@ -155,7 +155,7 @@ func TestOpenRefusesEveryBitFlip(t *testing.T) {
 }
 
 func TestOpenRefusesTruncation(t *testing.T) {
-	s := mustSealer(t, SealerConfig{Name: "SESSION", Keys: [][]byte{testKey(1)}})
+	s := mustSealer(t, SealerConfig{Name: "SESSION", Keys: [][]byte{secretKey(1)}})
 	v, _ := s.Seal([]byte("some state"))
 	for n := range len(v) {
 		if _, err := s.Open(v[:n]); !errors.Is(err, ErrInvalid) {
@@ -165,7 +165,7 @@ func TestOpenRefusesTruncation(t *testing.T) {
 }
 
 func TestOpenRefusesGarbage(t *testing.T) {
-	s := mustSealer(t, SealerConfig{Name: "SESSION", Keys: [][]byte{testKey(1)}})
+	s := mustSealer(t, SealerConfig{Name: "SESSION", Keys: [][]byte{secretKey(1)}})
 	v, _ := s.Seal([]byte("some state"))
 	raw, _ := base64URLStrict(v)
 	otherVersion := bytes.Clone(raw)
@@ -194,9 +194,9 @@ func TestOpenRefusesGarbage(t *testing.T) {
 
 func TestSealRefusesOver4096Bytes(t *testing.T) {
 	tests := []SealerConfig{
-		{Name: "S", Keys: [][]byte{testKey(1)}},
-		{Name: "__Host-session", Keys: [][]byte{testKey(1)}, MaxAge: 400 * 24 * time.Hour, SameSite: http.SameSiteNoneMode, Partitioned: true},
-		{Name: "SESSION", Keys: [][]byte{testKey(1)}, Domain: "chat.example.com", Path: "/" + strings.Repeat("p", 1000)},
+		{Name: "S", Keys: [][]byte{secretKey(1)}},
+		{Name: "__Host-session", Keys: [][]byte{secretKey(1)}, MaxAge: 400 * 24 * time.Hour, SameSite: http.SameSiteNoneMode, Partitioned: true},
+		{Name: "SESSION", Keys: [][]byte{secretKey(1)}, Domain: "chat.example.com", Path: "/" + strings.Repeat("p", 1000)},
 	}
 	for _, cfg := range tests {
 		t.Run(cfg.Name+cfg.Path[:min(len(cfg.Path), 5)], func(t *testing.T) {
@@ -223,7 +223,7 @@ func TestSealRefusesOver4096Bytes(t *testing.T) {
 }
 
 func TestNewSealerRefuses(t *testing.T) {
-	key := testKey(1)
+	key := secretKey(1)
 	tests := []struct {
 		name string
 		cfg  SealerConfig
@@ -261,7 +261,7 @@ func TestNewSealerErrorHidesKey(t *testing.T) {
 }
 
 func TestSealerDoesNotAliasCallerKeys(t *testing.T) {
-	key := testKey(1)
+	key := secretKey(1)
 	s := mustSealer(t, SealerConfig{Name: "S", Keys: [][]byte{key}})
 	v, _ := s.Seal([]byte("x"))
 	key[0] ^= 0xff
@@ -272,7 +272,7 @@ func TestSealerDoesNotAliasCallerKeys(t *testing.T) {
 
 func TestSealerWriteReadClear(t *testing.T) {
 	now := t0
-	s := mustSealer(t, SealerConfig{Name: "SESSION", Keys: [][]byte{testKey(1)}, Domain: "example.com", Now: func() time.Time { return now }})
+	s := mustSealer(t, SealerConfig{Name: "SESSION", Keys: [][]byte{secretKey(1)}, Domain: "example.com", Now: func() time.Time { return now }})
 	rec := httptest.NewRecorder()
 	if err := s.Write(rec, request(true), []byte("alice")); err != nil {
 		t.Fatal(err)
@@ -282,7 +282,7 @@ func TestSealerWriteReadClear(t *testing.T) {
 		c.MaxAge != 86400 || !c.Expires.Equal(t0.Add(24*time.Hour)) {
 		t.Errorf("got %q, want SESSION HttpOnly Secure Lax / example.com Max-Age=86400 expiring in 24h", rec.Header().Get("Set-Cookie"))
 	}
-	other, _ := mustSealer(t, SealerConfig{Name: "SESSION", Keys: [][]byte{testKey(2)}}).Seal([]byte("mallory"))
+	other, _ := mustSealer(t, SealerConfig{Name: "SESSION", Keys: [][]byte{secretKey(2)}}).Seal([]byte("mallory"))
 	expiredValue := func() string {
 		now = t0.Add(-25 * time.Hour)
 		defer func() { now = t0 }()
@@ -324,7 +324,7 @@ func TestSealerWriteReadClear(t *testing.T) {
 }
 
 func TestSealerRoundTripThroughTLSServerAndJar(t *testing.T) {
-	s := mustSealer(t, SealerConfig{Name: "__Host-session", Keys: [][]byte{testKey(1)}})
+	s := mustSealer(t, SealerConfig{Name: "__Host-session", Keys: [][]byte{secretKey(1)}})
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		if err := s.Write(w, r, []byte("alice")); err != nil {
@@ -382,7 +382,7 @@ func TestSealerRoundTripThroughTLSServerAndJar(t *testing.T) {
 }
 
 func TestConcurrentSealOpen(t *testing.T) {
-	s := mustSealer(t, SealerConfig{Name: "S", Keys: [][]byte{testKey(1), testKey(2)}})
+	s := mustSealer(t, SealerConfig{Name: "S", Keys: [][]byte{secretKey(1), secretKey(2)}})
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Add(1)
@@ -406,7 +406,7 @@ func TestConcurrentSealOpen(t *testing.T) {
 }
 
 func FuzzSealerRoundTrip(f *testing.F) {
-	s := mustSealer(f, SealerConfig{Name: "SESSION", Keys: [][]byte{testKey(1), testKey(2)}, Now: clock(t0)})
+	s := mustSealer(f, SealerConfig{Name: "SESSION", Keys: [][]byte{secretKey(1), secretKey(2)}, Now: fixedClock(t0)})
 	for _, p := range [][]byte{nil, {}, {0}, []byte(`{"user":"alice"}`), bytes.Repeat([]byte{0xff}, s.maxPlain), make([]byte, s.maxPlain+1)} {
 		f.Add(p)
 	}
@@ -429,11 +429,11 @@ func FuzzSealerRoundTrip(f *testing.F) {
 }
 
 func FuzzSealerOpen(f *testing.F) {
-	key := testKey(1)
-	s := mustSealer(f, SealerConfig{Name: "SESSION", Keys: [][]byte{key, testKey(2)}, Now: clock(t0)})
+	key := secretKey(1)
+	s := mustSealer(f, SealerConfig{Name: "SESSION", Keys: [][]byte{key, secretKey(2)}, Now: fixedClock(t0)})
 	valid, _ := s.Seal([]byte(`{"user":"alice"}`))
-	expired, _ := mustSealer(f, SealerConfig{Name: "SESSION", Keys: [][]byte{key}, Now: clock(t0.Add(-48 * time.Hour))}).Seal([]byte("old"))
-	foreign, _ := mustSealer(f, SealerConfig{Name: "OTHER", Keys: [][]byte{key}, Now: clock(t0)}).Seal([]byte("x"))
+	expired, _ := mustSealer(f, SealerConfig{Name: "SESSION", Keys: [][]byte{key}, Now: fixedClock(t0.Add(-48 * time.Hour))}).Seal([]byte("old"))
+	foreign, _ := mustSealer(f, SealerConfig{Name: "OTHER", Keys: [][]byte{key}, Now: fixedClock(t0)}).Seal([]byte("x"))
 	for _, v := range []string{
 		"", "A", valid, expired, foreign, valid[:len(valid)-1], valid + "A", valid + "==", valid + "\n",
 		"\r\n" + valid, strings.Repeat("A", 37), strings.Repeat("_", 4097), "\x00\xff", `{"user":"admin"}`,

@@ -15,7 +15,7 @@ func (w *headerWriter) WriteHeader(int)             {}
 
 func BenchmarkGetOrSet(b *testing.B) {
 	plain := mustAnonymous(b, Config{})
-	bound := mustAnonymous(b, Config{BindingKeys: [][]byte{testKey(1), testKey(2)}})
+	bound := mustAnonymous(b, Config{BindingKeys: [][]byte{secretKey(1), secretKey(2)}})
 	cases := []struct {
 		name string
 		a    *Anonymous
@@ -41,7 +41,7 @@ func BenchmarkGetOrSet(b *testing.B) {
 }
 
 func BenchmarkSeal(b *testing.B) {
-	s := mustSealer(b, SealerConfig{Name: "SESSION", Keys: [][]byte{testKey(1)}})
+	s := mustSealer(b, SealerConfig{Name: "SESSION", Keys: [][]byte{secretKey(1)}})
 	p := []byte(`{"custom_user_id":"alice@example.com","name":"Alice Example","exp":1767225600}`)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(p)))
@@ -54,8 +54,8 @@ func BenchmarkSeal(b *testing.B) {
 
 func BenchmarkOpen(b *testing.B) {
 	p := []byte(`{"custom_user_id":"alice@example.com","name":"Alice Example","exp":1767225600}`)
-	old := mustSealer(b, SealerConfig{Name: "SESSION", Keys: [][]byte{testKey(2)}})
-	s := mustSealer(b, SealerConfig{Name: "SESSION", Keys: [][]byte{testKey(1), testKey(2)}})
+	old := mustSealer(b, SealerConfig{Name: "SESSION", Keys: [][]byte{secretKey(2)}})
+	s := mustSealer(b, SealerConfig{Name: "SESSION", Keys: [][]byte{secretKey(1), secretKey(2)}})
 	current, _ := s.Seal(p)
 	rotated, _ := old.Seal(p)
 	for _, c := range []struct{ name, v string }{{"first key", current}, {"second key", rotated}, {"garbage", current[:len(current)-4] + "AAAA"}} {

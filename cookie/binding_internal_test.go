@@ -18,7 +18,7 @@ func wantTag(key []byte, name, id string) string {
 }
 
 func TestBoundValueFormat(t *testing.T) {
-	key := testKey(1)
+	key := secretKey(1)
 	a := mustAnonymous(t, Config{BindingKeys: [][]byte{key}})
 	rec := httptest.NewRecorder()
 	id, isNew, err := a.GetOrSet(rec, request(false))
@@ -35,7 +35,7 @@ func TestBoundValueFormat(t *testing.T) {
 }
 
 func TestBindingInboundValues(t *testing.T) {
-	k1, k2, foreign := testKey(1), testKey(2), testKey(9)
+	k1, k2, foreign := secretKey(1), secretKey(2), secretKey(9)
 	newKeys := [][]byte{k2, k1} // k2 is the new signing key, k1 the old one
 	goodTag := wantTag(k2, DefaultName, validID)
 	flipped := []byte(goodTag)
@@ -72,7 +72,7 @@ func TestBindingInboundValues(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := mustAnonymous(t, Config{Now: clock(t0), BindingKeys: newKeys, AcceptUnboundUntil: tt.window})
+			a := mustAnonymous(t, Config{Now: fixedClock(t0), BindingKeys: newKeys, AcceptUnboundUntil: tt.window})
 			rec := httptest.NewRecorder()
 			id, isNew, err := a.GetOrSet(rec, request(false, DefaultName+"="+tt.value))
 			if err != nil {
@@ -98,9 +98,9 @@ func TestBindingInboundValues(t *testing.T) {
 const base64URLAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 func TestVerifyReportsTheMatchingKey(t *testing.T) {
-	b := newBinder(DefaultName, [][]byte{testKey(1), testKey(2), testKey(3)})
+	b := newBinder(DefaultName, [][]byte{secretKey(1), secretKey(2), secretKey(3)})
 	for i := range 3 {
-		tag := wantTag(testKey(byte(i+1)), DefaultName, validID)
+		tag := wantTag(secretKey(byte(i+1)), DefaultName, validID)
 		if key, ok := b.verify(validID, tag); !ok || key != i {
 			t.Errorf("MAC under key %d: got key %d, %v; want %d, true", i, key, ok, i)
 		}
@@ -108,7 +108,7 @@ func TestVerifyReportsTheMatchingKey(t *testing.T) {
 }
 
 func TestBinderDoesNotAliasCallerKeys(t *testing.T) {
-	key := testKey(1)
+	key := secretKey(1)
 	a := mustAnonymous(t, Config{BindingKeys: [][]byte{key}})
 	value := a.bind.sign(validID)
 	key[0] ^= 0xff
@@ -118,7 +118,7 @@ func TestBinderDoesNotAliasCallerKeys(t *testing.T) {
 }
 
 func TestBoundCookieWithBindingRemovedGetsFreshID(t *testing.T) {
-	bound := mustAnonymous(t, Config{BindingKeys: [][]byte{testKey(1)}})
+	bound := mustAnonymous(t, Config{BindingKeys: [][]byte{secretKey(1)}})
 	plain := mustAnonymous(t, Config{})
 	id, isNew, _ := plain.GetOrSet(httptest.NewRecorder(), request(false, DefaultName+"="+bound.bind.sign(validID)))
 	if id == validID || !isNew {
@@ -127,7 +127,7 @@ func TestBoundCookieWithBindingRemovedGetsFreshID(t *testing.T) {
 }
 
 func TestPeekWithBinding(t *testing.T) {
-	a := mustAnonymous(t, Config{Now: clock(t0), BindingKeys: [][]byte{testKey(1)}, AcceptUnboundUntil: t0.Add(time.Hour)})
+	a := mustAnonymous(t, Config{Now: fixedClock(t0), BindingKeys: [][]byte{secretKey(1)}, AcceptUnboundUntil: t0.Add(time.Hour)})
 	tests := []struct {
 		name   string
 		value  string
