@@ -36,8 +36,7 @@
 //     /logout, /session, /.well-known/jwks.json and /webchatid.js. Session
 //     sources (a sealed cookie, the request context, or your own function)
 //     tell it who is logged in; an optional ledger.Ledger records
-//     anonymous IDs for privacy requests, with stores in identity/memstore
-//     and identity/sqlstore (SQLite, PostgreSQL).
+//     anonymous IDs for privacy requests.
 //   - [github.com/webchatid/webchatid/claims]: the token itself. A
 //     claims.Builder for sub, exp, iat, user_payload and context; a
 //     claims.Signer (RS256 by default); user_payload encryption in the
@@ -48,9 +47,30 @@
 //     cookie.Sealer that keeps small server state in an encrypted,
 //     authenticated cookie.
 //
-// Runnable programs are under examples/: webchat (the demo: go run
-// ./examples/webchat), minimal (the smallest app that mounts the handlers)
-// and ledgerctl (an operator tool for privacy requests).
+// # Packages
+//
+//   - [github.com/webchatid/webchatid/identity]: the HTTP side.
+//   - [github.com/webchatid/webchatid/claims]: the token.
+//   - [github.com/webchatid/webchatid/cookie]: browser state.
+//   - [github.com/webchatid/webchatid/identity/keys]: loading keys,
+//     fingerprints.
+//   - [github.com/webchatid/webchatid/identity/ledger]: the privacy ledger's
+//     contract, its recorder and the paced eraser (standard library only).
+//   - [github.com/webchatid/webchatid/identity/ledger/memstore]: a ledger in
+//     memory.
+//   - [github.com/webchatid/webchatid/identity/ledger/sqlstore]: a ledger in
+//     SQL, with [github.com/webchatid/webchatid/identity/ledger/sqlstore/sqlite]
+//     and [github.com/webchatid/webchatid/identity/ledger/sqlstore/postgres].
+//   - [github.com/webchatid/webchatid/identity/ledger/ledgerdsn]: a ledger
+//     from a DSN.
+//   - [github.com/webchatid/webchatid/identity/ledger/ledgertest]: the
+//     conformance suite of ledger stores.
+//
+// Runnable programs: [github.com/webchatid/webchatid/examples/webchat] (the
+// demo: go run ./examples/webchat),
+// [github.com/webchatid/webchatid/examples/minimal] (the smallest app that
+// mounts the handlers) and [github.com/webchatid/webchatid/examples/ledgerctl]
+// (an operator tool for privacy requests).
 //
 // # Security
 //

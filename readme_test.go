@@ -3,6 +3,7 @@ package webchatid_test
 import (
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -69,5 +70,54 @@ func goBlocks(md string) []string {
 		}
 		blocks = append(blocks, md[:end])
 		md = md[end+3:]
+	}
+}
+
+// TestPackageTablesMatchTheTree keeps the README's package table and the
+// package list in doc.go in step with the packages that exist: every
+// package outside internal/ is in both, and neither names one that is gone.
+func TestPackageTablesMatchTheTree(t *testing.T) {
+	goTool := goTool(t)
+	out, err := exec.Command(goTool, "list", "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var pkgs []string
+	for _, p := range strings.Fields(string(out)) {
+		rel := strings.TrimPrefix(strings.TrimPrefix(p, mod), "/")
+		if rel == "" || rel == "internal" || strings.HasPrefix(rel, "internal/") || strings.Contains(rel, "/internal/") {
+			continue
+		}
+		pkgs = append(pkgs, rel)
+	}
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, line := range strings.Split(string(readme), "\n") {
+		if rest, ok := strings.CutPrefix(line, "| `"); ok {
+			if name, _, ok := strings.Cut(rest, "` |"); ok && !strings.Contains(name, " ") {
+				listed[name] = true
+			}
+		}
+	}
+	for _, p := range pkgs {
+		if !listed[p] {
+			t.Errorf("README.md's package table lacks %s", p)
+		}
+		delete(listed, p)
+		if !strings.Contains(string(doc), "["+mod+"/"+p+"]") {
+			t.Errorf("doc.go's package list lacks [%s/%s]", mod, p)
+		}
+	}
+	for name := range listed {
+		if strings.Contains(name, "/") || name == "identity" || name == "claims" || name == "cookie" {
+			t.Errorf("README.md's package table names %s, which is not a package of the module", name)
+		}
 	}
 }

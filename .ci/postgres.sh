@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster on loopback for the ledger tests
-# (identity/sqlstore/postgres, identity/ledgertest). Nothing is installed or
+# (identity/ledger/sqlstore/postgres, identity/ledger/ledgertest). Nothing is installed or
 # changed outside one temporary directory.
 #
 # Sourced (what .ci/run does; safe under set -euo pipefail):

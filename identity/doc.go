@@ -28,7 +28,7 @@
 //     = anon-<uuid>, HttpOnly, 45 days, renewed), the token's sub;
 //  2. asks the [SessionSource] who is logged in ([SessionInfo], or nil);
 //  3. records the ID, and its link to the logged-in user, in the optional
-//     [Ledger], rarely writing thanks to a [LedgerRecorder];
+//     [ledger.Ledger], rarely writing thanks to a [ledger.Recorder];
 //  4. builds the claims (package claims): sub, iat, exp (Config.TTL,
 //     one hour by default), and user_payload {name, custom_user_id}, which is
 //     {"name": "Anonymous", "custom_user_id": <anonymous ID>} until the user
@@ -54,7 +54,7 @@
 // load them; [keys.ParsePublicPEM] and friends load IBM's public key. Each key
 // has a kid, by default its RFC 7638 thumbprint. [New] signs and verifies a
 // test token with every key and logs its kid and SHA-256 fingerprint
-// ([Fingerprint]) so an operator can check it against the key pasted into
+// ([keys.Fingerprint]) so an operator can check it against the key pasted into
 // IBM's Security tab.
 //
 // Rotation: list several keys in Config.SigningKeys (the first signs, the

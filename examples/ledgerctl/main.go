@@ -1,5 +1,5 @@
 // Command ledgerctl answers privacy requests from the anonymous-ID ledger
-// that identity.Server keeps (see package identity's Ledger).
+// that identity.Server keeps (see package ledger's Ledger).
 //
 // Usage:
 //

@@ -1,4 +1,4 @@
-// Package ledgerdsn opens an [ledger.Ledger] named by a one-line DSN, the
+// Package ledgerdsn opens a [ledger.Ledger] named by a one-line DSN, the
 // form command-line flags such as -ledger take:
 //
 //	memory                          in memory (package memstore); lost on exit

@@ -1,4 +1,4 @@
-// Package sqlstore is an [ledger.Ledger] kept in a SQL database through
+// Package sqlstore is a [ledger.Ledger] kept in a SQL database through
 // [database/sql], for SQLite and PostgreSQL.
 //
 // The package imports no database driver. Open a store with

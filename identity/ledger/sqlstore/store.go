@@ -57,7 +57,7 @@ AND NOT EXISTS (SELECT 1 FROM webchatid_links WHERE webchatid_links.anonymous_id
 ) AS r ORDER BY anonymous_id, custom_user_id`
 )
 
-// Store is an [ledger.Ledger] kept in a SQL database through
+// Store is a [ledger.Ledger] kept in a SQL database through
 // [database/sql]. It is safe for concurrent use, also by several processes
 // sharing one database.
 //

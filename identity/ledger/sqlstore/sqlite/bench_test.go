@@ -11,7 +11,7 @@ import (
 
 // Store benchmarks on a SQLite file (WAL, synchronous NORMAL):
 //
-//	go test -run '^$' -bench . ./identity/sqlstore/sqlite/
+//	go test -run '^$' -bench . ./identity/ledger/sqlstore/sqlite/
 
 func BenchmarkRecordNewID(b *testing.B) {
 	s := open(b, filepath.Join(b.TempDir(), "ledger.db"))
