@@ -166,9 +166,18 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 const maxLoginBody = 1 << 20
 
 func (s *Server) serveAuthenticate(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxLoginBody)
+	if r.ContentLength > maxLoginBody {
+		s.fail(w, r, "authenticate", &http.MaxBytesError{Limit: maxLoginBody})
+		return
+	}
+	body := &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, maxLoginBody)}
+	r.Body = body
 	info, err := s.cfg.Authenticate(r)
 	switch {
+	case body.tooLarge != nil:
+		// r.PostFormValue and friends drop the error: whatever
+		// Authenticate decided, it saw a truncated body.
+		err = body.tooLarge
 	case err != nil && !errors.Is(err, ErrUnauthenticated):
 		err = fmt.Errorf("identity: Config.Authenticate: %w", err)
 	case err == nil && info == nil:
@@ -246,6 +255,21 @@ func writeBody(w http.ResponseWriter, contentType string, body []byte) {
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
+}
+
+// limitedBody remembers that its reader hit the size limit, for callers
+// that ignore read errors.
+type limitedBody struct {
+	io.ReadCloser
+	tooLarge *http.MaxBytesError
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
+		b.tooLarge = tooLarge
+	}
+	return n, err
 }
 
 // fail answers a failed request with a status chosen from err and logs the
