@@ -115,6 +115,7 @@ type options struct {
 	jsonFile string
 	keyFile  string
 	quiet    bool
+	brief    bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -141,6 +142,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.jsonFile, "json", "", "append the results as one JSON line to `file`")
 	fs.StringVar(&o.keyFile, "key", "", "sign mode: RSA private key PEM `file` (default: a new 2048-bit key)")
 	fs.BoolVar(&o.quiet, "q", false, "print nothing but errors (with -json)")
+	fs.BoolVar(&o.brief, "brief", false, "print one line per run")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -394,7 +396,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
-	if !o.quiet {
+	switch {
+	case o.quiet:
+	case o.brief:
+		printBrief(stdout, res)
+	default:
 		printResult(stdout, res)
 	}
 	if o.jsonFile != "" {
@@ -702,6 +708,42 @@ func signingKey(file string) (*rsa.PrivateKey, error) {
 		return nil, fmt.Errorf("-key %s: %T is not an RSA key", file, k)
 	}
 	return rk, nil
+}
+
+// printBrief prints r on one line: label, mode, connections, ok/s,
+// p50/p99/max, and what went wrong, if anything.
+func printBrief(w io.Writer, r Result) {
+	name := r.Label
+	if name == "" {
+		name = r.URL
+	}
+	fmt.Fprintf(w, "  %-28s %-9s c%-4d %7.0f ok/s  p50 %7.2fms  p99 %8.2fms  max %8.2fms", name, r.Mode, r.Conns, r.OKRPS, r.Latency.P50, r.Latency.P99, r.Latency.Max)
+	if f := r.Refused; f != nil {
+		fmt.Fprintf(w, "  refused %d (p99 %.2fms)", f.Count, f.P99)
+	}
+	if r.Errors > 0 {
+		fmt.Fprintf(w, "  errors %d", r.Errors)
+	}
+	if r.BadBodies > 0 {
+		fmt.Fprintf(w, "  bad-bodies %d", r.BadBodies)
+	}
+	if other := r.Requests - int64(r.Latency.Count) - r.Errors - refusedCount(r); other > 0 {
+		fmt.Fprintf(w, "  other-status %d", other)
+	}
+	if r.Mode == "visitors" {
+		fmt.Fprintf(w, "  same-token %d", r.SameToken)
+	}
+	if r.Incomplete {
+		fmt.Fprint(w, "  INCOMPLETE")
+	}
+	fmt.Fprintln(w)
+}
+
+func refusedCount(r Result) int64 {
+	if r.Refused == nil {
+		return 0
+	}
+	return int64(r.Refused.Count)
 }
 
 func printResult(w io.Writer, r Result) {

@@ -297,3 +297,11 @@ func TestSignMode(t *testing.T) {
 		t.Errorf("output: %s", out.String())
 	}
 }
+
+func TestBriefLine(t *testing.T) {
+	s := &tokenServer{refuse: func(n int64) bool { return n%2 == 0 }}
+	_, out := runAgainst(t, s, "-brief", "-mode", "returning", "-c", "1", "-n", "10")
+	if strings.Count(out, "\n") != 1 || !strings.Contains(out, "test") || !strings.Contains(out, "refused 5") {
+		t.Errorf("brief output %q: want one line with the label and 5 refused", out)
+	}
+}
