@@ -5,7 +5,7 @@
 //
 // Usage:
 //
-//	benchchart [-md FILE] [-chart FILE.svg|FILE.png] [-modes fresh,returning] [-ref LABEL] RESULTS.jsonl...
+//	benchchart [-md FILE] [-chart FILE.svg|FILE.png] [-modes fresh,returning] [-ref LABEL] [-note TEXT] RESULTS.jsonl...
 //
 // Results with the same label, mode and connection count are rounds of one
 // measurement: the table and the chart show their medians (req/s, p50, p99
@@ -291,7 +291,7 @@ func writeTable(w io.Writer, all []series, ref string) {
 
 // drawChart draws a grid: one row per mode, columns req/s and p99, against
 // connections on a log₂ axis.
-func drawChart(file string, all []series, modes []string, ref string) error {
+func drawChart(file string, all []series, modes []string, ref, note string) error {
 	var ceilings []series
 	for _, s := range all {
 		if s.mode == "sign" {
@@ -334,9 +334,13 @@ func drawChart(file string, all []series, modes []string, ref string) error {
 		rps, p99 := plot.New(), plot.New()
 		rps.Title.Text = mode + " visitors: tokens/s (higher is better)"
 		p99.Title.Text = mode + " visitors: p99 latency (lower is better)"
-		p99.Y.Label.Text = "ms (log scale)"
+		if note != "" && len(rows) == 0 {
+			rps.Title.Text = note + "\n" + rps.Title.Text
+			p99.Title.Text = note + "\n" + p99.Title.Text
+		}
+		p99.Y.Label.Text = "log scale"
 		p99.Y.Scale = plot.LogScale{}
-		p99.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		p99.Y.Tick.Marker = latencyTicks{}
 		rps.Y.Min = 0
 		rps.Y.Tick.Marker = wholeTicks{}
 		for _, p := range []*plot.Plot{rps, p99} {
@@ -378,7 +382,11 @@ func drawChart(file string, all []series, modes []string, ref string) error {
 		}
 		for i, s := range ceilings {
 			for _, pt := range s.points {
-				line, err := plotter.NewLine(plotter.XYs{{X: float64(xs[0]), Y: pt.rps}, {X: float64(xs[len(xs)-1]), Y: pt.rps}})
+				lo, hi := float64(xs[0]), float64(xs[len(xs)-1])
+				if lo == hi {
+					lo, hi = lo/1.5, hi*1.5
+				}
+				line, err := plotter.NewLine(plotter.XYs{{X: lo, Y: pt.rps}, {X: hi, Y: pt.rps}})
 				if err != nil {
 					return err
 				}
@@ -388,7 +396,11 @@ func drawChart(file string, all []series, modes []string, ref string) error {
 				rps.Legend.Add(fmt.Sprintf("%s (%d goroutines)", s.label, pt.conns), line)
 			}
 		}
-		// Headroom above the highest line for the legend.
+		// Headroom above the highest line for the legend, one line per entry.
+		entries := len(labels)
+		for _, s := range ceilings {
+			entries += len(s.points)
+		}
 		top := 0.0
 		for _, s := range all {
 			if s.mode == mode || s.mode == "sign" {
@@ -397,7 +409,7 @@ func drawChart(file string, all []series, modes []string, ref string) error {
 				}
 			}
 		}
-		rps.Y.Max = top * 1.35
+		rps.Y.Max = top * (1.1 + 0.09*float64(entries))
 		rows = append(rows, []*plot.Plot{rps, p99})
 	}
 
@@ -434,6 +446,23 @@ func drawChart(file string, all []series, modes []string, ref string) error {
 	return f.Close()
 }
 
+// latencyTicks mark 1, 2 and 5 times each power of ten of milliseconds,
+// for a log axis.
+type latencyTicks struct{}
+
+func (latencyTicks) Ticks(lo, hi float64) []plot.Tick {
+	var ts []plot.Tick
+	for e := math.Floor(math.Log10(max(lo, 1e-3))); math.Pow(10, e) <= hi*10; e++ {
+		for _, m := range []float64{1, 2, 5} {
+			v := m * math.Pow(10, e)
+			if v >= lo && v <= hi {
+				ts = append(ts, plot.Tick{Value: v, Label: ms(v)})
+			}
+		}
+	}
+	return ts
+}
+
 // wholeTicks are plot's default ticks labelled as whole numbers.
 type wholeTicks struct{}
 
@@ -461,6 +490,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	chart := fs.String("chart", "", "draw the chart into `file` (.svg or .png)")
 	modes := fs.String("modes", "fresh,returning", "comma-separated `modes` to draw, one row each")
 	ref := fs.String("ref", "node reference", "`label` of the reference server: drawn grey and dashed, and the table's 1.00×")
+	note := fs.String("note", "", "`text` above the chart's titles (e.g. where the figures come from)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -497,7 +527,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 				ms = append(ms, m)
 			}
 		}
-		if err := drawChart(*chart, all, ms, *ref); err != nil {
+		if err := drawChart(*chart, all, ms, *ref, *note); err != nil {
 			return err
 		}
 	}

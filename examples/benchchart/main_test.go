@@ -117,3 +117,13 @@ func TestChartFiles(t *testing.T) {
 		t.Error("a .gif chart was accepted")
 	}
 }
+
+func TestLatencyTicks(t *testing.T) {
+	var got []string
+	for _, tk := range (latencyTicks{}).Ticks(60, 2100) {
+		got = append(got, tk.Label)
+	}
+	if want := "100 ms,200 ms,500 ms,1.00 s,2.00 s"; strings.Join(got, ",") != want {
+		t.Errorf("ticks %q, want %q", strings.Join(got, ","), want)
+	}
+}

@@ -41,9 +41,9 @@
 // many answers repeated the visitor's previous token. -json FILE appends the
 // same as one JSON line, for bench/run.sh and examples/benchchart.
 //
-// The load generator runs on the same cores as the server: its own cost
-// (about 30-50 µs of CPU per request) is part of every figure, alike for
-// every server measured in the same run.
+// The load generator runs on the same cores as the server: its own CPU
+// time is part of every figure, alike for every server measured in the
+// same run, so compare servers within one run, not across runs.
 package main
 
 import (
@@ -717,7 +717,7 @@ func printBrief(w io.Writer, r Result) {
 	if name == "" {
 		name = r.URL
 	}
-	fmt.Fprintf(w, "  %-28s %-9s c%-4d %7.0f ok/s  p50 %7.2fms  p99 %8.2fms  max %8.2fms", name, r.Mode, r.Conns, r.OKRPS, r.Latency.P50, r.Latency.P99, r.Latency.Max)
+	fmt.Fprintf(w, "  %-34s %-9s c%-4d %7.0f ok/s  p50 %7.2fms  p99 %8.2fms  max %8.2fms", name, r.Mode, r.Conns, r.OKRPS, r.Latency.P50, r.Latency.P99, r.Latency.Max)
 	if f := r.Refused; f != nil {
 		fmt.Fprintf(w, "  refused %d (p99 %.2fms)", f.Count, f.P99)
 	}
