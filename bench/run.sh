@@ -26,6 +26,8 @@
 #   --visitors NxM              also, per row and round, N visitors × M page loads at c64
 #                               (the token-reuse workload; e.g. 10000x10; long: N·M requests each)
 #   --no-node, --no-memory, --no-sqlite, --no-postgres   leave a default row out
+#   --gobench                   also run identity's Go benchmarks under concurrency (-cpu 2, about 1.5 min)
+#                               and add their output to the report
 #   --publish                   copy the chart to docs/benchmarks.svg and the table into BENCHMARKS.md
 #
 # Output in the output directory: results.jsonl (one loadgen JSON line per
@@ -47,7 +49,7 @@ conns=${BENCH_CONNS:-16 64 128 512}
 modes=${BENCH_MODES:-fresh returning}
 out=${BENCH_OUT:-}
 visitors=""
-publish=0
+publish=0 gobench=0
 want_node=1 want_memory=1 want_sqlite=1 want_postgres=1 boring_sign=0
 extra_rows=() boring_rows=()
 
@@ -70,6 +72,7 @@ while [ $# -gt 0 ]; do
 	--no-postgres) want_postgres=0 ;;
 	--quick) duration=2s; warmup=500ms; rounds=1; conns="16 64" ;;
 	--publish) publish=1 ;;
+	--gobench) gobench=1 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
@@ -254,6 +257,10 @@ for round in $(seq "$rounds"); do
 done
 elapsed=$(($(date -u +%s) - started))
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+if [ "$gobench" = 1 ]; then
+	log "go test -bench in identity"
+	(cd "$repo" && go test -run '^$' -bench 'Parallel|OpaqueSigner|RawSign|TokenHandler$' -benchtime 2s -count 3 -cpu 2 ./identity/) >"$out/gobench.txt"
+fi
 
 # --- report ------------------------------------------------------------------
 {
@@ -266,6 +273,16 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 	echo "- peak RSS (VmHWM):$(for i in "${!labels[@]}"; do printf ' %s %s;' "${labels[$i]}" "$(awk '/VmHWM/ {printf "%.0f MB", $2/1024}' "/proc/${srvpids[$i]}/status" 2>/dev/null)"; done)"
 	echo
 	(cd "$repo" && go run ./examples/benchchart -chart "$out/chart.svg" -modes "${modes// /,}" "$results")
+	if [ "$gobench" = 1 ]; then
+		cat <<'END'
+
+Go benchmarks (`go test -run '^$' -bench 'Parallel|OpaqueSigner|RawSign|TokenHandler$' -benchtime 2s -count 3 -cpu 2 ./identity/`):
+
+```
+END
+		grep -E '^(Benchmark|cpu:)' "$out/gobench.txt"
+		printf '```\n'
+	fi
 } >"$out/results.md"
 log "results: $out/results.md, $out/results.jsonl, $out/chart.svg"
 cat "$out/results.md"

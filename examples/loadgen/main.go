@@ -128,7 +128,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	fs.StringVar(&o.mode, "mode", "fresh", "`mode`: fresh, nocookie, returning, visitors or sign")
 	fs.IntVar(&o.conns, "c", 16, "concurrent keep-alive `connections` (sign: goroutines)")
-	fs.DurationVar(&o.duration, "d", 10*time.Second, "measured `duration` (at most 10m); in visitors mode an upper bound")
+	fs.DurationVar(&o.duration, "d", 10*time.Second, "measured `duration` (at most 10m); with -n or in visitors mode an upper bound, 10m unless set")
 	fs.Int64Var(&o.requests, "n", 0, "stop after this many measured `requests` (0: run for -d)")
 	fs.DurationVar(&o.warmup, "warmup", 0, "unmeasured warm-up before -d (fresh, nocookie, returning, sign; not with -n)")
 	fs.Float64Var(&o.rate, "rate", 0, "open-loop: total `requests/s` sent on schedule, latency counted from when each was due (0: closed loop)")
@@ -145,6 +145,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.brief, "brief", false, "print one line per run")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	durationSet := false
+	fs.Visit(func(f *flag.Flag) { durationSet = durationSet || f.Name == "d" })
+	if !durationSet && (o.requests > 0 || o.mode == "visitors") {
+		o.duration = maxDuration // a counted run ends by its count
 	}
 	switch o.mode {
 	case "fresh", "nocookie", "returning", "visitors":

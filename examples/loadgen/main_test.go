@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestLoopbackOnly(t *testing.T) {
@@ -43,6 +44,26 @@ func TestLoopbackOnly(t *testing.T) {
 	err := run(context.Background(), []string{"-n", "1", "http://192.0.2.1/createJWT"}, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "not a loopback address") {
 		t.Fatalf("run against 192.0.2.1: got %v, want a loopback error", err)
+	}
+}
+
+func TestCountedRunsAreBoundedByTenMinutes(t *testing.T) {
+	for _, args := range [][]string{
+		{"-n", "100", "http://127.0.0.1/"},
+		{"-mode", "visitors", "http://127.0.0.1/"},
+	} {
+		o, err := parseFlags(args, io.Discard)
+		if err != nil || o.duration != maxDuration {
+			t.Errorf("parseFlags(%q): duration %v, err %v; want %v", args, o.duration, err, maxDuration)
+		}
+	}
+	o, err := parseFlags([]string{"-n", "100", "-d", "3s", "http://127.0.0.1/"}, io.Discard)
+	if err != nil || o.duration != 3*time.Second {
+		t.Errorf("-n 100 -d 3s: duration %v, err %v; want 3s", o.duration, err)
+	}
+	o, err = parseFlags([]string{"http://127.0.0.1/"}, io.Discard)
+	if err != nil || o.duration != 10*time.Second {
+		t.Errorf("no flags: duration %v, err %v; want 10s", o.duration, err)
 	}
 }
 
