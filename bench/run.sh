@@ -29,6 +29,7 @@
 #   --gobench                   also run identity's Go benchmarks under concurrency (-cpu 2, about 1.5 min)
 #                               and add their output to the report
 #   --publish                   copy the chart to docs/benchmarks.svg and the table into BENCHMARKS.md
+#                               (between its bench:begin/end marks; drops its placeholder notice)
 #
 # Output in the output directory: results.jsonl (one loadgen JSON line per
 # run), results.md (machine, command, table), chart.svg, and each server's
@@ -292,7 +293,9 @@ if [ "$publish" = 1 ]; then
 	awk -v f="$out/results.md" '
 		/<!-- bench:begin -->/ { print; while ((getline l < f) > 0) print l; skip = 1; next }
 		/<!-- bench:end -->/ { skip = 0 }
-		!skip' "$repo/BENCHMARKS.md" >"$work/B.md"
+		/<!-- bench:placeholder:begin -->/ { drop = 1 }
+		!skip && !drop
+		/<!-- bench:placeholder:end -->/ { drop = 0 }' "$repo/BENCHMARKS.md" >"$work/B.md"
 	mv "$work/B.md" "$repo/BENCHMARKS.md"
 	log "wrote docs/benchmarks.svg and the table into BENCHMARKS.md"
 fi
