@@ -70,7 +70,10 @@
 // demo: go run ./examples/webchat),
 // [github.com/webchatid/webchatid/examples/minimal] (the smallest app that
 // mounts the handlers) and [github.com/webchatid/webchatid/examples/ledgerctl]
-// (an operator tool for privacy requests).
+// (an operator tool for privacy requests);
+// [github.com/webchatid/webchatid/examples/loadgen] and
+// [github.com/webchatid/webchatid/examples/benchchart] measure and chart
+// token throughput under load.
 //
 // # Security
 //

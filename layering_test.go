@@ -52,7 +52,7 @@ func under(path, prefix string) bool { return path == prefix || strings.HasPrefi
 // and is allowed in cookie and identity.)
 func TestLayering(t *testing.T) {
 	goTool := goTool(t)
-	drivers := []string{"modernc.org", "github.com/jackc", "github.com/chromedp"}
+	drivers := []string{"modernc.org", "github.com/jackc", "github.com/chromedp", "gonum.org"} // and chart libraries
 	forbidden := map[string][]string{
 		"cookie":   append([]string{mod + "/claims", mod + "/identity", "github.com/lestrrat-go/jwx/v2"}, drivers...),
 		"claims":   append([]string{mod + "/cookie", mod + "/identity"}, drivers...),

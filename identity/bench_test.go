@@ -1,11 +1,13 @@
 package identity_test
 
 import (
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"io"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,6 +17,8 @@ import (
 	"github.com/webchatid/webchatid/claims"
 	"github.com/webchatid/webchatid/cookie"
 	"github.com/webchatid/webchatid/identity"
+	"github.com/webchatid/webchatid/identity/ledger"
+	"github.com/webchatid/webchatid/identity/ledger/memstore"
 )
 
 // The token path's budget: everything besides the RSA signature should cost
@@ -149,4 +153,144 @@ func BenchmarkTokenHandlerEncryptedWithoutRSA(b *testing.B) {
 	benchHandler(b, identity.Config{SigningKeys: []identity.SigningKey{{Key: stub}}, IBMPublicKey: &rsaKey(b, keyIBM).PublicKey}, func(c *client) {
 		c.do("GET", "/createJWT")
 	})
+}
+
+// Under concurrency: the same token path driven from GOMAXPROCS goroutines
+// (b.RunParallel), as an HTTP server runs it, compared with the bare
+// signature on as many goroutines. ns/op is wall time per token across all
+// goroutines, so 1e9/ns/op is tokens per second on this machine, e.g.
+//
+//	go test -run '^$' -bench 'Parallel|OpaqueSigner' -benchtime 3s -cpu 2 ./identity/
+
+// BenchmarkRawSignRS256Parallel is the machine's signing ceiling: only
+// rsa.SignPKCS1v15, on every core.
+func BenchmarkRawSignRS256Parallel(b *testing.B) {
+	key := rsaKey(b, keyA)
+	input := []byte(strings.Repeat("x", 420))
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			sum := sha256.Sum256(input)
+			if _, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:]); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// opaqueSigner stands for a key in a KMS or HSM: a crypto.Signer that is not
+// an *rsa.PrivateKey, so the token path takes its generic signing branch.
+// It only forwards to the key, so its benchmarks show that branch's own
+// cost, not a remote call's.
+type opaqueSigner struct{ key *rsa.PrivateKey }
+
+func (s opaqueSigner) Public() crypto.PublicKey { return s.key.Public() }
+
+func (s opaqueSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	return s.key.Sign(r, digest, opts)
+}
+
+// BenchmarkTokenHandlerOpaqueSigner is BenchmarkTokenHandler with the key
+// behind a crypto.Signer wrapper.
+func BenchmarkTokenHandlerOpaqueSigner(b *testing.B) {
+	cfg := identity.Config{SigningKeys: []identity.SigningKey{{Key: opaqueSigner{rsaKey(b, keyA)}}}}
+	benchHandler(b, cfg, func(c *client) { c.token() })
+}
+
+// freshAnonCookie returns an anonymous-ID cookie with a new well-formed
+// UUID v4, as every request of ../shared/bench/fresh-visitors.lua carries.
+func freshAnonCookie(r *mrand.Rand) *http.Cookie {
+	const hex = "0123456789abcdef"
+	var u [36]byte
+	for i := range u {
+		u[i] = hex[r.IntN(16)]
+	}
+	u[8], u[13], u[18], u[23] = '-', '-', '-', '-'
+	u[14] = '4'
+	u[19] = "89ab"[r.IntN(4)]
+	return &http.Cookie{Name: cookie.DefaultName, Value: "anon-" + string(u[:])}
+}
+
+// BenchmarkTokenParallel is GET /createJWT on every core, for a fresh
+// visitor (a new anonymous ID on each request: every request is a ledger
+// write) and a returning one (one fixed cookie: the ledger has nothing new
+// to write), without a ledger and with the in-memory ledger (the demo's
+// -ledger memory), and for a returning visitor with the key behind a
+// crypto.Signer wrapper.
+func BenchmarkTokenParallel(b *testing.B) {
+	key := rsaKey(b, keyA)
+	for _, tc := range []struct {
+		visitor, ledger string
+		signer          crypto.Signer
+	}{
+		{"fresh", "none", key},
+		{"fresh", "memory", key},
+		{"returning", "none", key},
+		{"returning", "memory", key},
+		{"returning", "none/opaque-signer", opaqueSigner{key}},
+	} {
+		b.Run(tc.visitor+"/"+tc.ledger, func(b *testing.B) {
+			cfg := identity.Config{SigningKeys: []identity.SigningKey{{Key: tc.signer}}}
+			var store *memstore.Store
+			if tc.ledger == "memory" {
+				store = memstore.New()
+				cfg.Ledger = store
+			}
+			srv := newServer(b, cfg)
+			var returning []*http.Cookie
+			if tc.visitor == "returning" {
+				returning = benchDo(b, srv, "GET", "/createJWT", nil).Result().Cookies()
+				if len(returning) == 0 {
+					b.Fatal("no anonymous cookie set")
+				}
+			}
+			var seed atomic.Uint64
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				r := mrand.New(mrand.NewPCG(seed.Add(1), 9))
+				for pb.Next() {
+					cookies := returning
+					if cookies == nil {
+						cookies = []*http.Cookie{freshAnonCookie(r)}
+					}
+					if rec := benchDo(b, srv, "GET", "/createJWT", cookies); rec.Code != http.StatusOK {
+						b.Errorf("GET /createJWT: got status %d, want 200", rec.Code)
+						return
+					}
+				}
+			})
+			if st := srv.Stats(); st.LedgerErrors != 0 {
+				b.Errorf("got %d ledger errors, want 0", st.LedgerErrors)
+			}
+			if store != nil {
+				// What is measured: a fresh visitor is a row per
+				// request, a returning one a single row.
+				rows := 0
+				if err := store.Export(context.Background(), func(ledger.Entry) error { rows++; return nil }); err != nil {
+					b.Fatal(err)
+				}
+				want := 1
+				if tc.visitor == "fresh" {
+					want = b.N
+				}
+				if rows != want {
+					b.Errorf("ledger holds %d rows after %d requests, want %d", rows, b.N, want)
+				}
+			}
+		})
+	}
+}
+func benchDo(b *testing.B, h http.Handler, method, path string, cookies []*http.Cookie) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, "http://example.com"+path, nil)
+	for _, ck := range cookies {
+		req.AddCookie(ck)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if method == "POST" && rec.Code >= 300 {
+		b.Fatalf("%s %s: got status %d", method, path, rec.Code)
+	}
+	return rec
 }

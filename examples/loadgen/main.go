@@ -1,0 +1,808 @@
+// Command loadgen drives a token endpoint on this machine with keep-alive
+// connections and prints throughput and latency, the way a site's visitors
+// would see it. It talks to loopback addresses only (127.0.0.0/8, ::1,
+// localhost) and refuses any other host.
+//
+// Usage:
+//
+//	loadgen [flags] URL
+//	loadgen -mode sign [-c 2] [-d 5s]
+//
+// Modes (-mode):
+//
+//	fresh      every request is a new visitor: a new well-formed
+//	           "ANONYMOUS-USER-ID=anon-<uuid v4>" cookie on each request, as
+//	           ../shared/bench/fresh-visitors.lua does for wrk; nothing can be
+//	           answered from a per-visitor cache and every ID is new to a ledger
+//	nocookie   no cookie at all: the server mints the ID itself
+//	returning  one fixed cookie (-cookie) on every request: one visitor asking
+//	           again and again, so the server can only sign
+//	visitors   -visitors N visitors × -loads M page loads each, in random
+//	           order (seed -seed); each visitor keeps the cookies the server
+//	           set, like a browser, so its first load mints an ID and the
+//	           others reuse it. The run ends when all N×M loads are done.
+//	sign       no HTTP: -c goroutines sign token-sized input with RSA-2048
+//	           (rsa.SignPKCS1v15 over SHA-256), the machine's signing ceiling
+//
+// Each of the -c connections is its own client with one keep-alive
+// connection (like wrk's -c) and sends its next request when the previous
+// answer is read (closed loop). Latency is from writing the request to
+// reading the whole body. With -rate R the load is open-loop instead
+// (wrk2-style): request k of connection i is due at start + (k·c+i)/R, and
+// its latency counts from when it was due, so a stalled server is charged
+// for the requests it kept waiting (coordinated omission).
+//
+// It reports requests/s (every answer) and ok/s (2xx answers), latency
+// quantiles of 2xx answers (log-bucketed histogram, ≤ 0.8 % above the exact
+// nearest-rank value; min, max and mean exact), a separate latency for
+// refused requests (503 or 429, so load shedding is visible), counts per
+// status code, transport errors by kind, connections dialled (a server that
+// closes keep-alive connections shows up here) and, in visitors mode, how
+// many answers repeated the visitor's previous token. -json FILE appends the
+// same as one JSON line, for bench/run.sh and examples/benchchart.
+//
+// The load generator runs on the same cores as the server: its own CPU
+// time is part of every figure, alike for every server measured in the
+// same run, so compare servers within one run, not across runs.
+package main
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// maxDuration bounds -d: this tool is for short measurements on a shared
+// machine.
+const maxDuration = 10 * time.Minute
+
+// defaultCookie is the returning visitor of ../shared/bench/README.md.
+const defaultCookie = "ANONYMOUS-USER-ID=anon-0f8fad5b-d9cb-469f-a165-70867728950e"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+// options is the parsed command line.
+type options struct {
+	url      string
+	mode     string
+	conns    int
+	duration time.Duration
+	requests int64
+	warmup   time.Duration
+	rate     float64
+	timeout  time.Duration
+	cookie   string
+	visitors int
+	loads    int
+	seed     uint64
+	label    string
+	round    int
+	jsonFile string
+	keyFile  string
+	quiet    bool
+	brief    bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: loadgen [flags] URL   (loopback only; see go doc ./examples/loadgen)")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&o.mode, "mode", "fresh", "`mode`: fresh, nocookie, returning, visitors or sign")
+	fs.IntVar(&o.conns, "c", 16, "concurrent keep-alive `connections` (sign: goroutines)")
+	fs.DurationVar(&o.duration, "d", 10*time.Second, "measured `duration` (at most 10m); with -n or in visitors mode an upper bound, 10m unless set")
+	fs.Int64Var(&o.requests, "n", 0, "stop after this many measured `requests` (0: run for -d)")
+	fs.DurationVar(&o.warmup, "warmup", 0, "unmeasured warm-up before -d (fresh, nocookie, returning, sign; not with -n)")
+	fs.Float64Var(&o.rate, "rate", 0, "open-loop: total `requests/s` sent on schedule, latency counted from when each was due (0: closed loop)")
+	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "per-request `timeout`; an answer slower than this is an error \"timeout\"")
+	fs.StringVar(&o.cookie, "cookie", defaultCookie, "Cookie header of returning mode")
+	fs.IntVar(&o.visitors, "visitors", 10000, "visitors mode: number of `visitors`")
+	fs.IntVar(&o.loads, "loads", 10, "visitors mode: page `loads` per visitor")
+	fs.Uint64Var(&o.seed, "seed", 1, "visitors mode: `seed` of the order of page loads")
+	fs.StringVar(&o.label, "label", "", "`name` of the server measured, recorded in -json")
+	fs.IntVar(&o.round, "round", 0, "`number` of the round, recorded in -json")
+	fs.StringVar(&o.jsonFile, "json", "", "append the results as one JSON line to `file`")
+	fs.StringVar(&o.keyFile, "key", "", "sign mode: RSA private key PEM `file` (default: a new 2048-bit key)")
+	fs.BoolVar(&o.quiet, "q", false, "print nothing but errors (with -json)")
+	fs.BoolVar(&o.brief, "brief", false, "print one line per run")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	durationSet := false
+	fs.Visit(func(f *flag.Flag) { durationSet = durationSet || f.Name == "d" })
+	if !durationSet && (o.requests > 0 || o.mode == "visitors") {
+		o.duration = maxDuration // a counted run ends by its count
+	}
+	switch o.mode {
+	case "fresh", "nocookie", "returning", "visitors":
+		if fs.NArg() != 1 {
+			return o, fmt.Errorf("-mode %s needs one URL argument, got %d", o.mode, fs.NArg())
+		}
+		o.url = fs.Arg(0)
+		if err := checkLoopback(o.url); err != nil {
+			return o, err
+		}
+	case "sign":
+		if fs.NArg() != 0 {
+			return o, fmt.Errorf("-mode sign takes no URL, got %q", fs.Arg(0))
+		}
+	default:
+		return o, fmt.Errorf("-mode %q: want fresh, nocookie, returning, visitors or sign", o.mode)
+	}
+	if o.conns < 1 || o.conns > 10000 {
+		return o, fmt.Errorf("-c %d: want 1 to 10000", o.conns)
+	}
+	if o.duration <= 0 || o.duration > maxDuration {
+		return o, fmt.Errorf("-d %v: want more than 0 and at most %v", o.duration, maxDuration)
+	}
+	if o.warmup < 0 || o.warmup > time.Minute {
+		return o, fmt.Errorf("-warmup %v: want 0 to 1m", o.warmup)
+	}
+	if o.warmup > 0 && (o.requests > 0 || o.mode == "visitors") {
+		return o, errors.New("-warmup goes with a timed run (-d), not with -n or -mode visitors")
+	}
+	if o.requests < 0 {
+		return o, fmt.Errorf("-n %d: must not be negative", o.requests)
+	}
+	if o.rate < 0 || (o.rate > 0 && o.mode == "sign") {
+		return o, fmt.Errorf("-rate %v: want a positive rate of HTTP requests", o.rate)
+	}
+	if o.timeout <= 0 {
+		return o, fmt.Errorf("-timeout %v: must be positive", o.timeout)
+	}
+	if o.mode == "visitors" {
+		if o.visitors < 1 || o.loads < 1 || int64(o.visitors)*int64(o.loads) > 10_000_000 {
+			return o, fmt.Errorf("-visitors %d -loads %d: want at least 1 each and at most 10 000 000 loads", o.visitors, o.loads)
+		}
+	}
+	if o.mode == "returning" && strings.ContainsAny(o.cookie, "\r\n") {
+		return o, errors.New("-cookie: must be one header line")
+	}
+	return o, nil
+}
+
+// checkLoopback refuses a URL whose host is not a loopback address: this
+// tool must not load anyone else's server.
+func checkLoopback(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("URL %q: %w", raw, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("URL %q: scheme must be http or https", raw)
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("URL %q: host %q is not a loopback address; loadgen only loads servers on this machine (127.0.0.1, ::1, localhost)", raw, host)
+	}
+	return nil
+}
+
+// loopbackDial dials like net.Dialer but closes any connection whose peer is
+// not a loopback address (a "localhost" that resolves elsewhere).
+func loopbackDial(dials *atomic.Int64) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		if ta, ok := conn.RemoteAddr().(*net.TCPAddr); !ok || !ta.IP.IsLoopback() {
+			conn.Close()
+			return nil, fmt.Errorf("dial %s: peer %v is not a loopback address", addr, conn.RemoteAddr())
+		}
+		dials.Add(1)
+		return conn, nil
+	}
+}
+
+// Latency is a set of quantiles in milliseconds, as written to -json.
+type Latency struct {
+	Count uint64  `json:"count"`
+	Mean  float64 `json:"mean"`
+	P50   float64 `json:"p50"`
+	P90   float64 `json:"p90"`
+	P99   float64 `json:"p99"`
+	P999  float64 `json:"p999"`
+	Max   float64 `json:"max"`
+}
+
+func latencyOf(h *Histogram) Latency {
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	return Latency{
+		Count: h.Count(), Mean: ms(h.Mean()), P50: ms(h.Quantile(0.50)), P90: ms(h.Quantile(0.90)),
+		P99: ms(h.Quantile(0.99)), P999: ms(h.Quantile(0.999)), Max: ms(h.Max()),
+	}
+}
+
+// Result is one run, as one JSON line of -json.
+type Result struct {
+	Time       string           `json:"time"`
+	Label      string           `json:"label,omitempty"`
+	Round      int              `json:"round,omitempty"`
+	Mode       string           `json:"mode"`
+	URL        string           `json:"url,omitempty"`
+	Conns      int              `json:"conns"`
+	Rate       float64          `json:"rate,omitempty"`
+	Seconds    float64          `json:"seconds"`
+	Requests   int64            `json:"requests"`
+	RPS        float64          `json:"rps"`
+	OKRPS      float64          `json:"ok_rps"`
+	Latency    Latency          `json:"latency_ms"`
+	Refused    *Latency         `json:"refused_latency_ms,omitempty"`
+	Status     map[string]int64 `json:"status,omitempty"`
+	Errors     int64            `json:"errors"`
+	ErrorKinds map[string]int64 `json:"error_kinds,omitempty"`
+	BadBodies  int64            `json:"bad_bodies,omitempty"`
+	Dials      int64            `json:"dials,omitempty"`
+	SameToken  int64            `json:"same_token,omitempty"`
+	Incomplete bool             `json:"incomplete,omitempty"`
+	GoVersion  string           `json:"go"`
+	Experiment string           `json:"goexperiment,omitempty"`
+	GOMAXPROCS int              `json:"gomaxprocs"`
+}
+
+// tally is one worker's counts; merged at the end.
+type tally struct {
+	ok, refused Histogram
+	requests    int64
+	status      map[int]int64
+	errs        map[string]int64
+	badBodies   int64
+	sameToken   int64
+}
+
+func newTally() *tally { return &tally{status: map[int]int64{}, errs: map[string]int64{}} }
+
+func (t *tally) merge(o *tally) {
+	t.ok.Merge(&o.ok)
+	t.refused.Merge(&o.refused)
+	t.requests += o.requests
+	for k, v := range o.status {
+		t.status[k] += v
+	}
+	for k, v := range o.errs {
+		t.errs[k] += v
+	}
+	t.badBodies += o.badBodies
+	t.sameToken += o.sameToken
+}
+
+// errKind names a transport error briefly, for the error counts.
+func errKind(err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "refused"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return "reset"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "eof"
+	}
+	return "other"
+}
+
+// visitor is one browser of visitors mode: its cookies and last token.
+type visitor struct {
+	mu      sync.Mutex
+	cookies map[string]string
+	last    string
+}
+
+func (v *visitor) header() string {
+	names := make([]string, 0, len(v.cookies))
+	for n := range v.cookies {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = n + "=" + v.cookies[n]
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (v *visitor) update(resp *http.Response) {
+	for _, c := range resp.Cookies() {
+		if c.MaxAge < 0 || (!c.Expires.IsZero() && c.Expires.Before(time.Now())) {
+			delete(v.cookies, c.Name)
+			continue
+		}
+		v.cookies[c.Name] = c.Value
+	}
+}
+
+// newAnonCookie returns a well-formed anonymous-ID cookie with a random
+// UUID v4, as fresh-visitors.lua makes them (math/rand: this is load, not
+// an identifier anyone relies on).
+func newAnonCookie(r *mrand.Rand) string {
+	const hex = "0123456789abcdef"
+	var b [36]byte
+	for i := range b {
+		b[i] = hex[r.IntN(16)]
+	}
+	b[8], b[13], b[18], b[23] = '-', '-', '-', '-'
+	b[14] = '4'
+	b[19] = "89ab"[r.IntN(4)]
+	return "ANONYMOUS-USER-ID=anon-" + string(b[:])
+}
+
+// looksLikeJWT reports whether body is three dot-separated non-empty parts.
+func looksLikeJWT(body []byte) bool {
+	parts := strings.Split(strings.TrimSpace(string(body)), ".")
+	return len(parts) == 3 && parts[0] != "" && parts[1] != "" && parts[2] != ""
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	var res Result
+	if o.mode == "sign" {
+		res, err = runSign(ctx, o)
+	} else {
+		res, err = runHTTP(ctx, o)
+	}
+	if err != nil {
+		return err
+	}
+	res.Time = time.Now().UTC().Format(time.RFC3339)
+	res.Label, res.Round, res.Mode, res.Conns, res.Rate = o.label, o.round, o.mode, o.conns, o.rate
+	res.GoVersion, res.GOMAXPROCS = runtime.Version(), runtime.GOMAXPROCS(0)
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "GOEXPERIMENT" {
+				res.Experiment = s.Value
+			}
+		}
+	}
+	switch {
+	case o.quiet:
+	case o.brief:
+		printBrief(stdout, res)
+	default:
+		printResult(stdout, res)
+	}
+	if o.jsonFile != "" {
+		line, err := json.Marshal(res)
+		if err != nil {
+			return err
+		}
+		f, err := os.OpenFile(o.jsonFile, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write(append(line, '\n')); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func runHTTP(ctx context.Context, o options) (Result, error) {
+	var dials atomic.Int64
+	var visitors []visitor
+	var order []int32
+	total := o.requests
+	if o.mode == "visitors" {
+		visitors = make([]visitor, o.visitors)
+		for i := range visitors {
+			visitors[i].cookies = map[string]string{}
+		}
+		order = make([]int32, 0, o.visitors*o.loads)
+		for v := range o.visitors {
+			for range o.loads {
+				order = append(order, int32(v))
+			}
+		}
+		r := mrand.New(mrand.NewPCG(o.seed, 0x5eed))
+		r.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		total = int64(len(order))
+	}
+
+	start := time.Now()
+	measureFrom := start.Add(o.warmup)
+	deadline := measureFrom.Add(o.duration)
+	var next atomic.Int64 // measured requests handed out
+	var wg sync.WaitGroup
+	tallies := make([]*tally, o.conns)
+	var firstErr atomic.Pointer[string]
+	for i := range o.conns {
+		t := newTally()
+		tallies[i] = t
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tr := &http.Transport{
+				DialContext:         loopbackDial(&dials),
+				MaxConnsPerHost:     1,
+				MaxIdleConnsPerHost: 1,
+				IdleConnTimeout:     time.Minute,
+				DisableCompression:  true,
+				Proxy:               nil, // never an environment proxy: loopback only
+			}
+			defer tr.CloseIdleConnections()
+			client := &http.Client{
+				Transport:     tr,
+				Timeout:       o.timeout,
+				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+			}
+			rng := mrand.New(mrand.NewPCG(o.seed, uint64(i)+1))
+			buf := make([]byte, 0, 4096)
+			for k := int64(0); ; k++ {
+				if ctx.Err() != nil {
+					return
+				}
+				now := time.Now()
+				if !now.Before(deadline) {
+					return
+				}
+				due := now
+				if o.rate > 0 {
+					due = start.Add(time.Duration(float64(k*int64(o.conns)+int64(i)) / o.rate * float64(time.Second)))
+					if due.After(deadline) {
+						return
+					}
+					if wait := time.Until(due); wait > 0 {
+						select {
+						case <-time.After(wait):
+						case <-ctx.Done():
+							return
+						}
+					}
+				}
+				measured := !due.Before(measureFrom)
+				var idx int64 = -1
+				if measured && total > 0 {
+					idx = next.Add(1) - 1
+					if idx >= total {
+						return
+					}
+				}
+				req, err := http.NewRequestWithContext(ctx, "GET", o.url, nil)
+				if err != nil {
+					s := err.Error()
+					firstErr.CompareAndSwap(nil, &s)
+					return
+				}
+				var v *visitor
+				switch o.mode {
+				case "fresh":
+					req.Header.Set("Cookie", newAnonCookie(rng))
+				case "returning":
+					req.Header.Set("Cookie", o.cookie)
+				case "visitors":
+					v = &visitors[order[idx]]
+					v.mu.Lock() // one browser loads one page at a time
+					if len(v.cookies) > 0 {
+						req.Header.Set("Cookie", v.header())
+					}
+				}
+				sent := time.Now()
+				if o.rate == 0 {
+					due = sent
+				}
+				resp, err := client.Do(req)
+				if err == nil {
+					buf = buf[:0]
+					buf, err = readAll(resp.Body, buf)
+					resp.Body.Close()
+				}
+				lat := time.Since(due)
+				if v != nil {
+					if err == nil {
+						v.update(resp)
+						if resp.StatusCode/100 == 2 {
+							if v.last == string(buf) {
+								t.sameToken++
+							}
+							v.last = string(buf)
+						}
+					}
+					v.mu.Unlock()
+				}
+				if !measured {
+					continue
+				}
+				t.requests++
+				if err != nil {
+					if ctx.Err() != nil {
+						return // interrupted: not the server's error
+					}
+					t.errs[errKind(err)]++
+					continue
+				}
+				t.status[resp.StatusCode]++
+				switch {
+				case resp.StatusCode/100 == 2:
+					t.ok.Record(lat)
+					if !looksLikeJWT(buf) {
+						t.badBodies++
+					}
+				case resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests:
+					t.refused.Record(lat)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if p := firstErr.Load(); p != nil {
+		return Result{}, errors.New(*p)
+	}
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	end := time.Now()
+	all := newTally()
+	for _, t := range tallies {
+		all.merge(t)
+	}
+	elapsed := end.Sub(measureFrom).Seconds()
+	res := Result{
+		URL: o.url, Seconds: elapsed, Requests: all.requests,
+		RPS:   float64(all.requests) / elapsed,
+		OKRPS: float64(all.ok.Count()) / elapsed, Latency: latencyOf(&all.ok),
+		Status: map[string]int64{}, ErrorKinds: all.errs, BadBodies: all.badBodies,
+		Dials: dials.Load(), SameToken: all.sameToken,
+		Incomplete: total > 0 && all.requests < total,
+	}
+	for code, n := range all.status {
+		res.Status[strconv.Itoa(code)] = n
+	}
+	for _, n := range all.errs {
+		res.Errors += n
+	}
+	if all.refused.Count() > 0 {
+		l := latencyOf(&all.refused)
+		res.Refused = &l
+	}
+	if len(res.ErrorKinds) == 0 {
+		res.ErrorKinds = nil
+	}
+	return res, nil
+}
+
+// readAll reads r to its end into buf, reusing its storage.
+func readAll(r io.Reader, buf []byte) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// runSign measures bare RSA-2048 signing on o.conns goroutines: what the
+// token endpoint could at best reach on this machine.
+func runSign(ctx context.Context, o options) (Result, error) {
+	key, err := signingKey(o.keyFile)
+	if err != nil {
+		return Result{}, err
+	}
+	input := []byte(strings.Repeat("x", 420)) // about a token's header.payload
+	start := time.Now()
+	measureFrom := start.Add(o.warmup)
+	deadline := measureFrom.Add(o.duration)
+	var next atomic.Int64
+	tallies := make([]*tally, o.conns)
+	errc := make(chan error, o.conns)
+	var wg sync.WaitGroup
+	for i := range o.conns {
+		t := newTally()
+		tallies[i] = t
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				now := time.Now()
+				if !now.Before(deadline) {
+					return
+				}
+				measured := !now.Before(measureFrom)
+				if measured && o.requests > 0 && next.Add(1) > o.requests {
+					return
+				}
+				sum := sha256.Sum256(input)
+				if _, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:]); err != nil {
+					errc <- err
+					return
+				}
+				if measured {
+					t.requests++
+					t.ok.Record(time.Since(now))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	if err := <-errc; err != nil {
+		return Result{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	all := newTally()
+	for _, t := range tallies {
+		all.merge(t)
+	}
+	elapsed := time.Since(measureFrom).Seconds()
+	return Result{
+		Seconds: elapsed, Requests: all.requests, RPS: float64(all.requests) / elapsed,
+		OKRPS: float64(all.requests) / elapsed, Latency: latencyOf(&all.ok),
+	}, nil
+}
+
+func signingKey(file string) (*rsa.PrivateKey, error) {
+	if file == "" {
+		return rsa.GenerateKey(rand.Reader, 2048)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("-key: %w", err)
+	}
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("-key %s: no PEM block", file)
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+		return k, nil
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("-key %s: %w", file, err)
+	}
+	rk, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("-key %s: %T is not an RSA key", file, k)
+	}
+	return rk, nil
+}
+
+// printBrief prints r on one line: label, mode, connections, ok/s,
+// p50/p99/max, and what went wrong, if anything.
+func printBrief(w io.Writer, r Result) {
+	name := r.Label
+	if name == "" {
+		name = r.URL
+	}
+	fmt.Fprintf(w, "  %-34s %-9s c%-4d %7.0f ok/s  p50 %7.2fms  p99 %8.2fms  max %8.2fms", name, r.Mode, r.Conns, r.OKRPS, r.Latency.P50, r.Latency.P99, r.Latency.Max)
+	if f := r.Refused; f != nil {
+		fmt.Fprintf(w, "  refused %d (p99 %.2fms)", f.Count, f.P99)
+	}
+	if r.Errors > 0 {
+		fmt.Fprintf(w, "  errors %d", r.Errors)
+	}
+	if r.BadBodies > 0 {
+		fmt.Fprintf(w, "  bad-bodies %d", r.BadBodies)
+	}
+	if other := r.Requests - int64(r.Latency.Count) - r.Errors - refusedCount(r); other > 0 {
+		fmt.Fprintf(w, "  other-status %d", other)
+	}
+	if r.Mode == "visitors" {
+		fmt.Fprintf(w, "  same-token %d", r.SameToken)
+	}
+	if r.Incomplete {
+		fmt.Fprint(w, "  INCOMPLETE")
+	}
+	fmt.Fprintln(w)
+}
+
+func refusedCount(r Result) int64 {
+	if r.Refused == nil {
+		return 0
+	}
+	return int64(r.Refused.Count)
+}
+
+func printResult(w io.Writer, r Result) {
+	target := r.URL
+	if r.Mode == "sign" {
+		target = "rsa.SignPKCS1v15 RSA-2048"
+	}
+	fmt.Fprintf(w, "%s  mode=%s  c=%d  %.1fs", target, r.Mode, r.Conns, r.Seconds)
+	if r.Rate > 0 {
+		fmt.Fprintf(w, "  rate=%.0f/s (open loop)", r.Rate)
+	}
+	if r.Experiment != "" {
+		fmt.Fprintf(w, "  GOEXPERIMENT=%s", r.Experiment)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "  %d requests  %.1f req/s  %.1f ok/s\n", r.Requests, r.RPS, r.OKRPS)
+	l := r.Latency
+	fmt.Fprintf(w, "  latency (ok)     p50 %.2fms  p90 %.2fms  p99 %.2fms  p99.9 %.2fms  max %.2fms  mean %.2fms\n",
+		l.P50, l.P90, l.P99, l.P999, l.Max, l.Mean)
+	if f := r.Refused; f != nil {
+		fmt.Fprintf(w, "  latency (refused) p50 %.2fms  p99 %.2fms  max %.2fms  (%d answers 503/429)\n", f.P50, f.P99, f.Max, f.Count)
+	}
+	if len(r.Status) > 0 {
+		codes := make([]string, 0, len(r.Status))
+		for c := range r.Status {
+			codes = append(codes, c)
+		}
+		slices.Sort(codes)
+		fmt.Fprint(w, "  status")
+		for _, c := range codes {
+			fmt.Fprintf(w, "  %s:%d", c, r.Status[c])
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "  errors %d", r.Errors)
+	kinds := make([]string, 0, len(r.ErrorKinds))
+	for k := range r.ErrorKinds {
+		kinds = append(kinds, k)
+	}
+	slices.Sort(kinds)
+	for _, k := range kinds {
+		fmt.Fprintf(w, "  %s:%d", k, r.ErrorKinds[k])
+	}
+	if r.BadBodies > 0 {
+		fmt.Fprintf(w, "  bad-bodies:%d", r.BadBodies)
+	}
+	if r.Mode != "sign" {
+		fmt.Fprintf(w, "  connections-dialled %d", r.Dials)
+	}
+	if r.Mode == "visitors" {
+		fmt.Fprintf(w, "  same-token-as-before %d", r.SameToken)
+	}
+	if r.Incomplete {
+		fmt.Fprint(w, "  INCOMPLETE (-d reached)")
+	}
+	fmt.Fprintln(w)
+}
