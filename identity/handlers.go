@@ -7,9 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // jwksCacheControl lets clients and proxies keep the key set five minutes:
@@ -113,6 +115,7 @@ func (s *Server) JWKSHandler() http.Handler { return s.jwksH }
 func (s *Server) route(h http.HandlerFunc, methods ...string) http.Handler {
 	allow := strings.Join(methods, ", ")
 	return s.cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer s.recoverPanic(w, r)
 		hdr := w.Header()
 		s.secure(hdr)
 		if s.cors != nil {
@@ -129,6 +132,41 @@ func (s *Server) route(h http.HandlerFunc, methods ...string) http.Handler {
 		}
 		h(w, r)
 	}))
+}
+
+// recoverPanic turns a panic in an app hook (a session source,
+// Config.Authenticate, Subject or Claims) into a 500 and one log line with
+// the panic's value, cut short, and the stack, instead of a dropped
+// connection. http.ErrAbortHandler keeps its meaning.
+func (s *Server) recoverPanic(w http.ResponseWriter, r *http.Request) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler {
+		panic(v)
+	}
+	s.panics.Add(1)
+	s.log().LogAttrs(r.Context(), slog.LevelError, "identity: panic while serving a request; answered 500",
+		slog.String("method", r.Method), slog.String("path", truncate(r.URL.Path)),
+		slog.String("panic", truncate(fmt.Sprint(v))), slog.String("stack", string(debug.Stack())))
+	s.writeError(w, r, http.StatusInternalServerError, "server_error", "internal error")
+}
+
+// maxLoggedValue bounds what a log line quotes of one request value or
+// panic: an attacker chooses their size.
+const maxLoggedValue = 256
+
+// truncate cuts v to maxLoggedValue bytes (on a rune boundary), marking the cut.
+func truncate(v string) string {
+	if len(v) <= maxLoggedValue {
+		return v
+	}
+	cut := maxLoggedValue
+	for cut > 0 && !utf8.RuneStart(v[cut]) {
+		cut--
+	}
+	return v[:cut] + "…[" + strconv.Itoa(len(v)) + " bytes]"
 }
 
 // secure sets the headers every answer of the token, login, logout and

@@ -258,17 +258,23 @@ var failingSource = identity.SessionSourceFunc(func(*http.Request) (*identity.Se
 	return nil, errors.New("session store unreachable")
 })
 
-// fakeLedger is an in-memory Ledger that counts writes and can fail.
+// fakeLedger is an in-memory Ledger that counts writes and can fail, or
+// hang until the caller's context ends (a black-holed database).
 type fakeLedger struct {
 	mu      sync.Mutex
 	fail    bool
+	hang    bool
 	records []string // anonymous IDs, one per Record call
 	links   []string // "anonID>customUserID", one per Link call
 }
 
 var errLedgerDown = errors.New("ledger unreachable")
 
-func (l *fakeLedger) Record(_ context.Context, anonID string, _ time.Time) error {
+func (l *fakeLedger) Record(ctx context.Context, anonID string, _ time.Time) error {
+	if l.hang {
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.fail {
@@ -278,7 +284,11 @@ func (l *fakeLedger) Record(_ context.Context, anonID string, _ time.Time) error
 	return nil
 }
 
-func (l *fakeLedger) Link(_ context.Context, anonID, user string, _ time.Time) error {
+func (l *fakeLedger) Link(ctx context.Context, anonID, user string, _ time.Time) error {
+	if l.hang {
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.fail {

@@ -67,7 +67,7 @@ type Server struct {
 	tokenH, authenticateH, logoutH, sessionH, jwksH http.Handler
 	mux                                             *http.ServeMux
 
-	sessionErrors, ledgerErrors atomic.Uint64
+	sessionErrors, ledgerErrors, panics atomic.Uint64
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -191,11 +191,13 @@ type Stats struct {
 	SessionErrors uint64
 	// LedgerErrors counts ledger writes that failed.
 	LedgerErrors uint64
+	// Panics counts requests whose app hook panicked (answered 500).
+	Panics uint64
 }
 
 // Stats returns the failure counters since New.
 func (s *Server) Stats() Stats {
-	return Stats{SessionErrors: s.sessionErrors.Load(), LedgerErrors: s.ledgerErrors.Load()}
+	return Stats{SessionErrors: s.sessionErrors.Load(), LedgerErrors: s.ledgerErrors.Load(), Panics: s.panics.Load()}
 }
 
 // Session returns the request's session from the configured source, nil when
