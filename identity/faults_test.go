@@ -13,16 +13,15 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/webchatid/webchatid/claims"
 	"github.com/webchatid/webchatid/identity"
 	"github.com/webchatid/webchatid/identity/keys"
+	"github.com/webchatid/webchatid/internal/leakcheck"
 )
 
 // Faults: what the Server does when a part it depends on fails. Every row
 // has a defined outcome (status, a log line, the counters), no panic
-// escapes the handler, and no goroutine is left behind.
+// escapes the handler, and no goroutine is left behind (internal/leakcheck).
 
 // failingSigner passes New's self-test, then fails (a KMS gone away).
 type failingSigner struct {
@@ -194,7 +193,7 @@ func TestFaults(t *testing.T) {
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
-			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			leakcheck.Check(t)
 			f := newAdvFixture(t, row.cfg)
 			var rec *httptest.ResponseRecorder
 			func() {
