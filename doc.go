@@ -73,7 +73,9 @@
 // (an operator tool for privacy requests);
 // [github.com/webchatid/webchatid/examples/loadgen] and
 // [github.com/webchatid/webchatid/examples/benchchart] measure and chart
-// token throughput under load.
+// token throughput under load, and
+// [github.com/webchatid/webchatid/examples/soak] runs mixed and tampered
+// traffic, then checks that goroutines and heap returned to their baseline.
 //
 // # Security
 //
