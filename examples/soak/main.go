@@ -269,7 +269,7 @@ func client(ctx context.Context, cancel func(), o options, id int, base string, 
 func tampered(ctx context.Context, st *stats, transport http.RoundTripper, base string, rnd *mathrand.Rand) {
 	c := &http.Client{Transport: transport}
 	values := []string{
-		"anon-0f8fad5b-d9cb-469f-a165-70867728950e",                      // made up, unbound
+		"anon-0f8fad5b-d9cb-469f-a165-70867728950e",                        // made up, unbound
 		"anon-0f8fad5b-d9cb-469f-a165-70867728950e.AAAAAAAAAAAAAAAAAAAAAA", // forged MAC
 		strings.Repeat("x", 3000),
 		"",
