@@ -39,8 +39,10 @@ type InspectOption interface {
 }
 
 type inspectConfig struct {
+	verify     bool // WithVerifyKey was given, even with a nil key
 	verifyKey  any
 	verifyOpts []VerifyOption
+	decrypt    bool // WithPayloadKey was given, even with a nil key
 	payloadKey crypto.PrivateKey
 	scheme     Scheme
 }
@@ -51,13 +53,14 @@ func (f inspectOptionFunc) applyInspect(c *inspectConfig) { f(c) }
 
 // WithVerifyKey makes [Inspect] verify the token as [Verify] does, with key
 // (a public key, [jwk.Key] or [jwk.Set], as Verify takes) and opts, and
-// fail when it does not verify.
+// fail when it does not verify. A nil key is an error, never a silent
+// "not verified".
 //
 // [jwk.Key]: https://pkg.go.dev/github.com/lestrrat-go/jwx/v2/jwk#Key
 // [jwk.Set]: https://pkg.go.dev/github.com/lestrrat-go/jwx/v2/jwk#Set
 func WithVerifyKey(key any, opts ...VerifyOption) InspectOption {
 	opts = append([]VerifyOption(nil), opts...)
-	return inspectOptionFunc(func(c *inspectConfig) { c.verifyKey, c.verifyOpts = key, opts })
+	return inspectOptionFunc(func(c *inspectConfig) { c.verify, c.verifyKey, c.verifyOpts = true, key, opts })
 }
 
 // WithPayloadKey gives [Inspect] the private key to decrypt an encrypted
@@ -66,7 +69,7 @@ func WithVerifyKey(key any, opts ...VerifyOption) InspectOption {
 // payload is taken to be [NodeRSA], IBM's format, unless
 // [WithPayloadScheme] says otherwise.
 func WithPayloadKey(key crypto.PrivateKey) InspectOption {
-	return inspectOptionFunc(func(c *inspectConfig) { c.payloadKey = key })
+	return inspectOptionFunc(func(c *inspectConfig) { c.decrypt, c.payloadKey = true, key })
 }
 
 // WithPayloadScheme sets the scheme [WithPayloadKey]'s key decrypts with.
@@ -98,7 +101,7 @@ func Inspect(token string, opts ...InspectOption) (*Inspection, error) {
 		}
 	}
 	in := &Inspection{}
-	if cfg.verifyKey != nil {
+	if cfg.verify { // a nil key fails in Verify: never a silent "unverified"
 		if _, err := Verify(token, cfg.verifyKey, cfg.verifyOpts...); err != nil {
 			return nil, err
 		}
@@ -121,7 +124,7 @@ func Inspect(token string, opts ...InspectOption) (*Inspection, error) {
 	case nil:
 	case string:
 		in.Encrypted = true
-		if cfg.payloadKey != nil {
+		if cfg.decrypt {
 			text, err := cfg.scheme.Decrypt(cfg.payloadKey, p)
 			if err != nil {
 				return nil, err

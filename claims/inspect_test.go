@@ -122,6 +122,8 @@ func TestInspect(t *testing.T) {
 		{"wrong verify key", inClear, []InspectOption{WithVerifyKey(ibmPub, atIssue)}, "", false, false, ErrInvalidToken},
 		{"expired when verified by the wall clock", inClear, []InspectOption{WithVerifyKey(signer.Public())}, "", false, false, ErrInvalidToken},
 		{"not a compact JWS", "a.b", nil, "", false, false, ErrInvalidToken},
+		{"a nil verify key is an error, not unverified", inClear, []InspectOption{WithVerifyKey(nil)}, "", false, false, errAny},
+		{"a nil payload key is an error, not left encrypted", nodeRSA, []InspectOption{WithPayloadKey(nil)}, "", true, false, errAny},
 		{"header is not JSON", "bm90IGpzb24." + strings.SplitN(inClear, ".", 2)[1], nil, "", false, false, ErrInvalidToken},
 		{"payload is a JSON array", b64(`{"alg":"RS256"}`) + "." + b64(`[1]`) + ".c2ln", nil, "", false, false, ErrInvalidToken},
 		{"payload is null", b64(`{"alg":"RS256"}`) + "." + b64(`null`) + ".c2ln", nil, "", false, false, ErrInvalidToken},
@@ -129,6 +131,12 @@ func TestInspect(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in, err := Inspect(tt.token, tt.opts...)
+			if tt.err == errAny {
+				if err == nil {
+					t.Fatalf("got %+v, want an error", in)
+				}
+				return
+			}
 			if tt.err != nil {
 				if !errors.Is(err, tt.err) {
 					t.Fatalf("got %v, want an error wrapping %v", err, tt.err)
@@ -177,5 +185,8 @@ func TestInspectUnverifiedReadsForgeriesAndSaysSo(t *testing.T) {
 		t.Errorf("verified: got %v, want ErrInvalidToken", err)
 	}
 }
+
+// errAny stands for any error in a table of wanted errors.
+var errAny = errors.New("any error")
 
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
