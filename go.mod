@@ -7,6 +7,7 @@ require (
 	github.com/gofrs/uuid/v5 v5.5.1
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/lestrrat-go/jwx/v2 v2.1.7
+	golang.org/x/mod v0.40.0
 	gonum.org/v1/plot v0.17.0
 	modernc.org/sqlite v1.59.0
 )

@@ -61,6 +61,11 @@
 // JSON is written without HTML escaping, so for ordinary values it is the
 // same text JSON.stringify would produce on IBM's side.
 //
+// [DecryptUserPayload] opens a payload with the private key as identity's key
+// loading returns it (or any [crypto.Decrypter]). [Inspect] reads a whole
+// token for a person to look at, user_payload decrypted, verifying the
+// signature only when given a key ([WithVerifyKey]).
+//
 // References:
 //   - [Securing the web chat]
 //   - [Encrypting sensitive data]

@@ -109,9 +109,9 @@ func ExampleNewSigner() {
 // Encrypt user_payload with IBM's public key (from the web chat Security
 // tab); IBM decrypts it with node-rsa's defaults, as DecryptUserPayload does.
 func ExampleEncryptUserPayload() {
-	ibm := loadKey("testdata/rsa2048.pem").(*rsa.PrivateKey) // stands in for IBM's key pair
+	ibm := loadKey("testdata/rsa2048.pem") // a crypto.Signer; stands in for IBM's key pair
 
-	ciphertext, err := claims.EncryptUserPayload(&ibm.PublicKey, map[string]string{
+	ciphertext, err := claims.EncryptUserPayload(ibm.Public().(*rsa.PublicKey), map[string]string{
 		"name":           "Ada & Co <ada>",
 		"custom_user_id": "user-1815",
 	})
@@ -120,7 +120,7 @@ func ExampleEncryptUserPayload() {
 	}
 	fmt.Println(len(ciphertext), "base64 characters: one 256-byte block")
 
-	text, err := claims.DecryptUserPayload(ibm, ciphertext)
+	text, err := claims.DecryptUserPayload(ibm, ciphertext) // the key as loaded: no type assertion
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -152,4 +152,42 @@ func ExampleVerify() {
 	// Output:
 	// verified: anon-42 2026-01-02 04:04:05 +0000 UTC
 	// claims: invalid token: "exp" not satisfied
+}
+
+// Inspect shows what a token carries, with user_payload decrypted, for a
+// person to read: here a token whose payload only IBM's key can open. With
+// WithVerifyKey it also checks the signature; without, it says so.
+func ExampleInspect() {
+	signer, err := claims.NewSigner(loadKey("testdata/rsa2048.pem"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	ibm := loadKey("testdata/rsa4096.pem") // stands in for IBM's key pair
+	issued := time.Date(2026, time.January, 2, 3, 4, 5, 0, time.UTC)
+	token, err := claims.NewBuilder().Subject("anon-42").IssuedAt(issued).
+		UserPayload(map[string]string{"name": "Cade", "custom_user_id": "cade-id"}).
+		EncryptFor(ibm.Public().(*rsa.PublicKey), claims.NodeRSA).
+		Sign(signer)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	in, err := claims.Inspect(token,
+		claims.WithVerifyKey(signer.Public(), claims.WithClock(func() time.Time { return issued })),
+		claims.WithPayloadKey(ibm))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("alg:", in.Header["alg"], "sub:", in.Claims["sub"], "verified:", in.Verified)
+	fmt.Println("encrypted:", in.Encrypted, "user_payload:", string(in.UserPayload))
+
+	in, err = claims.Inspect(token) // no keys: nothing checked, payload left encrypted
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("verified:", in.Verified, "encrypted:", in.Encrypted, "decrypted:", in.UserPayload != nil)
+	// Output:
+	// alg: RS256 sub: anon-42 verified: true
+	// encrypted: true user_payload: {"custom_user_id":"cade-id","name":"Cade"}
+	// verified: false encrypted: true decrypted: false
 }

@@ -895,9 +895,9 @@ func TestInteropOAEPSHA256(t *testing.T) {
 		name    string
 		priv    *rsa.PrivateKey
 		op      int
-		goText  string                                        // for node decrypts: what Go encrypted
-		decrypt func(*rsa.PrivateKey, string) ([]byte, error) // for node encrypts
-		wantErr string                                        // substring of Node's error
+		goText  string                                          // for node decrypts: what Go encrypted
+		decrypt func(crypto.PrivateKey, string) ([]byte, error) // for node encrypts
+		wantErr string                                          // substring of Node's error
 	}
 	var batch interopBatch
 	var checks []check

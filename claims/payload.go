@@ -2,6 +2,7 @@ package claims
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
@@ -140,31 +141,39 @@ func (s Scheme) encrypt(pub *rsa.PublicKey, text []byte) (string, error) {
 	return base64.StdEncoding.EncodeToString(blocks), nil
 }
 
-// Decrypt reverses [Scheme.Encrypt] and returns the JSON text. It is strict:
-// the input must be standard base64 with padding and nothing else (no line
-// breaks), decode to a whole number of k-byte blocks (exactly one for
-// [OAEPSHA256]), every block must decrypt, and the result must be valid
-// JSON. Any failure is [ErrDecrypt]. The returned bytes are the JSON text as
-// it was encrypted; unmarshal them into the type you expect.
-func (s Scheme) Decrypt(priv *rsa.PrivateKey, ciphertext string) ([]byte, error) {
-	h, err := s.newHash()
+// Decrypt reverses [Scheme.Encrypt] and returns the JSON text. key is the
+// private half of the key the payload was encrypted for: an
+// *rsa.PrivateKey, or any [crypto.Decrypter] with an RSA public key (a key
+// in a KMS or HSM). The [crypto.Signer] that identity's key loading returns
+// for an RSA key is one, so it can be passed as it is.
+//
+// Decrypt is strict: the input must be standard base64 with padding and
+// nothing else (no line breaks), decode to a whole number of k-byte blocks
+// (exactly one for [OAEPSHA256]), every block must decrypt, and the result
+// must be valid JSON. Any failure is [ErrDecrypt]; an unusable key is a
+// plain error. The returned bytes are the JSON text as it was encrypted;
+// unmarshal them into the type you expect.
+func (s Scheme) Decrypt(key crypto.PrivateKey, ciphertext string) ([]byte, error) {
+	hash, err := s.cryptoHash()
 	if err != nil {
 		return nil, err
 	}
-	if priv == nil || priv.N == nil {
-		return nil, errors.New("claims: decrypt user_payload: nil private key")
+	dec, pub, err := decrypterOf(key)
+	if err != nil {
+		return nil, err
 	}
 	raw, err := decodeStdBase64(ciphertext)
 	if err != nil {
 		return nil, err
 	}
-	k := priv.Size()
+	k := pub.Size()
 	if len(raw) == 0 || len(raw)%k != 0 || (s == OAEPSHA256 && len(raw) != k) {
 		return nil, fmt.Errorf("%w: length does not match the key size", ErrDecrypt)
 	}
-	out := make([]byte, 0, len(raw)/k*(k-2*h.Size()-2))
+	opts := &rsa.OAEPOptions{Hash: hash, MGFHash: hash}
+	out := make([]byte, 0, len(raw)/k*(k-2*hash.Size()-2))
 	for off := 0; off < len(raw); off += k {
-		pt, err := rsa.DecryptOAEP(h, nil, priv, raw[off:off+k], nil)
+		pt, err := dec.Decrypt(rand.Reader, raw[off:off+k], opts)
 		if err != nil {
 			// crypto/rsa's error says nothing more, and which block failed
 			// is of no use to anyone but an attacker.
@@ -178,6 +187,37 @@ func (s Scheme) Decrypt(priv *rsa.PrivateKey, ciphertext string) ([]byte, error)
 	return out, nil
 }
 
+// cryptoHash returns the OAEP and MGF1 hash of the scheme.
+func (s Scheme) cryptoHash() (crypto.Hash, error) {
+	switch s {
+	case NodeRSA:
+		return crypto.SHA1, nil
+	case OAEPSHA256:
+		return crypto.SHA256, nil
+	}
+	return 0, fmt.Errorf("claims: unknown encryption scheme %v", s)
+}
+
+// decrypterOf accepts what [Scheme.Decrypt] takes: a crypto.Decrypter whose
+// public half is an RSA key.
+func decrypterOf(key crypto.PrivateKey) (crypto.Decrypter, *rsa.PublicKey, error) {
+	if nilKey(key) {
+		return nil, nil, errors.New("claims: decrypt user_payload: nil private key")
+	}
+	if k, ok := key.(*rsa.PrivateKey); ok && k.N == nil {
+		return nil, nil, errors.New("claims: decrypt user_payload: nil private key")
+	}
+	dec, ok := key.(crypto.Decrypter)
+	if !ok {
+		return nil, nil, fmt.Errorf("claims: decrypt user_payload: a %T cannot decrypt (want an *rsa.PrivateKey or a crypto.Decrypter)", key)
+	}
+	pub, ok := dec.Public().(*rsa.PublicKey)
+	if !ok || pub == nil || pub.N == nil {
+		return nil, nil, fmt.Errorf("claims: decrypt user_payload: the key is not an RSA key")
+	}
+	return dec, pub, nil
+}
+
 // EncryptUserPayload encrypts v for IBM with the [NodeRSA] scheme, the one
 // IBM's web chat decrypts. It is NodeRSA.Encrypt(pub, v).
 func EncryptUserPayload(pub *rsa.PublicKey, v any) (string, error) {
@@ -185,10 +225,12 @@ func EncryptUserPayload(pub *rsa.PublicKey, v any) (string, error) {
 }
 
 // DecryptUserPayload decrypts a [NodeRSA] user_payload and returns its JSON
-// text, as IBM's side does. It is NodeRSA.Decrypt(priv, s); failures are
-// [ErrDecrypt].
-func DecryptUserPayload(priv *rsa.PrivateKey, s string) ([]byte, error) {
-	return NodeRSA.Decrypt(priv, s)
+// text, as IBM's side does. It is NodeRSA.Decrypt(key, s): key is an
+// *rsa.PrivateKey or any [crypto.Decrypter] with an RSA public key, such as
+// the [crypto.Signer] keys.LoadPrivateFile returns; failures to
+// decrypt are [ErrDecrypt]. To read a whole token, see [Inspect].
+func DecryptUserPayload(key crypto.PrivateKey, s string) ([]byte, error) {
+	return NodeRSA.Decrypt(key, s)
 }
 
 // checkEncryptionKey refuses a missing or short RSA public key.

@@ -224,7 +224,7 @@ func (cfg *Config) validate() error {
 	if cfg.Authenticate != nil && len(cfg.SessionKeys) == 0 {
 		if _, ok := cfg.Sessions.(SessionStore); !ok {
 			if cfg.Sessions != nil {
-				return fmt.Errorf("identity: Config.Authenticate: Config.Sessions (a %T) cannot keep a login: drop Authenticate if your app logs users in itself, or make Sessions a SessionStore such as *CookieSessions", cfg.Sessions)
+				return fmt.Errorf("identity: Config.Authenticate: Config.Sessions (type %T) cannot keep a login: drop Authenticate if your app logs users in itself, or make Sessions a SessionStore such as *CookieSessions", cfg.Sessions)
 			}
 			return fmt.Errorf("identity: Config.Authenticate: needs a session store to keep the login: set SessionKeys, or Sessions to a SessionStore such as *CookieSessions")
 		}

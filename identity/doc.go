@@ -41,8 +41,10 @@
 // A [SessionSource] says who is logged in: [CookieSessions] keeps the user in
 // a sealed (encrypted, authenticated) cookie and is what Config.SessionKeys
 // sets up; [ContextSessions] reads what the app's own authentication
-// middleware stored with [WithSession]; [SessionSourceFunc] adapts a function;
-// [Chain] combines sources. A tampered, foreign or expired session cookie makes
+// middleware stored with [WithSession] (the middleware must wrap the mounted
+// handler; a request without the mark is logged once); [SessionSourceFunc]
+// adapts a function, the simplest way for an app with its own login to read
+// its session from the request; [Chain] combines sources. A tampered, foreign or expired session cookie makes
 // the visitor anonymous, never a server error. A source that fails (its store
 // is down) is logged and the visitor treated as anonymous, unless
 // Config.StrictSessions asks for 503.

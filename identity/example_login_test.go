@@ -103,12 +103,16 @@ func ExampleContextSessions() {
 	}
 
 	// The app's own authentication, here a stand-in that trusts a header.
+	// It marks every request, anonymous ones with nil: a Server that sees a
+	// request without the mark logs a warning, since the middleware then
+	// does not wrap it.
 	auth := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var info *identity.SessionInfo // nil: anonymous
 			if user := r.Header.Get("X-Demo-User"); user != "" {
-				r = r.WithContext(identity.WithSession(r.Context(), &identity.SessionInfo{UserName: user, CustomUserID: "id-" + user}))
+				info = &identity.SessionInfo{UserName: user, CustomUserID: "id-" + user}
 			}
-			next.ServeHTTP(w, r)
+			next.ServeHTTP(w, r.WithContext(identity.WithSession(r.Context(), info)))
 		})
 	}
 	mux := http.NewServeMux()
@@ -122,4 +126,50 @@ func ExampleContextSessions() {
 	fmt.Print(rec.Body.String())
 	// Output:
 	// {"logged_in":true,"name":"ada"}
+}
+
+// An app with its own login mounts the identity handlers under /chat/ and
+// tells them who is logged in with a SessionSourceFunc that reads its own
+// session, so nothing has to wrap the mounted handler. The page loads the
+// helper from /chat/webchatid.js, which then calls /chat/createJWT.
+func ExampleSessionSourceFunc_ownLogin() {
+	// The app's own sessions, here a map from its session cookie's value.
+	appSessions := map[string]*identity.SessionInfo{
+		"session-1": {UserName: "Cade", CustomUserID: "cade-id"},
+	}
+	sessions := identity.SessionSourceFunc(func(r *http.Request) (*identity.SessionInfo, error) {
+		c, err := r.Cookie("app-session")
+		if err != nil {
+			return nil, nil // no session: anonymous
+		}
+		return appSessions[c.Value], nil // nil when unknown: anonymous
+	})
+
+	key, err := keys.LoadPrivateFile("testdata/rsa2048-a.pem") // a test key: never use it
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv, err := identity.New(identity.Config{SigningKeys: []identity.SigningKey{{Key: key}}, Sessions: sessions, Logger: quiet})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/chat/", http.StripPrefix("/chat", srv.Handler()))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `<script src="/chat/webchatid.js"></script>`)
+	})
+
+	for _, session := range []string{"", "session-1"} {
+		req := httptest.NewRequest("GET", "/chat/session", nil)
+		if session != "" {
+			req.AddCookie(&http.Cookie{Name: "app-session", Value: session})
+		}
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		fmt.Println(strings.TrimSpace(rec.Body.String()))
+	}
+	// Output:
+	// {"logged_in":false}
+	// {"logged_in":true,"name":"Cade"}
 }

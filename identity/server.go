@@ -68,6 +68,12 @@ type Server struct {
 	mux                                             *http.ServeMux
 
 	sessionErrors, ledgerErrors, panics atomic.Uint64
+
+	// fromContext: sessions is ContextSessions, whose middleware must mark
+	// every request; unmarkedWarned: the one warning about a request
+	// without the mark was logged.
+	fromContext    bool
+	unmarkedWarned atomic.Bool
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -108,6 +114,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("identity: Config.Anonymous.Name: %q is also the session cookie's name", s.anon.Name())
 	}
 	s.store, _ = s.sessions.(SessionStore)
+	switch s.sessions.(type) {
+	case ContextSessions, *ContextSessions:
+		s.fromContext = true
+	}
 	// Keys last: their check logs, and a failed New should log nothing.
 	st, err := newKeyState(cfg.SigningKeys, "Config.SigningKeys", cfg.Target, cfg.Now, s.log())
 	if err != nil {
@@ -209,6 +219,9 @@ func (s *Server) Session(r *http.Request) (*SessionInfo, error) {
 	if s.sessions == nil {
 		return nil, nil
 	}
+	if s.fromContext && !sessionMarked(r.Context()) && s.unmarkedWarned.CompareAndSwap(false, true) {
+		s.log().LogAttrs(r.Context(), slog.LevelWarn, unmarkedWarning, slog.String("path", r.URL.Path))
+	}
 	info, err := s.sessions.Session(r)
 	if err != nil {
 		s.sessionErrors.Add(1)
@@ -226,6 +239,14 @@ func (s *Server) Session(r *http.Request) (*SessionInfo, error) {
 	}
 	return info, nil
 }
+
+// unmarkedWarning is logged once by a Server with ContextSessions when a
+// request carries no WithSession mark: the app's middleware does not wrap
+// the handler, so every visitor would silently be anonymous.
+const unmarkedWarning = "identity: a request reached the Server without identity.WithSession in its context, " +
+	"so Config.Sessions (ContextSessions) sees every visitor as anonymous: wrap srv.Handler() itself, not only your pages, " +
+	"in the middleware that calls WithSession, and call WithSession(ctx, nil) for anonymous requests; " +
+	"or read your app's session in an identity.SessionSourceFunc, which needs no middleware (logged once)"
 
 // Token issues a token for the request, for apps that write their own token
 // handler. It gets or sets the anonymous-ID cookie on w (so call it before

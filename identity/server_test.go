@@ -448,7 +448,7 @@ func TestNewValidatesConfig(t *testing.T) {
 		{"short session key", func(c *identity.Config) { c.SessionKeys = [][]byte{secretKey(1), make([]byte, 16)} }, "identity: Config.SessionKeys[1]: key is 16 bytes, need 32 random bytes"},
 		{"Sessions and SessionKeys", func(c *identity.Config) { c.Sessions = identity.ContextSessions{} }, "identity: Config.SessionKeys: set either Sessions or SessionKeys"},
 		{"Authenticate without a store", func(c *identity.Config) { c.SessionKeys = nil }, "identity: Config.Authenticate: needs a session store"},
-		{"Authenticate with a source that cannot store", func(c *identity.Config) { c.SessionKeys = nil; c.Sessions = identity.ContextSessions{} }, "identity: Config.Authenticate: Config.Sessions (a identity.ContextSessions) cannot keep a login: drop Authenticate"},
+		{"Authenticate with a source that cannot store", func(c *identity.Config) { c.SessionKeys = nil; c.Sessions = identity.ContextSessions{} }, "identity: Config.Authenticate: Config.Sessions (type identity.ContextSessions) cannot keep a login: drop Authenticate"},
 		{"hex text as a session key", func(c *identity.Config) { c.SessionKeys = [][]byte{[]byte(strings.Repeat("ab", 32))} }, "identity: Config.SessionKeys[0]: key is 64 hex characters: decode it"},
 		{"base64 text as a session key", func(c *identity.Config) { c.SessionKeys = [][]byte{[]byte(strings.Repeat("A", 43) + "=")} }, "identity: Config.SessionKeys[0]: key is 44 characters of base64: decode it"},
 		{"all-zero session key", func(c *identity.Config) { c.SessionKeys = [][]byte{make([]byte, 32)} }, "identity: Config.SessionKeys[0]: key is all zeros"},
@@ -683,18 +683,27 @@ func TestMounting(t *testing.T) {
 	}
 }
 
-func TestContextSessionsMiddleware(t *testing.T) {
-	srv := newServer(t, identity.Config{Sessions: identity.ContextSessions{}})
-	// The app's own authentication: a trusted header set by its proxy.
-	auth := func(next http.Handler) http.Handler {
+// headerAuth is an app's own authentication middleware (a trusted header set
+// by its proxy) that marks every request with WithSession, anonymous ones
+// with nil, or only the logged-in ones when markAnonymous is false.
+func headerAuth(markAnonymous bool) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var info *identity.SessionInfo
 			if u := r.Header.Get("X-Authenticated-User"); u != "" {
-				r = r.WithContext(identity.WithSession(r.Context(), &identity.SessionInfo{UserName: u, CustomUserID: "id-" + u}))
+				info = &identity.SessionInfo{UserName: u, CustomUserID: "id-" + u}
+			}
+			if info != nil || markAnonymous {
+				r = r.WithContext(identity.WithSession(r.Context(), info))
 			}
 			next.ServeHTTP(w, r)
 		})
 	}
-	c := newClient(t, auth(srv))
+}
+
+func TestContextSessionsMiddleware(t *testing.T) {
+	srv := newServer(t, identity.Config{Sessions: identity.ContextSessions{}})
+	c := newClient(t, headerAuth(true)(srv))
 	anon := c.token()
 	rec := c.do("GET", "/createJWT", "X-Authenticated-User", "ada")
 	tok := verifyWithJWKS(t, srv, rec.Body.String())
@@ -702,6 +711,48 @@ func TestContextSessionsMiddleware(t *testing.T) {
 		t.Errorf("sub: got %q, want %q", tok.Subject(), anon.Subject())
 	}
 	jsonEqual(t, payload(t, tok), `{"name":"ada","custom_user_id":"id-ada"}`)
+}
+
+// A Server with ContextSessions that the app's middleware does not wrap sees
+// everyone as anonymous; it must say so, once, naming the fix.
+func TestContextSessionsUnmarkedRequestWarnsOnce(t *testing.T) {
+	noMiddleware := func(h http.Handler) http.Handler { return h }
+	tests := []struct {
+		name     string
+		sessions identity.SessionSource
+		wrap     func(http.Handler) http.Handler
+		warnings int
+	}{
+		{"handler not wrapped by the middleware", identity.ContextSessions{}, noMiddleware, 1},
+		{"pointer to ContextSessions, not wrapped", &identity.ContextSessions{}, noMiddleware, 1},
+		{"middleware marks only logged-in requests", identity.ContextSessions{}, headerAuth(false), 1},
+		{"middleware marks every request", identity.ContextSessions{}, headerAuth(true), 0},
+		{"a SessionSourceFunc needs no mark", identity.SessionSourceFunc(func(*http.Request) (*identity.SessionInfo, error) { return nil, nil }), noMiddleware, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs logBuffer
+			srv := newServer(t, identity.Config{Sessions: tt.sessions, Logger: logs.logger()})
+			c := newClient(t, tt.wrap(srv))
+			for range 3 {
+				c.token()
+				c.do("GET", "/session")
+			}
+			c.do("GET", "/createJWT", "X-Authenticated-User", "ada")
+			got := strings.Count(logs.String(), "without identity.WithSession in its context")
+			if got != tt.warnings {
+				t.Fatalf("got %d warnings about unmarked requests, want %d; log:\n%s", got, tt.warnings, logs.String())
+			}
+			if got == 0 {
+				return
+			}
+			for _, want := range []string{"level=WARN", "wrap srv.Handler()", "WithSession(ctx, nil)", "SessionSourceFunc", "path=/createJWT"} {
+				if !strings.Contains(logs.String(), want) {
+					t.Errorf("the warning does not say %q; log:\n%s", want, logs.String())
+				}
+			}
+		})
+	}
 }
 
 func TestTLSRoundTripWithCookieJar(t *testing.T) {

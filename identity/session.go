@@ -128,9 +128,17 @@ type sessionKey struct{}
 
 // WithSession returns a copy of ctx carrying info, for apps that authenticate
 // in their own middleware: set it there, and let [ContextSessions] read it.
-// A nil info marks the request anonymous.
+// A nil info marks the request anonymous. Call it for every request the
+// middleware passes on, anonymous ones included: the mark is how a [Server]
+// with ContextSessions tells that the middleware ran.
 func WithSession(ctx context.Context, info *SessionInfo) context.Context {
 	return context.WithValue(ctx, sessionKey{}, info)
+}
+
+// sessionMarked reports whether [WithSession] ran on ctx, with nil or not.
+func sessionMarked(ctx context.Context) bool {
+	_, ok := ctx.Value(sessionKey{}).(*SessionInfo)
+	return ok
 }
 
 // SessionFrom returns the session stored in ctx by [WithSession]. ok is false
@@ -145,10 +153,18 @@ func SessionFrom(ctx context.Context) (info *SessionInfo, ok bool) {
 // without one is anonymous. The zero value is ready to use.
 //
 // The middleware must wrap the handlers of [Server.Handler] too, not only
-// the app's pages: otherwise every token is anonymous. Since the app logs
-// users in itself, there is no /authenticate or /logout endpoint; the page
-// calls webchatid.refresh() after a login or logout to hand web chat a new
-// token.
+// the app's pages, and call WithSession for every request (with nil when
+// anonymous): otherwise every token is anonymous. A [Server] whose
+// Config.Sessions is ContextSessions logs one warning, through
+// Config.Logger, the first time a request reaches it without that mark.
+//
+// An app with its own login can more simply read its session in a
+// [SessionSourceFunc], which the Server calls on each token request and
+// which needs no middleware around the mounted handler.
+//
+// Since the app logs users in itself, there is no /authenticate or /logout
+// endpoint; the page calls webchatid.refresh() after a login or logout to
+// hand web chat a new token.
 type ContextSessions struct{}
 
 // Session returns the session in r's context, or nil when there is none.

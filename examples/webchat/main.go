@@ -245,15 +245,26 @@ func payloadKeys(c config, log *slog.Logger) (crypto.PublicKey, *rsa.PrivateKey,
 	if c.standinKeyFile != "" && (c.ibmPublicKeyFile != "" || c.ibm()) {
 		return nil, nil, errors.New("-standin-key is for the stand-in only: drop it when giving IBM's public key or IBM settings")
 	}
+	// IBM's key without IBM's settings: the stand-in answers, but only IBM
+	// can read what that key encrypts.
+	unreadable := func() {
+		if !c.ibm() {
+			log.Warn("IBM's public key but no IBM settings: the stand-in cannot decrypt user_payload and does not know who is logged in (it says so in its answers)")
+		}
+	}
 	switch {
 	case c.ibmPublicKeyFile != "":
 		k, err := keys.LoadPublicFile(c.ibmPublicKeyFile)
 		if err != nil {
 			return nil, nil, fmt.Errorf("-ibm-public-key: %w", err)
 		}
+		unreadable()
 		return k, nil, nil
 	case os.Getenv("WEBCHATID_IBM_PUBLIC_KEY") != "":
 		k, err := keys.PublicFromEnv("WEBCHATID_IBM_PUBLIC_KEY")
+		if err == nil {
+			unreadable()
+		}
 		return k, nil, err
 	case c.ibm():
 		log.Warn("no -ibm-public-key: user_payload is sent signed but not encrypted")

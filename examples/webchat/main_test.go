@@ -76,20 +76,26 @@ func TestStandin(t *testing.T) {
 	tests := []struct {
 		name       string
 		auth       string
+		noKey      bool // the stand-in lacks the payload key (-ibm-public-key without IBM settings)
 		wantStatus int
 		wantError  string
-		wantUser   string
+		wantUser   string // "" when the stand-in cannot read user_payload
+		wantState  string // stand_in.user_payload
 	}{
-		{"encrypted payload is decrypted", "Bearer " + token(signer, now, true), 200, "", "cade-id"},
-		{"clear payload is passed on", "Bearer " + token(signer, now, false), 200, "", "cade-id"},
-		{"token expired a second ago is refused as expired", "Bearer " + token(signer, now.Add(-time.Minute-time.Second), true), 401, "token expired", ""},
-		{"token from another key is refused", "Bearer " + token(otherSigner, now, true), 401, "token invalid", ""},
-		{"garbage is refused", "Bearer not.a.jwt", 401, "token invalid", ""},
-		{"missing token is refused", "", 401, "no identity token", ""},
+		{"encrypted payload is decrypted", "Bearer " + token(signer, now, true), false, 200, "", "cade-id", payloadDecrypted},
+		{"clear payload is passed on", "Bearer " + token(signer, now, false), false, 200, "", "cade-id", payloadClear},
+		{"payload encrypted for a key the stand-in lacks is reported unreadable", "Bearer " + token(signer, now, true), true, 200, "", "", payloadUnreadable},
+		{"token expired a second ago is refused as expired", "Bearer " + token(signer, now.Add(-time.Minute-time.Second), true), false, 401, "token expired", "", ""},
+		{"token from another key is refused", "Bearer " + token(otherSigner, now, true), false, 401, "token invalid", "", ""},
+		{"garbage is refused", "Bearer not.a.jwt", false, 401, "token invalid", "", ""},
+		{"missing token is refused", "", false, 401, "no identity token", "", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &standin{verifyKey: signing.Public(), payloadKey: ibm, log: discardLog(), now: func() time.Time { return now }}
+			if tc.noKey {
+				s.payloadKey = nil
+			}
 			r := httptest.NewRequest(http.MethodPost, "/standin/message", strings.NewReader(`{"text":"hi"}`))
 			if tc.auth != "" {
 				r.Header.Set("Authorization", tc.auth)
@@ -119,15 +125,93 @@ func TestStandin(t *testing.T) {
 			if got := a.SystemIntegrations.Channel.Private.User.ID; got != "anon-1" {
 				t.Errorf("got user.id %q, want anon-1", got)
 			}
-			var p map[string]string
-			if err := json.Unmarshal(a.SystemIntegrations.Chat.Private.UserPayload, &p); err != nil {
-				t.Fatal(err)
-			}
-			if p["custom_user_id"] != tc.wantUser {
-				t.Errorf("got custom_user_id %q, want %q", p["custom_user_id"], tc.wantUser)
-			}
+			checkStandinPayload(t, a, tc.wantState, tc.wantUser)
 		})
 	}
+}
+
+// checkStandinPayload checks that a stand-in answer says what it did with
+// user_payload, and only that: a greeting by name when it could read the
+// payload, never "Anonymous" nor a claim of decryption when it could not.
+func checkStandinPayload(t *testing.T, a standinAnswer, wantState, wantUser string) {
+	t.Helper()
+	if a.StandIn.UserPayload != wantState {
+		t.Errorf("got stand_in.user_payload %q, want %q", a.StandIn.UserPayload, wantState)
+	}
+	note := a.StandIn.UserPayloadNote
+	if wantUser == "" {
+		if len(a.SystemIntegrations.Chat.Private.UserPayload) != 0 {
+			t.Errorf("got user_payload %s, want none: the stand-in could not read it", a.SystemIntegrations.Chat.Private.UserPayload)
+		}
+		if strings.Contains(a.Output.Text, "Anonymous") || !strings.Contains(a.Output.Text, "cannot tell who you are") {
+			t.Errorf("got answer %q, want one saying the stand-in cannot tell who is logged in", a.Output.Text)
+		}
+		if strings.Contains(note, "decrypted it") || !strings.Contains(note, "cannot read it") || !strings.Contains(note, "-ibm-public-key") {
+			t.Errorf("got note %q, want one saying the stand-in cannot read user_payload and why", note)
+		}
+		return
+	}
+	var p map[string]string
+	if err := json.Unmarshal(a.SystemIntegrations.Chat.Private.UserPayload, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p["custom_user_id"] != wantUser {
+		t.Errorf("got custom_user_id %q, want %q", p["custom_user_id"], wantUser)
+	}
+	if !strings.HasPrefix(a.Output.Text, "Hello "+p["name"]+"!") {
+		t.Errorf("got answer %q, want a greeting of %s", a.Output.Text, p["name"])
+	}
+	if decrypted := strings.Contains(note, "decrypted it"); decrypted != (wantState == payloadDecrypted) {
+		t.Errorf("got note %q for a %s payload", note, wantState)
+	}
+}
+
+// With IBM's public key but no IBM settings the stand-in cannot decrypt
+// user_payload: after a login it must say so, not greet Cade as Anonymous
+// nor claim it decrypted anything.
+func TestStandinWithIBMPublicKeySaysItCannotDecrypt(t *testing.T) {
+	url, logs := startDemo(t, "-key", "testdata/signing-key.pem", "-ibm-public-key", "testdata/standin-ibm-public.pem")
+	if !strings.Contains(logs.String(), "the stand-in cannot decrypt user_payload") {
+		t.Errorf("the demo did not warn at start that the stand-in cannot decrypt; logs:\n%s", logs)
+	}
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Jar: jar}
+	res, err := client.Post(url+"authenticate", "application/x-www-form-urlencoded", strings.NewReader("user=cade"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusNoContent {
+		t.Fatalf("POST /authenticate: got status %d, want 204", res.StatusCode)
+	}
+	res, err = client.Get(url + "createJWT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	req, err := http.NewRequest("POST", url+"standin/message", strings.NewReader(`{"text":"hi"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+string(token))
+	req.Header.Set("Content-Type", "application/json")
+	res, err = client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("POST /standin/message: got status %d, want 200", res.StatusCode)
+	}
+	var a standinAnswer
+	if err := json.NewDecoder(res.Body).Decode(&a); err != nil {
+		t.Fatal(err)
+	}
+	checkStandinPayload(t, a, payloadUnreadable, "")
 }
 
 func TestHeaderSafe(t *testing.T) {

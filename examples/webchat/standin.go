@@ -53,11 +53,24 @@ type standinAnswer struct {
 }
 
 type standinStats struct {
-	TokenExpiresAt          time.Time `json:"token_expires_at"`
-	ExpiredTokensRefused    int64     `json:"expired_tokens_refused"`
-	MessagesAnswered        int64     `json:"messages_answered"`
-	UserPayloadWasEncrypted bool      `json:"user_payload_was_encrypted"`
+	TokenExpiresAt       time.Time `json:"token_expires_at"`
+	ExpiredTokensRefused int64     `json:"expired_tokens_refused"`
+	MessagesAnswered     int64     `json:"messages_answered"`
+	// UserPayload says what the stand-in could do with user_payload (one
+	// of the payload* constants) and UserPayloadNote says it to people.
+	UserPayload     string `json:"user_payload,omitempty"`
+	UserPayloadNote string `json:"user_payload_note,omitempty"`
 }
+
+// What the stand-in did with a token's user_payload.
+const (
+	payloadClear       = "clear"      // sent signed but not encrypted
+	payloadDecrypted   = "decrypted"  // encrypted with the stand-in's key pair, decrypted
+	payloadUnreadable  = "unreadable" // encrypted for a key whose private half the stand-in lacks
+	noteDecrypted      = "user_payload arrived encrypted; the stand-in decrypted it with the private half of its own key pair"
+	noteUnreadable     = "user_payload arrived encrypted for the key given with -ibm-public-key; the stand-in does not hold its private half, so it cannot read it and does not know who is logged in (IBM would). Drop -ibm-public-key to let the stand-in decrypt with its own key pair, or give IBM's settings to chat with IBM"
+	greetingUnreadable = "Hello! You said %q. Your user_payload is encrypted for IBM, so the stand-in cannot tell who you are. Here is what it sees:"
+)
 
 func (s *standin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -97,14 +110,20 @@ func (s *standin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.StandIn.TokenExpiresAt = tok.Expiration().UTC()
 	name := "Anonymous"
 	if v, ok := tok.Get(claims.UserPayloadClaim); ok {
-		payload, encrypted, err := s.userPayload(v)
+		payload, status, err := s.userPayload(v)
 		if err != nil {
 			s.log.Warn("stand-in: user_payload unreadable", "error", err)
 			s.refuse(w, "invalid_token", "user_payload cannot be decrypted")
 			return
 		}
 		a.SystemIntegrations.Chat.Private.UserPayload = payload
-		a.StandIn.UserPayloadWasEncrypted = encrypted
+		a.StandIn.UserPayload = status
+		switch status {
+		case payloadDecrypted:
+			a.StandIn.UserPayloadNote = noteDecrypted
+		case payloadUnreadable:
+			a.StandIn.UserPayloadNote = noteUnreadable
+		}
 		var p struct {
 			Name string `json:"name"`
 		}
@@ -114,31 +133,35 @@ func (s *standin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	a.StandIn.ExpiredTokensRefused = s.expired.Load()
 	a.StandIn.MessagesAnswered = s.messages.Add(1)
-	a.Output.Text = fmt.Sprintf("Hello %s! You said %q. Here is what an action sees:", name, truncate(msg.Text, 80))
+	if a.StandIn.UserPayload == payloadUnreadable {
+		a.Output.Text = fmt.Sprintf(greetingUnreadable, truncate(msg.Text, 80))
+	} else {
+		a.Output.Text = fmt.Sprintf("Hello %s! You said %q. Here is what an action sees:", name, truncate(msg.Text, 80))
+	}
 	writeJSON(w, http.StatusOK, a)
 }
 
-// userPayload returns the claim as JSON text: decrypted when it is a string
-// (encrypted with the stand-in's public key), as is when it is plain JSON.
-func (s *standin) userPayload(v any) (json.RawMessage, bool, error) {
+// userPayload returns the claim as JSON text and what the stand-in did with
+// it: decrypted when it is a string encrypted with the stand-in's public key,
+// as is when it is plain JSON, and nil when it is encrypted for a key the
+// stand-in cannot decrypt with (IBM's real one).
+func (s *standin) userPayload(v any) (json.RawMessage, string, error) {
 	ciphertext, ok := v.(string)
 	if !ok {
 		b, err := json.Marshal(v)
-		return b, false, err
+		return b, payloadClear, err
 	}
 	if s.payloadKey == nil {
-		// Encrypted for the real IBM: only IBM can read it.
-		b, err := json.Marshal(map[string]string{"encrypted_for_ibm": "(only IBM holds the private key)"})
-		return b, true, err
+		return nil, payloadUnreadable, nil
 	}
 	plain, err := claims.DecryptUserPayload(s.payloadKey, ciphertext)
 	if err != nil {
-		return nil, true, err
+		return nil, payloadDecrypted, err
 	}
 	if !json.Valid(plain) {
-		return nil, true, errors.New("decrypted user_payload is not JSON")
+		return nil, payloadDecrypted, errors.New("decrypted user_payload is not JSON")
 	}
-	return plain, true, nil
+	return plain, payloadDecrypted, nil
 }
 
 // refuse answers 401 the way the page's stand-in web chat expects: it then

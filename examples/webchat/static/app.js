@@ -99,8 +99,9 @@
         'pre',
         '',
         'system_integrations.channel.private.user.id = ' + sub + '\n' +
-          'system_integrations.chat.private.user_payload = ' + JSON.stringify(payload, null, 1) +
-          (stats.user_payload_was_encrypted ? '\n(user_payload arrived encrypted; the stand-in decrypted it)' : '')
+          'system_integrations.chat.private.user_payload = ' +
+          (stats.user_payload === 'unreadable' ? '(encrypted for IBM: unreadable here)' : JSON.stringify(payload, null, 1)) +
+          (stats.user_payload_note ? '\n(' + stats.user_payload_note + ')' : '')
       )
     );
     messages.appendChild(li);

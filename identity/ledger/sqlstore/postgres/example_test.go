@@ -6,12 +6,11 @@ import (
 	"os"
 	"time"
 
-	"github.com/webchatid/webchatid/identity"
 	"github.com/webchatid/webchatid/identity/ledger/sqlstore/postgres"
 )
 
-// ExampleOpen shares one ledger between app servers. (Not run: it needs a
-// PostgreSQL server.)
+// ExampleOpen shares one ledger between app servers: pass the store as
+// identity.Config.Ledger on each. (Not run: it needs a PostgreSQL server.)
 func ExampleOpen() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -21,9 +20,9 @@ func ExampleOpen() {
 	}
 	defer ledger.Close()
 
-	srv, err := identity.New(identity.Config{
-		// SigningKeys, sessions, … as usual.
-		Ledger: ledger,
-	})
-	_, _ = srv, err
+	entries, err := ledger.Lookup(ctx, "customer-42")
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("customer-42 chatted under %d anonymous IDs", len(entries))
 }
