@@ -40,7 +40,7 @@ type Config struct {
 
 	// MaxAge is the cookie lifetime, renewed on every GetOrSet; it is sent as
 	// both Max-Age and Expires, in whole seconds. IBM bills monthly active
-	// users by ID, so keep it above 30 days; browsers cap it at 400 days.
+	// users by ID and advises at least 45 days; browsers cap it at 400 days.
 	// Negative values and values under a second are refused. If zero, 45
 	// days is used.
 	MaxAge time.Duration

@@ -262,16 +262,16 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, op string, err err
 		status, code, desc = http.StatusServiceUnavailable, "temporarily_unavailable", "service temporarily unavailable"
 	}
 	s.log().LogAttrs(r.Context(), level, "identity: request failed",
-		slog.String("op", op), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-		slog.Int("status", status), slog.String("error", err.Error()))
+		slog.String("op", op), requestAttr("method", r.Method), requestAttr("path", r.URL.Path),
+		slog.Int("status", status), requestAttr("error", err.Error()))
 	s.writeError(w, r, status, code, desc)
 }
 
 // denyCrossOrigin answers a request refused by the cross-origin protection.
 func (s *Server) denyCrossOrigin(w http.ResponseWriter, r *http.Request) {
 	s.log().LogAttrs(r.Context(), slog.LevelInfo, "identity: cross-origin request refused",
-		slog.String("method", r.Method), slog.String("path", r.URL.Path),
-		slog.String("origin", r.Header.Get("Origin")), slog.String("sec_fetch_site", r.Header.Get("Sec-Fetch-Site")))
+		requestAttr("method", r.Method), requestAttr("path", r.URL.Path),
+		requestAttr("origin", r.Header.Get("Origin")), requestAttr("sec_fetch_site", r.Header.Get("Sec-Fetch-Site")))
 	s.writeError(w, r, http.StatusForbidden, "access_denied", "cross-origin request refused")
 }
 

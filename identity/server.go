@@ -72,9 +72,10 @@ type Server struct {
 
 var _ http.Handler = (*Server)(nil)
 
-// billingMonth is the shortest anonymous-ID lifetime that keeps a returning
-// visitor one monthly active user in IBM's billing.
-const billingMonth = 30 * 24 * time.Hour
+// minAnonymousMaxAge is the shortest anonymous-ID lifetime IBM advises (45
+// days, its tutorial's value): a returning visitor whose cookie expired is
+// billed as a new monthly active user.
+const minAnonymousMaxAge = 45 * 24 * time.Hour
 
 // New returns a Server for cfg. It copies cfg, fills in defaults, and checks
 // every field, returning an error that names the first invalid one (for
@@ -124,9 +125,9 @@ func New(cfg Config) (*Server, error) {
 		s.log().LogAttrs(context.Background(), slog.LevelWarn,
 			"identity: Config.IBMPublicKey is not set, so sessions' SSOToken is never sent to watsonx Orchestrate")
 	}
-	if m := cfg.Anonymous.MaxAge; m > 0 && m < billingMonth {
+	if m := cfg.Anonymous.MaxAge; m > 0 && m < minAnonymousMaxAge {
 		s.log().LogAttrs(context.Background(), slog.LevelWarn,
-			"identity: Config.Anonymous.MaxAge is under 30 days: IBM bills monthly active users by sub, so a returning visitor whose cookie expired counts again",
+			"identity: Config.Anonymous.MaxAge is under the 45 days IBM advises: IBM bills monthly active users by sub, so a returning visitor whose cookie expired counts again",
 			slog.Duration("max_age", m))
 	}
 	s.recorder = ledger.NewRecorder(cfg.Ledger, cfg.Now)
@@ -214,7 +215,7 @@ func (s *Server) Session(r *http.Request) (*SessionInfo, error) {
 			return nil, fmt.Errorf("%w: %w", ErrSessionUnavailable, err)
 		}
 		s.log().LogAttrs(r.Context(), slog.LevelWarn, "identity: session source failed; request treated as anonymous",
-			slog.String("error", err.Error()))
+			requestAttr("error", err.Error()))
 		return nil, nil
 	}
 	if info != nil {
@@ -299,7 +300,7 @@ func (s *Server) record(ctx context.Context, sub string, isNew bool, info *Sessi
 		return fmt.Errorf("%w: %w", ErrLedgerUnavailable, err)
 	}
 	s.log().LogAttrs(ctx, slog.LevelWarn, "identity: ledger write failed; token issued anyway",
-		slog.String("error", err.Error()))
+		requestAttr("error", err.Error()))
 	return nil
 }
 

@@ -523,23 +523,6 @@ func TestNewLogsKeyFingerprints(t *testing.T) {
 	}
 }
 
-func TestNewWarnsAboutAnonymousIDsShorterThanABillingMonth(t *testing.T) {
-	for _, tt := range []struct {
-		maxAge   time.Duration
-		wantWarn bool
-	}{
-		{0, false},
-		{30 * 24 * time.Hour, false},
-		{7 * 24 * time.Hour, true},
-	} {
-		logs := &logBuffer{}
-		newServer(t, identity.Config{Logger: logs.logger(), Anonymous: cookie.Config{MaxAge: tt.maxAge}})
-		if got := strings.Contains(logs.String(), "MaxAge is under 30 days"); got != tt.wantWarn {
-			t.Errorf("MaxAge %v: got warning %v, want %v (log %q)", tt.maxAge, got, tt.wantWarn, logs.String())
-		}
-	}
-}
-
 // mismatchedSigner signs with one key and claims another's public half, as
 // a misconfigured KMS key would.
 type mismatchedSigner struct {
