@@ -3,6 +3,7 @@ package identity
 import (
 	"crypto"
 	"crypto/rsa"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -219,6 +220,13 @@ func (cfg *Config) validate() error {
 	for i, k := range cfg.SessionKeys {
 		if err := checkSessionKey(k); err != nil {
 			return fmt.Errorf("identity: Config.SessionKeys[%d]: %w", i, err)
+		}
+	}
+	for i, k := range cfg.SessionKeys {
+		for j, b := range cfg.Anonymous.BindingKeys {
+			if subtle.ConstantTimeCompare(k, b) == 1 {
+				return fmt.Errorf("identity: Config.SessionKeys[%d]: is also Config.Anonymous.BindingKeys[%d]: use a separate random key for each purpose", i, j)
+			}
 		}
 	}
 	if cfg.Authenticate != nil && len(cfg.SessionKeys) == 0 {

@@ -77,3 +77,59 @@ func TestAnonymousMaxAgeWarningBelow45Days(t *testing.T) {
 		}
 	}
 }
+
+// TestCookieSessionsLogToConfigLogger: a CookieSessions made with
+// NewCookieSessions and given as Config.Sessions logs to Config.Logger, not
+// to slog.Default.
+func TestCookieSessionsLogToConfigLogger(t *testing.T) {
+	cs, err := identity.NewCookieSessions(cookie.SealerConfig{Keys: [][]byte{sessionKey(7)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs logBuffer
+	srv := newServer(t, identity.Config{Sessions: cs, Logger: logs.logger()})
+	req := httptest.NewRequest("GET", "http://example.com/session", nil)
+	req.AddCookie(&http.Cookie{Name: identity.DefaultSessionCookie, Value: strings.Repeat("A", 80)})
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("got status %d, want 200", rec.Code)
+	}
+	if !strings.Contains(logs.String(), "session cookie ignored") {
+		t.Errorf("the ignored session cookie was not logged to Config.Logger:\n%s", logs.String())
+	}
+}
+
+// TestNewRefusesKeySharedByBindingAndSessionKeys: one secret used both to
+// MAC anonymous IDs and to seal sessions is refused, whichever positions.
+func TestNewRefusesKeySharedByBindingAndSessionKeys(t *testing.T) {
+	shared := sessionKey(9)
+	for _, tc := range []struct {
+		name    string
+		binding [][]byte
+		session [][]byte
+	}{
+		{"first keys", [][]byte{shared}, [][]byte{shared}},
+		{"older keys", [][]byte{sessionKey(2), shared}, [][]byte{sessionKey(3), shared}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := identity.New(identity.Config{
+				SigningKeys: []identity.SigningKey{{Key: rsaKey(t, keyA)}},
+				SessionKeys: tc.session,
+				Anonymous:   cookie.Config{BindingKeys: tc.binding},
+				Logger:      discardLogger(),
+			})
+			if err == nil || !strings.Contains(err.Error(), "Config.SessionKeys") || !strings.Contains(err.Error(), "BindingKeys") {
+				t.Fatalf("New: got %v, want an error naming SessionKeys and BindingKeys", err)
+			}
+		})
+	}
+	if _, err := identity.New(identity.Config{
+		SigningKeys: []identity.SigningKey{{Key: rsaKey(t, keyA)}},
+		SessionKeys: [][]byte{sessionKey(2)},
+		Anonymous:   cookie.Config{BindingKeys: [][]byte{sessionKey(3)}},
+		Logger:      discardLogger(),
+	}); err != nil {
+		t.Errorf("distinct keys: %v", err)
+	}
+}

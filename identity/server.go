@@ -102,6 +102,12 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("identity: Config.SessionKeys: %w", err)
 		}
 		s.sessions = &CookieSessions{sealer: sealer, log: cfg.Logger}
+	} else if cs, ok := cfg.Sessions.(*CookieSessions); ok && cs.log == nil && cfg.Logger != nil {
+		// The app's CookieSessions logs to slog.Default; the Server's copy
+		// logs where the Server does.
+		c := *cs
+		c.log = cfg.Logger
+		s.sessions = &c
 	}
 	// One name for both cookies would make every token request overwrite
 	// the login, and every login the anonymous ID.
