@@ -327,7 +327,7 @@ func (a *Anonymous) GetOrSetID(w http.ResponseWriter, r *http.Request) (ID, erro
 	}
 	http.SetCookie(w, v.attrs.cookie(r, value, now))
 	if legacy {
-		ExpireTossed(w, r, a.plain.attrs.name)
+		http.SetCookie(w, a.plain.attrs.deletion(r))
 	}
 	return id, nil
 }

@@ -12,16 +12,14 @@ const maxTossedDomains = 4
 
 // ExpireTossed writes Set-Cookie lines on w that delete any cookie called
 // name that a sibling subdomain could have set for this host ("cookie
-// tossing"): one host-only, and one for r's host and each parent domain of
-// it, up to the registrable part (for chat.shop.example.com: that name,
-// shop.example.com and example.com; at most four), each with Path=/. A
-// browser ignores the lines for domains it would not have accepted, so
-// sending them for a public suffix is harmless. An IP-literal host gets
-// only the host-only deletion.
+// tossing"): one with Domain set to r's host and one for each parent domain
+// of it (for chat.shop.example.com: that name, shop.example.com and
+// example.com; at most four), each with Path=/. A browser ignores the lines
+// for domains it would not have accepted, so sending them for a public
+// suffix is harmless. An IP-literal host gets none. The host-only cookie of
+// that name is not touched: delete it with [Sealer.Clear] (or keep it).
 //
-// Use it on logout, for the names whose values the app does not read but a
-// tossed cookie would still be sent under. Never pass the name of a cookie
-// the response also sets host-only with Path=/: the two lines would clash.
+// Use it on logout for the names a tossed cookie would still be sent under.
 func ExpireTossed(w http.ResponseWriter, r *http.Request, name string) {
 	expire := func(domain string) {
 		http.SetCookie(w, &http.Cookie{
@@ -30,7 +28,6 @@ func ExpireTossed(w http.ResponseWriter, r *http.Request, name string) {
 			HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode,
 		})
 	}
-	expire("")
 	host := r.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h

@@ -95,11 +95,23 @@ type Config struct {
 	Sessions SessionSource
 
 	// SessionKeys, when Sessions is nil, makes the Server keep sessions in a
-	// sealed cookie named [DefaultSessionCookie] with default settings (a
-	// [CookieSessions]): each key is 32 random bytes, the first seals and
-	// all open, for rotation. Setting both Sessions and SessionKeys is an
-	// error. The default is no session cookie.
+	// sealed cookie (a [CookieSessions]) set up by SessionCookie: each key
+	// is 32 random bytes, the first seals and all open, for rotation.
+	// Setting both Sessions and SessionKeys is an error. The default is no
+	// session cookie.
 	SessionKeys [][]byte
+
+	// SessionCookie sets the attributes of the session cookie SessionKeys
+	// makes: Name, MaxAge (24 hours if zero), Domain, Path, Secure,
+	// SameSite and Partitioned; its Keys and Now must be left empty
+	// (SessionKeys and Config.Now give them), and it requires SessionKeys.
+	// If its Name is empty, the cookie is __Host-WEBCHATID-SESSION on
+	// responses that carry Secure and [DefaultSessionCookie] otherwise (see
+	// [CookieSessions]). If its Secure is zero, Anonymous.Secure is used:
+	// behind a proxy that terminates TLS, Anonymous.Secure =
+	// [cookie.SecureAlways] makes both cookies Secure (and __Host-). The
+	// zero value gives those defaults.
+	SessionCookie cookie.SealerConfig
 
 	// Authenticate checks a POST /authenticate request (credentials in its
 	// body or headers, as the app likes) and returns the user's info. It
@@ -216,6 +228,11 @@ func (cfg *Config) validate() error {
 		if src == nil {
 			return fmt.Errorf("identity: Config.Sessions: nil SessionSourceFunc")
 		}
+	}
+	if sc := cfg.SessionCookie; sc.Keys != nil || sc.Now != nil {
+		return fmt.Errorf("identity: Config.SessionCookie: leave Keys and Now empty; SessionKeys and Config.Now give them")
+	} else if len(cfg.SessionKeys) == 0 && (sc.Name != "" || sc.MaxAge != 0 || sc.Domain != "" || sc.Path != "" || sc.Secure != 0 || sc.SameSite != 0 || sc.Partitioned) {
+		return fmt.Errorf("identity: Config.SessionCookie: set without SessionKeys (configure a Sessions store's cookie with NewCookieSessions)")
 	}
 	for i, k := range cfg.SessionKeys {
 		if err := checkSessionKey(k); err != nil {

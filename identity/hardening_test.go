@@ -133,3 +133,140 @@ func TestNewRefusesKeySharedByBindingAndSessionKeys(t *testing.T) {
 		t.Errorf("distinct keys: %v", err)
 	}
 }
+
+// do sends one request to h, over TLS when the target is https, with the
+// given raw Cookie header.
+func do(h http.Handler, method, target, cookieHeader string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, target, nil)
+	if cookieHeader != "" {
+		req.Header.Set("Cookie", cookieHeader)
+	}
+	if method == "POST" {
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+// setCookie returns the cookie called name that rec sets, or nil.
+func setCookie(rec *httptest.ResponseRecorder, name string) *http.Cookie {
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == name && c.MaxAge >= 0 {
+			return c
+		}
+	}
+	return nil
+}
+
+// TestOneSecureSettingGovernsBothCookies: behind a TLS-terminating proxy
+// (r.TLS is nil) Anonymous.Secure = SecureAlways makes the session cookie
+// Secure too; SessionCookie.Secure can still say otherwise.
+func TestOneSecureSettingGovernsBothCookies(t *testing.T) {
+	srv := newServer(t, identity.Config{Anonymous: cookie.Config{Secure: cookie.SecureAlways}})
+	rec := do(srv, "POST", "http://example.com/authenticate", "")
+	if rec.Code != http.StatusNoContent {
+		t.Fatalf("login: got %d, want 204", rec.Code)
+	}
+	cs := rec.Result().Cookies()
+	if len(cs) == 0 {
+		t.Fatal("no session cookie")
+	}
+	for _, c := range cs {
+		if c.MaxAge >= 0 && !c.Secure {
+			t.Errorf("cookie %s is not Secure behind the proxy", c.Name)
+		}
+	}
+	srv = newServer(t, identity.Config{
+		Anonymous:     cookie.Config{Secure: cookie.SecureAlways},
+		SessionCookie: cookie.SealerConfig{Name: "APP-SESSION", Secure: cookie.SecureNever},
+	})
+	rec = do(srv, "POST", "http://example.com/authenticate", "")
+	if c := setCookie(rec, "APP-SESSION"); c == nil || c.Secure {
+		t.Errorf("SessionCookie.Secure = SecureNever: got %+v, want a cookie APP-SESSION without Secure", c)
+	}
+}
+
+// TestSessionCookieNameIsHostPrefixedOverTLSAndConfigurable: with
+// SessionKeys the session cookie is __Host-WEBCHATID-SESSION over TLS,
+// WEBCHATID-SESSION over plain HTTP, and SessionCookie.Name renames it.
+func TestSessionCookieNameIsHostPrefixedOverTLSAndConfigurable(t *testing.T) {
+	srv := newServer(t, identity.Config{})
+	if c := setCookie(do(srv, "POST", "https://example.com/authenticate", ""), "__Host-"+identity.DefaultSessionCookie); c == nil || !c.Secure || c.Path != "/" || c.Domain != "" {
+		t.Errorf("TLS login: got %+v, want a __Host- session cookie", c)
+	}
+	if c := setCookie(do(srv, "POST", "http://example.com/authenticate", ""), identity.DefaultSessionCookie); c == nil {
+		t.Error("plain HTTP login: no WEBCHATID-SESSION cookie")
+	}
+	srv = newServer(t, identity.Config{SessionCookie: cookie.SealerConfig{Name: "__Host-APP"}})
+	if c := setCookie(do(srv, "POST", "https://example.com/authenticate", ""), "__Host-APP"); c == nil {
+		t.Error("SessionCookie.Name is not used")
+	}
+	if _, err := identity.New(identity.Config{
+		SigningKeys:   []identity.SigningKey{{Key: rsaKey(t, keyA)}},
+		SessionCookie: cookie.SealerConfig{Name: "X"},
+		Logger:        discardLogger(),
+	}); err == nil || !strings.Contains(err.Error(), "Config.SessionCookie") {
+		t.Errorf("SessionCookie without SessionKeys: got %v, want an error naming it", err)
+	}
+}
+
+// TestTossedSessionCookieIsIgnoredOverTLS: a session cookie under the
+// unprefixed name (which a sibling subdomain can set for the whole site)
+// neither logs a visitor in over TLS nor overrides the visitor's own login,
+// whatever the order of the Cookie header.
+func TestTossedSessionCookieIsIgnoredOverTLS(t *testing.T) {
+	var who string
+	srv := newServer(t, identity.Config{
+		SessionKeys: [][]byte{sessionKey(1)},
+		Authenticate: func(r *http.Request) (*identity.SessionInfo, error) {
+			return &identity.SessionInfo{UserName: who, CustomUserID: who + "-id"}, nil
+		},
+	})
+	who = "mallory" // logs in over plain HTTP: a cookie under the plain name
+	mallory := setCookie(do(srv, "POST", "http://example.com/authenticate", ""), identity.DefaultSessionCookie)
+	who = "cade"
+	cade := setCookie(do(srv, "POST", "https://example.com/authenticate", ""), "__Host-"+identity.DefaultSessionCookie)
+	if mallory == nil || cade == nil {
+		t.Fatal("logins set no cookies")
+	}
+	tossed := mallory.Name + "=" + mallory.Value
+	own := cade.Name + "=" + cade.Value
+	for _, tc := range []struct{ hdr, want string }{
+		{tossed, `{"logged_in":false}`},
+		{tossed + "; " + own, `{"logged_in":true,"name":"cade"}`},
+		{own + "; " + tossed, `{"logged_in":true,"name":"cade"}`},
+	} {
+		rec := do(srv, "GET", "https://example.com/session", tc.hdr)
+		if got := strings.TrimSpace(rec.Body.String()); got != tc.want {
+			t.Errorf("Cookie: %.60s…\ngot %s, want %s", tc.hdr, got, tc.want)
+		}
+	}
+}
+
+// TestLogoutExpiresTossedCookies: logout deletes the session cookie under
+// its __Host- name and, for what a sibling subdomain could have set, the
+// unprefixed name host-only and for each parent domain.
+func TestLogoutExpiresTossedCookies(t *testing.T) {
+	srv := newServer(t, identity.Config{})
+	rec := do(srv, "POST", "https://chat.example.com/logout", "")
+	if rec.Code != http.StatusNoContent {
+		t.Fatalf("logout: got %d", rec.Code)
+	}
+	deleted := map[string]bool{}
+	for _, c := range rec.Result().Cookies() {
+		if c.MaxAge < 0 {
+			deleted[c.Name+"@"+c.Domain] = true
+		}
+	}
+	for _, want := range []string{
+		"__Host-" + identity.DefaultSessionCookie + "@",
+		identity.DefaultSessionCookie + "@",
+		identity.DefaultSessionCookie + "@chat.example.com",
+		identity.DefaultSessionCookie + "@example.com",
+	} {
+		if !deleted[want] {
+			t.Errorf("logout does not delete %s; deleted %v", want, deleted)
+		}
+	}
+}

@@ -97,11 +97,16 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.sessions = cfg.Sessions
 	if len(cfg.SessionKeys) > 0 {
-		sealer, err := cookie.NewSealer(cookie.SealerConfig{Name: DefaultSessionCookie, Keys: cfg.SessionKeys, Now: cfg.Now})
-		if err != nil {
-			return nil, fmt.Errorf("identity: Config.SessionKeys: %w", err)
+		sc := cfg.SessionCookie
+		sc.Keys, sc.Now = cfg.SessionKeys, cfg.Now
+		if sc.Secure == cookie.SecureAuto {
+			sc.Secure = cfg.Anonymous.Secure // one setting for both cookies
 		}
-		s.sessions = &CookieSessions{sealer: sealer, log: cfg.Logger}
+		cs, err := newCookieSessions(sc, cfg.Logger)
+		if err != nil {
+			return nil, fmt.Errorf("identity: Config.SessionCookie: %w", err)
+		}
+		s.sessions = cs
 	} else if cs, ok := cfg.Sessions.(*CookieSessions); ok && cs.log == nil && cfg.Logger != nil {
 		// The app's CookieSessions logs to slog.Default; the Server's copy
 		// logs where the Server does.
@@ -111,8 +116,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	// One name for both cookies would make every token request overwrite
 	// the login, and every login the anonymous ID.
-	if cs, ok := s.sessions.(*CookieSessions); ok && cs.Name() == s.anon.Name() {
-		return nil, fmt.Errorf("identity: Config.Anonymous.Name: %q is also the session cookie's name", s.anon.Name())
+	if cs, ok := s.sessions.(*CookieSessions); ok {
+		for _, n := range s.anon.Names() {
+			if slices.Contains(cs.Names(), n) {
+				return nil, fmt.Errorf("identity: Config.Anonymous.Name: %q is also the session cookie's name", n)
+			}
+		}
 	}
 	s.store, _ = s.sessions.(SessionStore)
 	// Keys last: their check logs, and a failed New should log nothing.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/webchatid/webchatid/cookie"
 )
@@ -157,26 +158,53 @@ func (ContextSessions) Session(r *http.Request) (*SessionInfo, error) {
 // 24 hours by default); keep MaxAge short, or use a server-side session store
 // through a [SessionSource], where that matters.
 //
+// When the config names no cookie, the cookie is __Host-WEBCHATID-SESSION on
+// responses that carry Secure (Domain empty and Path "/" provided), which a
+// sibling subdomain cannot set, and [DefaultSessionCookie] otherwise; over
+// TLS only the __Host- cookie is read, so a session cookie tossed in under
+// the plain name logs nobody in. Login and Logout also expire the plain
+// name where a sibling could have set it ([cookie.ExpireTossed]).
+//
 // Make one with [NewCookieSessions]; its zero value is not usable, and [New]
 // refuses it.
 type CookieSessions struct {
-	sealer *cookie.Sealer
-	log    *slog.Logger // nil: slog.Default()
+	sealer *cookie.Sealer // the configured name, or DefaultSessionCookie
+	host   *cookie.Sealer // "__Host-" + DefaultSessionCookie for Secure responses; nil unless the name is defaulted
+	log    *slog.Logger   // nil: slog.Default()
 }
 
 // NewCookieSessions returns a CookieSessions using a sealed cookie with the
-// given settings. If cfg.Name is empty, [DefaultSessionCookie] is used; Keys
+// given settings. If cfg.Name is empty, the names above are used; Keys
 // must hold at least one 32-byte key (the first seals, all open, for
-// rotation). The error names the invalid field.
+// rotation). The error names the invalid field. It logs to [slog.Default],
+// unless it is given to [New] as Config.Sessions: the Server's copy then
+// logs to Config.Logger.
 func NewCookieSessions(cfg cookie.SealerConfig) (*CookieSessions, error) {
-	if cfg.Name == "" {
+	c, err := newCookieSessions(cfg, nil)
+	if err != nil {
+		return nil, fmt.Errorf("identity: NewCookieSessions: %w", err)
+	}
+	return c, nil
+}
+
+func newCookieSessions(cfg cookie.SealerConfig, log *slog.Logger) (*CookieSessions, error) {
+	defaulted := cfg.Name == ""
+	if defaulted {
 		cfg.Name = DefaultSessionCookie
 	}
 	s, err := cookie.NewSealer(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("identity: NewCookieSessions: %w", err)
+		return nil, err
 	}
-	return &CookieSessions{sealer: s}, nil
+	c := &CookieSessions{sealer: s, log: log}
+	if defaulted && cfg.Domain == "" && (cfg.Path == "" || cfg.Path == "/") && cfg.Secure != cookie.SecureNever {
+		hcfg := cfg
+		hcfg.Name, hcfg.Secure = "__Host-"+DefaultSessionCookie, cookie.SecureAlways
+		if c.host, err = cookie.NewSealer(hcfg); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
 }
 
 func (c *CookieSessions) logger() *slog.Logger {
@@ -186,22 +214,39 @@ func (c *CookieSessions) logger() *slog.Logger {
 	return slog.Default()
 }
 
+// pick is the sealer for a response to r.
+func (c *CookieSessions) pick(r *http.Request) *cookie.Sealer {
+	if c.host != nil && c.sealer.Secure(r) {
+		return c.host
+	}
+	return c.sealer
+}
+
+// expireTossed deletes the plain name where a sibling subdomain could have
+// set it, unless it is a __Host- name, which cannot be tossed.
+func (c *CookieSessions) expireTossed(w http.ResponseWriter, r *http.Request) {
+	if name := c.sealer.Name(); !strings.HasPrefix(strings.ToLower(name), "__host-") {
+		cookie.ExpireTossed(w, r, name)
+	}
+}
+
 // Session returns the session in the request's cookie. A missing cookie is
 // anonymous; so is a tampered, foreign, expired or undecodable one (logged at
 // Debug level, without the value). It never returns an error.
 func (c *CookieSessions) Session(r *http.Request) (*SessionInfo, error) {
-	plain, err := c.sealer.Read(r)
+	sealer := c.pick(r)
+	plain, err := sealer.Read(r)
 	if err != nil {
 		if !errors.Is(err, http.ErrNoCookie) {
-			c.logger().DebugContext(r.Context(), "identity: session cookie ignored",
-				"cookie", c.sealer.Name(), "reason", err.Error())
+			c.logger().LogAttrs(r.Context(), slog.LevelDebug, "identity: session cookie ignored",
+				slog.String("cookie", sealer.Name()), slog.String("reason", err.Error()))
 		}
 		return nil, nil
 	}
 	info := new(SessionInfo)
 	if err := json.Unmarshal(plain, info); err != nil || info.validate() != nil {
-		c.logger().DebugContext(r.Context(), "identity: session cookie ignored",
-			"cookie", c.sealer.Name(), "reason", "undecodable contents")
+		c.logger().LogAttrs(r.Context(), slog.LevelDebug, "identity: session cookie ignored",
+			slog.String("cookie", sealer.Name()), slog.String("reason", "undecodable contents"))
 		return nil, nil
 	}
 	return info, nil
@@ -222,16 +267,37 @@ func (c *CookieSessions) Login(w http.ResponseWriter, r *http.Request, info *Ses
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidSession, err)
 	}
-	if err := c.sealer.Write(w, r, plain); err != nil {
+	sealer := c.pick(r)
+	if err := sealer.Write(w, r, plain); err != nil {
 		return fmt.Errorf("identity: writing session cookie: %w", err)
+	}
+	if sealer != c.sealer {
+		c.sealer.Clear(w, r)
+		c.expireTossed(w, r)
 	}
 	return nil
 }
 
-// Logout clears the session cookie.
+// Logout clears the session cookie, and the plain-named cookies a sibling
+// subdomain could have set ([cookie.ExpireTossed]).
 func (c *CookieSessions) Logout(w http.ResponseWriter, r *http.Request) {
+	if sealer := c.pick(r); sealer != c.sealer {
+		sealer.Clear(w, r)
+	}
 	c.sealer.Clear(w, r)
+	c.expireTossed(w, r)
 }
 
-// Name returns the session cookie's name.
+// Name returns the session cookie's name: the configured one, or
+// [DefaultSessionCookie] (responses with Secure then use the __Host- name;
+// see [CookieSessions.Names]).
 func (c *CookieSessions) Name() string { return c.sealer.Name() }
+
+// Names returns every name the session cookie may have: Name, and the
+// __Host- name when the name is defaulted.
+func (c *CookieSessions) Names() []string {
+	if c.host == nil {
+		return []string{c.sealer.Name()}
+	}
+	return []string{c.sealer.Name(), c.host.Name()}
+}
