@@ -182,9 +182,9 @@ func (s *Server) serveAuthenticate(w http.ResponseWriter, r *http.Request) {
 	}
 	// Link before the session exists: in strict mode a ledger failure must
 	// not leave a login the ledger does not know.
-	if anonID, ok := s.anon.Peek(r); ok {
-		sub, err := s.subject(r, anonID, info)
-		if err == nil {
+	if id, ok := s.anon.PeekID(r); ok {
+		sub, err := s.subject(r, id.Value, info)
+		if err == nil && s.ledgerTrusts(id, sub) {
 			err = s.record(r.Context(), sub, false, info)
 		}
 		if err != nil {

@@ -270,3 +270,133 @@ func TestLogoutExpiresTossedCookies(t *testing.T) {
 		}
 	}
 }
+
+// bindingKey is the anonymous-ID binding key of the ledger tests: never use
+// such a key outside tests.
+var bindingKey = sessionKey(0xb1)
+
+const madeUpID = "anon-12345678-1234-4234-8234-123456789abc"
+
+// TestNewRefusesLedgerWithoutBinding: without BindingKeys anyone can present
+// any ID, so a Ledger needs them, or an explicit opt-out; the error says how
+// to fix it.
+func TestNewRefusesLedgerWithoutBinding(t *testing.T) {
+	base := identity.Config{SigningKeys: []identity.SigningKey{{Key: rsaKey(t, keyA)}}, Logger: discardLogger(), Ledger: &fakeLedger{}}
+	_, err := identity.New(base)
+	if err == nil || !strings.Contains(err.Error(), "Config.Ledger") || !strings.Contains(err.Error(), "Anonymous.BindingKeys") || !strings.Contains(err.Error(), "LedgerWithoutBinding") {
+		t.Fatalf("New: got %v, want an error naming Ledger, Anonymous.BindingKeys and LedgerWithoutBinding", err)
+	}
+	ok := base
+	ok.Anonymous.BindingKeys = [][]byte{bindingKey}
+	if _, err := identity.New(ok); err != nil {
+		t.Errorf("with BindingKeys: %v", err)
+	}
+	ok = base
+	ok.LedgerWithoutBinding = true
+	if _, err := identity.New(ok); err != nil {
+		t.Errorf("with LedgerWithoutBinding: %v", err)
+	}
+}
+
+// TestLedgerNeverRecordsMadeUpIDs: a well-formed UUID the client made up
+// (bare, with a forged MAC, under either cookie name) is never recorded nor
+// linked, not even in the AcceptUnboundUntil window, where the token does
+// carry it.
+func TestLedgerNeverRecordsMadeUpIDs(t *testing.T) {
+	for _, window := range []bool{false, true} {
+		l := &fakeLedger{}
+		anon := cookie.Config{BindingKeys: [][]byte{bindingKey}}
+		if window {
+			anon.AcceptUnboundUntil = fixedNow.Add(24 * time.Hour)
+		}
+		srv := newServer(t, identity.Config{Ledger: l, Anonymous: anon})
+		var session string
+		for _, hdr := range []string{
+			"__Host-ANONYMOUS-USER-ID=" + madeUpID,
+			"ANONYMOUS-USER-ID=" + madeUpID,
+			"__Host-ANONYMOUS-USER-ID=" + madeUpID + ".AAAAAAAAAAAAAAAAAAAAAA",
+		} {
+			if session != "" {
+				hdr += "; " + session
+			}
+			rec := do(srv, "GET", "https://example.com/createJWT", hdr)
+			if rec.Code != http.StatusOK {
+				t.Fatalf("token: %d", rec.Code)
+			}
+			if session == "" {
+				login := do(srv, "POST", "https://example.com/authenticate", hdr)
+				c := setCookie(login, "__Host-"+identity.DefaultSessionCookie)
+				if c == nil {
+					t.Fatalf("login: %d, no session cookie", login.Code)
+				}
+				session = c.Name + "=" + c.Value
+			}
+		}
+		records, links := l.counts()
+		for _, r := range append(records, links...) {
+			if strings.HasPrefix(r, madeUpID) {
+				t.Errorf("window %v: the made-up ID reached the ledger: records %v, links %v", window, records, links)
+				break
+			}
+		}
+	}
+}
+
+// TestLedgerNeverLinksSomeoneElsesID: someone who knows a visitor's sub
+// (every token shows it) presents it as their own cookie and logs in; the
+// visitor's ID is not linked to their account, with or without the
+// AcceptUnboundUntil window. With LedgerWithoutBinding it is: that is the
+// risk the opt-out accepts.
+func TestLedgerNeverLinksSomeoneElsesID(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		cfg      identity.Config
+		wantLink bool
+	}{
+		{"binding", identity.Config{Anonymous: cookie.Config{BindingKeys: [][]byte{bindingKey}}}, false},
+		{"binding with an unbound window", identity.Config{Anonymous: cookie.Config{BindingKeys: [][]byte{bindingKey}, AcceptUnboundUntil: fixedNow.Add(time.Hour)}}, false},
+		{"LedgerWithoutBinding", identity.Config{LedgerWithoutBinding: true}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := &fakeLedger{}
+			cfg := tc.cfg
+			cfg.Ledger = l
+			srv := newServer(t, cfg)
+			victim := newClient(t, srv).token().Subject()
+
+			// The attacker's browser, with the victim's ID put in by hand.
+			name := "__Host-ANONYMOUS-USER-ID"
+			if tc.cfg.LedgerWithoutBinding {
+				name = "ANONYMOUS-USER-ID"
+			}
+			hdr := name + "=" + victim
+			login := do(srv, "POST", "https://example.com/authenticate", hdr)
+			if login.Code != http.StatusNoContent {
+				t.Fatalf("login: %d", login.Code)
+			}
+			for _, c := range login.Result().Cookies() {
+				if c.MaxAge >= 0 {
+					hdr += "; " + c.Name + "=" + c.Value
+				}
+			}
+			// Two tokens: the second presents whatever the first re-set.
+			rec := do(srv, "GET", "https://example.com/createJWT", hdr)
+			for _, c := range rec.Result().Cookies() {
+				if c.Name == name {
+					hdr = strings.Replace(hdr, name+"="+victim, name+"="+c.Value, 1)
+				}
+			}
+			do(srv, "GET", "https://example.com/createJWT", hdr)
+			_, links := l.counts()
+			linked := false
+			for _, ln := range links {
+				if strings.HasPrefix(ln, victim+">") {
+					linked = true
+				}
+			}
+			if linked != tc.wantLink {
+				t.Errorf("victim's ID linked = %v, want %v (links %v)", linked, tc.wantLink, links)
+			}
+		})
+	}
+}

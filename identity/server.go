@@ -262,10 +262,11 @@ func (s *Server) Session(r *http.Request) (*SessionInfo, error) {
 // [ErrLedgerUnavailable], [ErrClaims] or [ErrInvalidSession], or are
 // failures of the cookie, the payload encryption or the signer.
 func (s *Server) Token(w http.ResponseWriter, r *http.Request) (token string, expires time.Time, err error) {
-	anonID, isNew, err := s.anon.GetOrSet(w, r)
+	id, err := s.anon.GetOrSetID(w, r)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("identity: anonymous ID: %w", err)
 	}
+	anonID := id.Value
 	info, err := s.Session(r)
 	if err != nil {
 		return "", time.Time{}, err
@@ -274,10 +275,21 @@ func (s *Server) Token(w http.ResponseWriter, r *http.Request) (token string, ex
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	if err := s.record(r.Context(), sub, isNew && sub == anonID, info); err != nil {
-		return "", time.Time{}, err
+	if s.ledgerTrusts(id, sub) {
+		if err := s.record(r.Context(), sub, id.New && sub == anonID, info); err != nil {
+			return "", time.Time{}, err
+		}
 	}
 	return s.issue(r, sub, anonID, info)
+}
+
+// ledgerTrusts reports whether the ledger may record sub, and link it: only
+// an anonymous ID this Server issued to this browser (minted now, or its
+// binding verified) can be, unless Config.LedgerWithoutBinding says
+// otherwise. A sub that Config.Subject chose apart from the anonymous ID is
+// the app's, and trusted.
+func (s *Server) ledgerTrusts(id cookie.ID, sub string) bool {
+	return id.Proven || sub != id.Value || s.cfg.LedgerWithoutBinding
 }
 
 // subject is the token's sub: the anonymous ID, or what Config.Subject

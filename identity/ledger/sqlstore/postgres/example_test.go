@@ -6,6 +6,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/webchatid/webchatid/cookie"
 	"github.com/webchatid/webchatid/identity"
 	"github.com/webchatid/webchatid/identity/ledger/sqlstore/postgres"
 )
@@ -22,8 +23,11 @@ func ExampleOpen() {
 	defer ledger.Close()
 
 	srv, err := identity.New(identity.Config{
-		// SigningKeys, sessions, … as usual.
-		Ledger: ledger,
+		// SigningKeys, sessions, … as usual. The ledger needs binding keys
+		// (32+ random bytes, the same on every replica), so that it records
+		// and links only IDs the server issued.
+		Anonymous: cookie.Config{BindingKeys: [][]byte{[]byte(os.Getenv("BINDING_KEY"))}},
+		Ledger:    ledger,
 	})
 	_, _ = srv, err
 }
