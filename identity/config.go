@@ -113,6 +113,21 @@ type Config struct {
 	// zero value gives those defaults.
 	SessionCookie cookie.SealerConfig
 
+	// Revoker, if set, makes logout revoke the session on the server: a
+	// copy of the session cookie taken before /logout then logs nobody in,
+	// where by default it keeps working until it expires (24 hours). It
+	// works on the sealed session cookie (SessionKeys, or a *CookieSessions
+	// in Sessions), whose sessions carry a random ID: each token or /session
+	// request with a session costs one Revoked read (anonymous requests
+	// none), and /logout one Revoke. It fails closed: when Revoked fails the
+	// session is not honoured (the token is anonymous, or 503 with
+	// StrictSessions; counted as a session error), and when Revoke fails
+	// /logout answers 503 and leaves the cookie, so the page can retry.
+	// Sessions sealed without an ID (by an older version) are refused while
+	// it is set. Use the ledger's database for a fleet (sqlstore's Store is
+	// a Revoker) and memrevoke for one process. If nil, nothing is revoked.
+	Revoker Revoker
+
 	// Authenticate checks a POST /authenticate request (credentials in its
 	// body or headers, as the app likes) and returns the user's info. It
 	// returns nil info or an error wrapping [ErrUnauthenticated] when the
@@ -263,6 +278,11 @@ func (cfg *Config) validate() error {
 			if subtle.ConstantTimeCompare(k, b) == 1 {
 				return fmt.Errorf("identity: Config.SessionKeys[%d]: is also Config.Anonymous.BindingKeys[%d]: use a separate random key for each purpose", i, j)
 			}
+		}
+	}
+	if cfg.Revoker != nil && len(cfg.SessionKeys) == 0 {
+		if _, ok := cfg.Sessions.(*CookieSessions); !ok {
+			return fmt.Errorf("identity: Config.Revoker: revokes sealed session cookies: set SessionKeys, or Sessions to a *CookieSessions (a session source of your own revokes its sessions itself)")
 		}
 	}
 	if cfg.Ledger != nil && len(cfg.Anonymous.BindingKeys) == 0 && !cfg.LedgerWithoutBinding {

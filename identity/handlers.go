@@ -200,7 +200,15 @@ func (s *Server) serveAuthenticate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
-	s.store.Logout(w, r)
+	if cs, ok := s.store.(*CookieSessions); ok {
+		if err := cs.logout(w, r); err != nil {
+			s.sessionErrors.Add(1)
+			s.fail(w, r, "logout", fmt.Errorf("%w: %w", ErrSessionUnavailable, err))
+			return
+		}
+	} else {
+		s.store.Logout(w, r)
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 

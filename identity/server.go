@@ -106,12 +106,16 @@ func New(cfg Config) (*Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("identity: Config.SessionCookie: %w", err)
 		}
+		cs.revoker = cfg.Revoker
 		s.sessions = cs
-	} else if cs, ok := cfg.Sessions.(*CookieSessions); ok && cs.log == nil && cfg.Logger != nil {
-		// The app's CookieSessions logs to slog.Default; the Server's copy
-		// logs where the Server does.
+	} else if cs, ok := cfg.Sessions.(*CookieSessions); ok && (cs.log == nil && cfg.Logger != nil || cfg.Revoker != nil) {
+		// The Server's copy of the app's CookieSessions logs where the
+		// Server does and revokes with its Revoker.
 		c := *cs
-		c.log = cfg.Logger
+		if c.log == nil {
+			c.log = cfg.Logger
+		}
+		c.revoker = cfg.Revoker
 		s.sessions = &c
 	}
 	// One name for both cookies would make every token request overwrite

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/webchatid/webchatid/cookie"
 )
@@ -155,8 +156,8 @@ func (ContextSessions) Session(r *http.Request) (*SessionInfo, error) {
 //
 // The session lives only in the cookie, so Logout clears the browser's copy
 // but a copy taken earlier stays valid until it expires (SealerConfig.MaxAge,
-// 24 hours by default); keep MaxAge short, or use a server-side session store
-// through a [SessionSource], where that matters.
+// 24 hours by default), unless the Server has a Config.Revoker: each session
+// carries a random ID, and logout then revokes it on the server.
 //
 // When the config names no cookie, the cookie is __Host-WEBCHATID-SESSION on
 // responses that carry Secure (Domain empty and Path "/" provided), which a
@@ -168,9 +169,19 @@ func (ContextSessions) Session(r *http.Request) (*SessionInfo, error) {
 // Make one with [NewCookieSessions]; its zero value is not usable, and [New]
 // refuses it.
 type CookieSessions struct {
-	sealer *cookie.Sealer // the configured name, or DefaultSessionCookie
-	host   *cookie.Sealer // "__Host-" + DefaultSessionCookie for Secure responses; nil unless the name is defaulted
-	log    *slog.Logger   // nil: slog.Default()
+	sealer  *cookie.Sealer // the configured name, or DefaultSessionCookie
+	host    *cookie.Sealer // "__Host-" + DefaultSessionCookie for Secure responses; nil unless the name is defaulted
+	log     *slog.Logger   // nil: slog.Default()
+	revoker Revoker        // nil: no server-side revocation (Config.Revoker)
+	now     func() time.Time
+}
+
+// sealedSession is what the session cookie holds: the info and a random
+// session ID, which Config.Revoker revokes, and the value's expiry.
+type sealedSession struct {
+	SessionInfo
+	ID      string `json:"i,omitempty"`
+	Expires int64  `json:"e,omitempty"` // Unix seconds
 }
 
 // NewCookieSessions returns a CookieSessions using a sealed cookie with the
@@ -196,7 +207,10 @@ func newCookieSessions(cfg cookie.SealerConfig, log *slog.Logger) (*CookieSessio
 	if err != nil {
 		return nil, err
 	}
-	c := &CookieSessions{sealer: s, log: log}
+	c := &CookieSessions{sealer: s, log: log, now: cfg.Now}
+	if c.now == nil {
+		c.now = time.Now
+	}
 	if defaulted && cfg.Domain == "" && (cfg.Path == "" || cfg.Path == "/") && cfg.Secure != cookie.SecureNever {
 		hcfg := cfg
 		hcfg.Name, hcfg.Secure = "__Host-"+DefaultSessionCookie, cookie.SecureAlways
@@ -243,13 +257,30 @@ func (c *CookieSessions) Session(r *http.Request) (*SessionInfo, error) {
 		}
 		return nil, nil
 	}
-	info := new(SessionInfo)
-	if err := json.Unmarshal(plain, info); err != nil || info.validate() != nil {
+	var sealed sealedSession
+	if err := json.Unmarshal(plain, &sealed); err != nil || sealed.validate() != nil {
 		c.logger().LogAttrs(r.Context(), slog.LevelDebug, "identity: session cookie ignored",
 			slog.String("cookie", sealer.Name()), slog.String("reason", "undecodable contents"))
 		return nil, nil
 	}
-	return info, nil
+	if c.revoker != nil {
+		if sealed.ID == "" {
+			c.logger().LogAttrs(r.Context(), slog.LevelDebug, "identity: session cookie ignored",
+				slog.String("cookie", sealer.Name()), slog.String("reason", "no session ID, so it cannot be revoked"))
+			return nil, nil
+		}
+		revoked, err := c.revoker.Revoked(r.Context(), sealed.ID)
+		if err != nil {
+			return nil, fmt.Errorf("identity: Config.Revoker: %w", err)
+		}
+		if revoked {
+			c.logger().LogAttrs(r.Context(), slog.LevelDebug, "identity: session cookie ignored",
+				slog.String("cookie", sealer.Name()), slog.String("reason", "revoked"))
+			return nil, nil
+		}
+	}
+	info := sealed.SessionInfo
+	return &info, nil
 }
 
 // Login seals info into a new session cookie on w, replacing the request's
@@ -263,11 +294,15 @@ func (c *CookieSessions) Login(w http.ResponseWriter, r *http.Request, info *Ses
 	if err := info.validate(); err != nil {
 		return err
 	}
-	plain, err := json.Marshal(info)
+	sealer := c.pick(r)
+	id, err := newSessionID()
+	if err != nil {
+		return fmt.Errorf("identity: session ID: %w", err)
+	}
+	plain, err := json.Marshal(sealedSession{SessionInfo: *info, ID: id, Expires: c.now().Add(sealer.MaxAge()).Unix()})
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidSession, err)
 	}
-	sealer := c.pick(r)
 	if err := sealer.Write(w, r, plain); err != nil {
 		return fmt.Errorf("identity: writing session cookie: %w", err)
 	}
@@ -279,13 +314,41 @@ func (c *CookieSessions) Login(w http.ResponseWriter, r *http.Request, info *Ses
 }
 
 // Logout clears the session cookie, and the plain-named cookies a sibling
-// subdomain could have set ([cookie.ExpireTossed]).
+// subdomain could have set ([cookie.ExpireTossed]). With a Config.Revoker
+// (in the Server's copy) it first revokes the session; if that fails, the
+// failure is logged and the cookie is kept (the Server's /logout answers
+// 503 instead).
 func (c *CookieSessions) Logout(w http.ResponseWriter, r *http.Request) {
-	if sealer := c.pick(r); sealer != c.sealer {
+	if err := c.logout(w, r); err != nil {
+		c.logger().LogAttrs(r.Context(), slog.LevelError, "identity: logout failed: session not revoked",
+			requestAttr("error", err.Error()))
+	}
+}
+
+// logout revokes the request's session (with a revoker), then clears the
+// cookies. On a revocation failure nothing is written.
+func (c *CookieSessions) logout(w http.ResponseWriter, r *http.Request) error {
+	sealer := c.pick(r)
+	if c.revoker != nil {
+		if plain, err := sealer.Read(r); err == nil {
+			var sealed sealedSession
+			if json.Unmarshal(plain, &sealed) == nil && sealed.ID != "" {
+				until := time.Unix(sealed.Expires, 0)
+				if sealed.Expires == 0 {
+					until = c.now().Add(sealer.MaxAge())
+				}
+				if err := c.revoker.Revoke(r.Context(), sealed.ID, until); err != nil {
+					return fmt.Errorf("identity: Config.Revoker: %w", err)
+				}
+			}
+		}
+	}
+	if sealer != c.sealer {
 		sealer.Clear(w, r)
 	}
 	c.sealer.Clear(w, r)
 	c.expireTossed(w, r)
+	return nil
 }
 
 // Name returns the session cookie's name: the configured one, or

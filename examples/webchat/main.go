@@ -144,6 +144,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		TTL:          c.ttl,
 		Anonymous:    cookie.Config{BindingKeys: [][]byte{bindingKey}},
 		SessionKeys:  [][]byte{sessionKey},
+		Revoker:      revokerFor(ledger), // logout revokes the session server-side
 		Authenticate: authenticateDemoUser,
 		Ledger:       ledger,
 		Logger:       log,

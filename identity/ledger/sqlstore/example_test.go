@@ -38,5 +38,5 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 	fmt.Println(store.Dialect(), "schema version", version)
-	// Output: sqlite schema version 1
+	// Output: sqlite schema version 2
 }
