@@ -31,7 +31,8 @@ const uuidLen = 36
 // Config describes the anonymous-ID cookie. The zero value gives IBM's
 // tutorial defaults: a cookie named ANONYMOUS-USER-ID holding "anon-" and a
 // random UUID, for 45 days, HttpOnly, Path=/, SameSite=Lax, Secure on TLS
-// requests. HttpOnly is always set.
+// requests; over TLS its name carries the __Host- prefix (see Name).
+// HttpOnly is always set.
 type Config struct {
 	// Name is the cookie name. A name starting with __Host- must have an
 	// empty Domain and Path "/", and is always Secure; one starting with
@@ -243,7 +244,8 @@ var defaultAnonymous = func() *Anonymous {
 }()
 
 // GetOrSetAnonymousID is [Anonymous.GetOrSet] with the zero [Config]: IBM's
-// tutorial cookie ANONYMOUS-USER-ID holding "anon-" and a random UUID.
+// tutorial cookie ANONYMOUS-USER-ID holding "anon-" and a random UUID
+// (__Host-ANONYMOUS-USER-ID over TLS).
 func GetOrSetAnonymousID(w http.ResponseWriter, r *http.Request) (id string, isNew bool, err error) {
 	return defaultAnonymous.GetOrSet(w, r)
 }

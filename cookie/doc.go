@@ -5,8 +5,9 @@
 // # Anonymous ID
 //
 // [GetOrSetAnonymousID] follows IBM's web chat tutorial: a cookie named
-// ANONYMOUS-USER-ID ([DefaultName]) holding "anon-" ([DefaultPrefix]) and a
-// full random version 4 UUID, kept for 45 days ([DefaultMaxAge]) and re-set
+// ANONYMOUS-USER-ID ([DefaultName]; [DefaultHostName], with the __Host-
+// prefix against cookie tossing, on responses over TLS) holding "anon-"
+// ([DefaultPrefix]) and a full random version 4 UUID, kept for 45 days ([DefaultMaxAge]) and re-set
 // with a fresh expiry on every call, HttpOnly, Path=/, SameSite=Lax, and
 // Secure when the request came over TLS. IBM bills monthly active users by
 // this ID and advises keeping it at least 45 days: a shorter lifetime can

@@ -84,8 +84,10 @@ type Config struct {
 	// Anonymous configures the anonymous-ID cookie whose value becomes the
 	// token's sub. The zero value is the cookie of IBM's tutorial:
 	// ANONYMOUS-USER-ID = anon-<uuid>, HttpOnly, 45 days, renewed on every
-	// token request. If its Now is nil, Config.Now is used. Its Name must
-	// differ from the session cookie's.
+	// token request, named __Host-ANONYMOUS-USER-ID over TLS. Its Secure
+	// also governs the session cookie SessionKeys makes (see SessionCookie).
+	// If its Now is nil, Config.Now is used. Its Name must differ from the
+	// session cookie's.
 	Anonymous cookie.Config
 
 	// Sessions tells the token endpoint who is logged in. If it is also a

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/webchatid/webchatid/cookie"
 )
 
 // jwksCacheControl lets clients and proxies keep the key set five minutes:
@@ -91,7 +93,10 @@ func (s *Server) TokenHandler() http.Handler { return s.tokenH }
 func (s *Server) AuthenticateHandler() http.Handler { return s.authenticateH }
 
 // LogoutHandler returns the logout endpoint (POST): it clears the session
-// and answers 204. The anonymous ID, and so sub, stays. It is guarded by
+// (revoking it first with Config.Revoker: 503 if that fails) and answers
+// 204. The anonymous ID, and so sub, stays. Over TLS it also expires the
+// unprefixed cookie names a sibling subdomain could have set for the whole
+// site ([cookie.ExpireTossed]). It is guarded by
 // [http.CrossOriginProtection]. Without a session store it answers 404.
 func (s *Server) LogoutHandler() http.Handler { return s.logoutH }
 
@@ -208,6 +213,11 @@ func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
 		}
 	} else {
 		s.store.Logout(w, r)
+	}
+	// The visitor keeps the __Host- anonymous ID; an unprefixed one a
+	// sibling subdomain set for the whole site goes.
+	if s.anon.NameFor(r) != s.anon.Name() {
+		cookie.ExpireTossed(w, r, s.anon.Name())
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

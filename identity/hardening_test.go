@@ -246,7 +246,9 @@ func TestTossedSessionCookieIsIgnoredOverTLS(t *testing.T) {
 
 // TestLogoutExpiresTossedCookies: logout deletes the session cookie under
 // its __Host- name and, for what a sibling subdomain could have set, the
-// unprefixed name host-only and for each parent domain.
+// unprefixed session name host-only and for each parent domain, and the
+// unprefixed anonymous-ID name for each parent domain (the visitor's own
+// anonymous ID stays).
 func TestLogoutExpiresTossedCookies(t *testing.T) {
 	srv := newServer(t, identity.Config{})
 	rec := do(srv, "POST", "https://chat.example.com/logout", "")
@@ -264,6 +266,10 @@ func TestLogoutExpiresTossedCookies(t *testing.T) {
 		identity.DefaultSessionCookie + "@",
 		identity.DefaultSessionCookie + "@chat.example.com",
 		identity.DefaultSessionCookie + "@example.com",
+		// An anonymous ID tossed in for the whole site would be adopted
+		// by this browser if its __Host- cookie went missing.
+		cookie.DefaultName + "@chat.example.com",
+		cookie.DefaultName + "@example.com",
 	} {
 		if !deleted[want] {
 			t.Errorf("logout does not delete %s; deleted %v", want, deleted)
