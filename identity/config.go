@@ -109,10 +109,12 @@ type Config struct {
 	// (SessionKeys and Config.Now give them), and it requires SessionKeys.
 	// If its Name is empty, the cookie is __Host-WEBCHATID-SESSION on
 	// responses that carry Secure and [DefaultSessionCookie] otherwise (see
-	// [CookieSessions]). If its Secure is zero, Anonymous.Secure is used:
-	// behind a proxy that terminates TLS, Anonymous.Secure =
-	// [cookie.SecureAlways] makes both cookies Secure (and __Host-). The
-	// zero value gives those defaults.
+	// [CookieSessions]). If its Secure is zero and Anonymous.Secure is
+	// [cookie.SecureAlways], SecureAlways is used: behind a proxy that
+	// terminates TLS, that one setting makes both cookies Secure (and
+	// __Host-). (Anonymous.Secure = SecureNever does not carry over: the
+	// session cookie then stays Secure over TLS.) The zero value gives
+	// those defaults.
 	SessionCookie cookie.SealerConfig
 
 	// Revoker, if set, makes logout revoke the session on the server: a

@@ -406,3 +406,16 @@ func TestLedgerNeverLinksSomeoneElsesID(t *testing.T) {
 		})
 	}
 }
+
+// TestSessionCookieKeepsSecureWhenAnonymousIsSecureNever: only
+// SecureAlways carries over from Anonymous.Secure; SecureNever (plain-HTTP
+// development) does not weaken the session cookie, nor break a __Host- name.
+func TestSessionCookieKeepsSecureWhenAnonymousIsSecureNever(t *testing.T) {
+	srv := newServer(t, identity.Config{
+		Anonymous:     cookie.Config{Secure: cookie.SecureNever},
+		SessionCookie: cookie.SealerConfig{Name: "__Host-APP"},
+	})
+	if c := setCookie(do(srv, "POST", "https://example.com/authenticate", ""), "__Host-APP"); c == nil || !c.Secure {
+		t.Errorf("got %+v, want a Secure __Host-APP cookie", c)
+	}
+}

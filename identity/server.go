@@ -99,8 +99,8 @@ func New(cfg Config) (*Server, error) {
 	if len(cfg.SessionKeys) > 0 {
 		sc := cfg.SessionCookie
 		sc.Keys, sc.Now = cfg.SessionKeys, cfg.Now
-		if sc.Secure == cookie.SecureAuto {
-			sc.Secure = cfg.Anonymous.Secure // one setting for both cookies
+		if sc.Secure == cookie.SecureAuto && cfg.Anonymous.Secure == cookie.SecureAlways {
+			sc.Secure = cookie.SecureAlways // one setting for both cookies behind a proxy
 		}
 		cs, err := newCookieSessions(sc, cfg.Logger)
 		if err != nil {
