@@ -246,7 +246,9 @@ func (c *CookieSessions) expireTossed(w http.ResponseWriter, r *http.Request) {
 
 // Session returns the session in the request's cookie. A missing cookie is
 // anonymous; so is a tampered, foreign, expired or undecodable one (logged at
-// Debug level, without the value). It never returns an error.
+// Debug level, without the value), and, with the Server's Config.Revoker, a
+// revoked one or one without a session ID. The only error is a failure of
+// that Revoker (one read per call with a session, none without).
 func (c *CookieSessions) Session(r *http.Request) (*SessionInfo, error) {
 	sealer := c.pick(r)
 	plain, err := sealer.Read(r)
