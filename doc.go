@@ -65,6 +65,11 @@
 //     from a DSN.
 //   - [github.com/webchatid/webchatid/identity/ledger/ledgertest]: the
 //     conformance suite of ledger stores.
+//   - [github.com/webchatid/webchatid/identity/revocation/memrevoke]:
+//     server-side session revocation in memory, and
+//     [github.com/webchatid/webchatid/identity/revocation/revocationtest],
+//     the conformance suite of revocation stores (the SQL ledger store is
+//     also one).
 //
 // Runnable programs: [github.com/webchatid/webchatid/examples/webchat] (the
 // demo: go run ./examples/webchat),

@@ -34,7 +34,10 @@
 //
 // Signing defaults to RS256, the only algorithm IBM's verifier is configured
 // to accept; RSA keys shorter than 2048 bits are refused with [ErrWeakKey].
-// Keys are taken as [crypto.Signer], so a key held in a KMS or HSM works.
+// PS256, ES256 and EdDSA are there for tokens some other verifier checks:
+// [NewSigner] refuses them ([ErrNotIBMAlgorithm]) unless
+// [AllowNonIBMAlgorithms] is given too, so a token IBM would refuse is never
+// made by accident. Keys are taken as [crypto.Signer], so a key held in a KMS or HSM works.
 //
 // [Verify] fails closed: it accepts only the algorithms it is told to (RS256
 // by default), binds the algorithm to the type of the key it is given, so a

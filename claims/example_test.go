@@ -91,7 +91,7 @@ func ExampleBuilder_Sign() {
 
 func ExampleNewSigner() {
 	key := loadKey("testdata/ec256.pem")
-	signer, err := claims.NewSigner(key, claims.WithAlgorithm(jwa.ES256), claims.WithKeyID("2026-01"))
+	signer, err := claims.NewSigner(key, claims.WithAlgorithm(jwa.ES256), claims.AllowNonIBMAlgorithms(), claims.WithKeyID("2026-01"))
 	if err != nil {
 		log.Fatal(err)
 	}

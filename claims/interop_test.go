@@ -575,9 +575,9 @@ func TestInteropJSONWebTokenVerifiesGoTokens(t *testing.T) {
 	}
 
 	rs256 := sign(build(), interopSigner(t, rsa2048))
-	ps256 := sign(build(), interopSigner(t, rsa2048, claims.WithAlgorithm(jwa.PS256)))
-	es256 := sign(build(), interopSigner(t, ec, claims.WithAlgorithm(jwa.ES256)))
-	eddsa := sign(build(), interopSigner(t, ed, claims.WithAlgorithm(jwa.EdDSA)))
+	ps256 := sign(build(), interopSigner(t, rsa2048, claims.WithAlgorithm(jwa.PS256), claims.AllowNonIBMAlgorithms()))
+	es256 := sign(build(), interopSigner(t, ec, claims.WithAlgorithm(jwa.ES256), claims.AllowNonIBMAlgorithms()))
+	eddsa := sign(build(), interopSigner(t, ed, claims.WithAlgorithm(jwa.EdDSA), claims.AllowNonIBMAlgorithms()))
 	expired := sign(build().IssuedAt(now.Add(-3*time.Hour)).TTL(time.Hour), interopSigner(t, rsa2048))
 	encrypted := sign(build().EncryptFor(&ibm.PublicKey, claims.NodeRSA), interopSigner(t, rsa2048))
 	if _, ok := interopTokenClaims(t, encrypted).(map[string]any)["user_payload"].(string); !ok {

@@ -20,6 +20,10 @@ import (
 // ErrWeakKey reports an RSA key shorter than 2048 bits.
 var ErrWeakKey = errors.New("claims: RSA key shorter than 2048 bits")
 
+// ErrNotIBMAlgorithm reports a signature algorithm IBM's web chat does not
+// verify (it accepts RS256 only), chosen without [AllowNonIBMAlgorithms].
+var ErrNotIBMAlgorithm = errors.New("claims: IBM's web chat accepts only RS256")
+
 // Signer signs tokens with one private key and one algorithm. It is
 // immutable and safe for concurrent use; make one at start-up with
 // [NewSigner] and share it.
@@ -38,9 +42,10 @@ type SignerOption interface {
 }
 
 type signerConfig struct {
-	alg    jwa.SignatureAlgorithm
-	kid    string
-	hasKID bool
+	alg      jwa.SignatureAlgorithm
+	kid      string
+	hasKID   bool
+	allowAny bool
 }
 
 type signerOptionFunc func(*signerConfig)
@@ -48,11 +53,22 @@ type signerOptionFunc func(*signerConfig)
 func (f signerOptionFunc) applySigner(c *signerConfig) { f(c) }
 
 // WithAlgorithm selects the signature algorithm: [jwa.RS256] (the default,
-// and the only one IBM's web chat accepts), [jwa.PS256] (RSA keys), [jwa.ES256]
-// (ECDSA keys on P-256) or [jwa.EdDSA] (Ed25519 keys). Any other algorithm,
-// or one that does not fit the key, makes NewSigner fail.
+// and the only one IBM's web chat and watsonx Orchestrate accept), or, for
+// tokens meant for another verifier and only together with
+// [AllowNonIBMAlgorithms], [jwa.PS256] (RSA keys), [jwa.ES256] (ECDSA keys
+// on P-256) or [jwa.EdDSA] (Ed25519 keys). Without that option NewSigner
+// refuses those three with an error wrapping [ErrNotIBMAlgorithm], since IBM
+// would refuse every token. Any other algorithm, or one that does not fit
+// the key, makes NewSigner fail.
 func WithAlgorithm(alg jwa.SignatureAlgorithm) SignerOption {
 	return signerOptionFunc(func(c *signerConfig) { c.alg = alg })
+}
+
+// AllowNonIBMAlgorithms lets [WithAlgorithm] choose PS256, ES256 or EdDSA,
+// which IBM's web chat does not accept: use it only for tokens verified by
+// something other than IBM (your own services, tests).
+func AllowNonIBMAlgorithms() SignerOption {
+	return signerOptionFunc(func(c *signerConfig) { c.allowAny = true })
 }
 
 // WithKeyID sets the kid header of every token and the kid of
@@ -67,7 +83,8 @@ func WithKeyID(kid string) SignerOption {
 // Public method returns one of the matching public keys (a key in a KMS or
 // HSM, for example). The algorithm is RS256 unless [WithAlgorithm] says
 // otherwise, and must fit the key; RSA keys need at least 2048 bits, else
-// the error wraps [ErrWeakKey].
+// the error wraps [ErrWeakKey]. Algorithms IBM does not accept need
+// [AllowNonIBMAlgorithms] too, else the error wraps [ErrNotIBMAlgorithm].
 //
 // NewSigner does all the work that does not change per token (the public
 // JWK and its thumbprint), so signing only builds the JSON and signs it.
@@ -87,6 +104,9 @@ func NewSigner(key crypto.Signer, opts ...SignerOption) (*Signer, error) {
 	pub := key.Public()
 	if err := checkSigningKey(cfg.alg, pub); err != nil {
 		return nil, withPrefix("claims: NewSigner", err)
+	}
+	if cfg.alg != jwa.RS256 && !cfg.allowAny {
+		return nil, fmt.Errorf("claims: NewSigner: %w, and would refuse every %s token; add AllowNonIBMAlgorithms() if these tokens are for another verifier", ErrNotIBMAlgorithm, cfg.alg)
 	}
 	thumb, err := KeyID(pub)
 	if err != nil {

@@ -38,7 +38,7 @@ func TestSignMatchesJWX(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			key := testKey(t, tc.key)
-			opts := []SignerOption{WithAlgorithm(tc.alg)}
+			opts := []SignerOption{WithAlgorithm(tc.alg), AllowNonIBMAlgorithms()}
 			hdr := jws.NewHeaders()
 			if err := hdr.Set(jws.TypeKey, "JWT"); err != nil {
 				t.Fatal(err)
@@ -98,7 +98,7 @@ func TestSignerAlgorithms(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				var opts []SignerOption
 				if tc.alg != "" {
-					opts = append(opts, WithAlgorithm(tc.alg))
+					opts = append(opts, WithAlgorithm(tc.alg), AllowNonIBMAlgorithms())
 				}
 				s, err := NewSigner(key, opts...)
 				if err != nil {
@@ -144,20 +144,20 @@ func TestNewSignerRefuses(t *testing.T) {
 		is   error
 	}{
 		{"a 1024-bit RSA key is refused for RS256", testKey(t, "rsa1024"), nil, "claims: NewSigner: RSA key shorter than 2048 bits: the key has 1024 bits", ErrWeakKey},
-		{"a 1024-bit RSA key is refused for PS256", testKey(t, "rsa1024"), []SignerOption{WithAlgorithm(jwa.PS256)}, "", ErrWeakKey},
+		{"a 1024-bit RSA key is refused for PS256", testKey(t, "rsa1024"), []SignerOption{WithAlgorithm(jwa.PS256), AllowNonIBMAlgorithms()}, "", ErrWeakKey},
 		{"a weak key behind crypto.Signer is refused", opaqueSigner{testKey(t, "rsa1024")}, nil, "", ErrWeakKey},
 		{"RS256 with an ECDSA key is refused", testKey(t, "ec256"), nil, "claims: NewSigner: algorithm RS256 needs an RSA key, got *ecdsa.PublicKey", nil},
-		{"PS256 with an Ed25519 key is refused", testKey(t, "ed25519"), []SignerOption{WithAlgorithm(jwa.PS256)}, "claims: NewSigner: algorithm PS256 needs an RSA key", nil},
-		{"ES256 with an RSA key is refused", testKey(t, "rsa2048"), []SignerOption{WithAlgorithm(jwa.ES256)}, "claims: NewSigner: algorithm ES256 needs an ECDSA P-256 key, got *rsa.PublicKey", nil},
-		{"ES256 with a P-384 key is refused", p384, []SignerOption{WithAlgorithm(jwa.ES256)}, "claims: NewSigner: algorithm ES256 needs an ECDSA P-256 key, got ECDSA P-384", nil},
-		{"EdDSA with an RSA key is refused", testKey(t, "rsa2048"), []SignerOption{WithAlgorithm(jwa.EdDSA)}, "claims: NewSigner: algorithm EdDSA needs an Ed25519 key", nil},
+		{"PS256 with an Ed25519 key is refused", testKey(t, "ed25519"), []SignerOption{WithAlgorithm(jwa.PS256), AllowNonIBMAlgorithms()}, "claims: NewSigner: algorithm PS256 needs an RSA key", nil},
+		{"ES256 with an RSA key is refused", testKey(t, "rsa2048"), []SignerOption{WithAlgorithm(jwa.ES256), AllowNonIBMAlgorithms()}, "claims: NewSigner: algorithm ES256 needs an ECDSA P-256 key, got *rsa.PublicKey", nil},
+		{"ES256 with a P-384 key is refused", p384, []SignerOption{WithAlgorithm(jwa.ES256), AllowNonIBMAlgorithms()}, "claims: NewSigner: algorithm ES256 needs an ECDSA P-256 key, got ECDSA P-384", nil},
+		{"EdDSA with an RSA key is refused", testKey(t, "rsa2048"), []SignerOption{WithAlgorithm(jwa.EdDSA), AllowNonIBMAlgorithms()}, "claims: NewSigner: algorithm EdDSA needs an Ed25519 key", nil},
 		{"HS256 is refused", testKey(t, "rsa2048"), []SignerOption{WithAlgorithm(jwa.HS256)}, `claims: NewSigner: algorithm "HS256" is not supported`, nil},
 		{"none is refused", testKey(t, "rsa2048"), []SignerOption{WithAlgorithm(jwa.NoSignature)}, `claims: NewSigner: algorithm "none" is not supported`, nil},
 		{"RS384 is refused", testKey(t, "rsa2048"), []SignerOption{WithAlgorithm(jwa.RS384)}, `claims: NewSigner: algorithm "RS384" is not supported`, nil},
 		{"a nil key is refused", nil, nil, "claims: NewSigner: nil key", nil},
 		{"a nil *rsa.PrivateKey is refused", (*rsa.PrivateKey)(nil), nil, "claims: NewSigner: nil key", nil},
-		{"a nil *ecdsa.PrivateKey is refused", (*ecdsa.PrivateKey)(nil), []SignerOption{WithAlgorithm(jwa.ES256)}, "claims: NewSigner: nil key", nil},
-		{"an empty ed25519.PrivateKey is refused", ed25519.PrivateKey(nil), []SignerOption{WithAlgorithm(jwa.EdDSA)}, "claims: NewSigner: nil key", nil},
+		{"a nil *ecdsa.PrivateKey is refused", (*ecdsa.PrivateKey)(nil), []SignerOption{WithAlgorithm(jwa.ES256), AllowNonIBMAlgorithms()}, "claims: NewSigner: nil key", nil},
+		{"an empty ed25519.PrivateKey is refused", ed25519.PrivateKey(nil), []SignerOption{WithAlgorithm(jwa.EdDSA), AllowNonIBMAlgorithms()}, "claims: NewSigner: nil key", nil},
 		{"an empty key ID is refused", testKey(t, "rsa2048"), []SignerOption{WithKeyID("")}, "claims: NewSigner: WithKeyID: empty key ID", nil},
 	}
 	for _, tc := range tests {
@@ -214,7 +214,7 @@ func TestSignerKeyID(t *testing.T) {
 }
 
 func TestSignerPublicJWK(t *testing.T) {
-	s := testSigner(t, "ec256", WithAlgorithm(jwa.ES256), WithKeyID("k1"))
+	s := testSigner(t, "ec256", WithAlgorithm(jwa.ES256), AllowNonIBMAlgorithms(), WithKeyID("k1"))
 	k := s.PublicJWK()
 	if k.KeyID() != "k1" || k.Algorithm().String() != "ES256" || k.KeyUsage() != "sig" {
 		t.Errorf("PublicJWK: got kid %q alg %q use %q, want k1 ES256 sig", k.KeyID(), k.Algorithm(), k.KeyUsage())
@@ -275,7 +275,7 @@ func TestSignRefusesTokensIBMWouldRefuse(t *testing.T) {
 }
 
 func TestSignerConcurrentUse(t *testing.T) {
-	s := testSigner(t, "ec256", WithAlgorithm(jwa.ES256), WithKeyID("k1"))
+	s := testSigner(t, "ec256", WithAlgorithm(jwa.ES256), AllowNonIBMAlgorithms(), WithKeyID("k1"))
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
 	for i := range 16 {

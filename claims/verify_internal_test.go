@@ -122,12 +122,12 @@ func TestVerifyRejects(t *testing.T) {
 
 	goodToken := craft(t, rsHeader, good, rs256(t, priv))
 	parts := strings.Split(goodToken, ".")
-	psToken, err := NewBuilder().Subject(testAnonID).IssuedAt(now).Sign(testSigner(t, "rsa2048", WithAlgorithm(jwa.PS256)))
+	psToken, err := NewBuilder().Subject(testAnonID).IssuedAt(now).Sign(testSigner(t, "rsa2048", WithAlgorithm(jwa.PS256), AllowNonIBMAlgorithms()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	psParts := strings.Split(psToken, ".")
-	ecToken, err := NewBuilder().Subject(testAnonID).IssuedAt(now).Sign(testSigner(t, "ec256", WithAlgorithm(jwa.ES256)))
+	ecToken, err := NewBuilder().Subject(testAnonID).IssuedAt(now).Sign(testSigner(t, "ec256", WithAlgorithm(jwa.ES256), AllowNonIBMAlgorithms()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,7 +339,7 @@ func TestVerifyKeyForms(t *testing.T) {
 func TestVerifyKeySet(t *testing.T) {
 	a := testSigner(t, "rsa2048", WithKeyID("a"))
 	b := testSigner(t, "rsa4096", WithKeyID("b"))
-	e := testSigner(t, "ec256", WithAlgorithm(jwa.ES256), WithKeyID("e"))
+	e := testSigner(t, "ec256", WithAlgorithm(jwa.ES256), AllowNonIBMAlgorithms(), WithKeyID("e"))
 	noKid := testSigner(t, "rsa2048")
 	clock := WithClock(fixedClock(testNow))
 	sign := func(s *Signer) string {

@@ -19,18 +19,38 @@ const (
 	DefaultMaxAge = 45 * 24 * time.Hour
 )
 
+// DefaultHostName is the anonymous-ID cookie's name, when Config.Name is
+// empty, on responses that carry Secure: the __Host- prefix makes browsers
+// refuse the cookie from anywhere but this host over HTTPS, so a sibling
+// subdomain cannot set or override it ("cookie tossing").
+const DefaultHostName = "__Host-" + DefaultName
+
 // uuidLen is the length of a canonical UUID: 8-4-4-4-12 hex digits.
 const uuidLen = 36
 
 // Config describes the anonymous-ID cookie. The zero value gives IBM's
 // tutorial defaults: a cookie named ANONYMOUS-USER-ID holding "anon-" and a
 // random UUID, for 45 days, HttpOnly, Path=/, SameSite=Lax, Secure on TLS
-// requests. HttpOnly is always set.
+// requests; over TLS its name carries the __Host- prefix (see Name).
+// HttpOnly is always set.
 type Config struct {
 	// Name is the cookie name. A name starting with __Host- must have an
 	// empty Domain and Path "/", and is always Secure; one starting with
 	// __Secure- is always Secure (both prefixes are matched ignoring case).
-	// If empty, DefaultName is used.
+	//
+	// If empty, the name depends on the response: [DefaultHostName]
+	// (__Host-ANONYMOUS-USER-ID) on responses that carry Secure (over TLS
+	// with SecureAuto, always with SecureAlways), provided Domain is empty
+	// and Path is "/", and [DefaultName] (ANONYMOUS-USER-ID, the name of
+	// IBM's tutorial) otherwise. IBM never reads this cookie, only the
+	// token's sub, so the prefix costs no compatibility; the one place the
+	// old name still counts is a visitor arriving over TLS with only an
+	// ANONYMOUS-USER-ID cookie (set by an earlier version or over plain
+	// HTTP): the ID is kept, moved to the __Host- name, and the old cookie
+	// expired. A sibling subdomain can therefore still choose the ID of a
+	// visitor who has no __Host- cookie yet; with BindingKeys such an ID
+	// is not [ID.Proven] unless the sibling holds a bound value this host
+	// issued under the old name.
 	Name string
 
 	// Prefix starts every generated ID, and the default validator requires
@@ -40,7 +60,7 @@ type Config struct {
 
 	// MaxAge is the cookie lifetime, renewed on every GetOrSet; it is sent as
 	// both Max-Age and Expires, in whole seconds. IBM bills monthly active
-	// users by ID, so keep it above 30 days; browsers cap it at 400 days.
+	// users by ID and advises at least 45 days; browsers cap it at 400 days.
 	// Negative values and values under a second are refused. If zero, 45
 	// days is used.
 	MaxAge time.Duration
@@ -90,9 +110,14 @@ type Config struct {
 	BindingKeys [][]byte
 
 	// AcceptUnboundUntil eases the switch to binding: until this time, a
-	// well-formed cookie without a MAC is accepted and re-set bound. It
-	// requires BindingKeys. If zero, unbound cookies are never accepted when
-	// binding is on.
+	// well-formed cookie without a MAC is accepted and re-set bound, so
+	// returning visitors keep their IDs. Anyone who knows an ID (the sub of
+	// every token) can present it in this window, so such an ID is not
+	// [ID.Proven], and neither is the cookie it is re-set as: that value
+	// carries a MAC marked "adopted" and stays unproven after the window,
+	// until the cookie expires (a ledger then neither records nor links
+	// it). It requires BindingKeys. If zero, unbound cookies are never
+	// accepted when binding is on.
 	AcceptUnboundUntil time.Time
 
 	// Now returns the current time; tests inject a clock here. If nil,
@@ -103,13 +128,49 @@ type Config struct {
 // Anonymous issues and reads the anonymous-ID cookie. Create one with
 // [NewAnonymous]; it is immutable and safe for concurrent use.
 type Anonymous struct {
-	attrs         attributes
+	plain         variant  // the configured name, or DefaultName
+	host          *variant // DefaultHostName for Secure responses; nil unless Name is defaulted
 	prefix        string
 	newID         func() (string, error) // nil: prefix + UUIDv4
 	validate      func(string) error     // nil: prefix + canonical UUID
-	bind          *binder                // nil: binding off
+	bindKeys      [][]byte               // nil: binding off
 	unboundBefore time.Time
 	now           func() time.Time
+}
+
+// variant is the cookie under one name: its attributes and, with binding,
+// the binders for that name (the MAC covers the name).
+type variant struct {
+	attrs attributes
+	bind  *binder // nil: binding off
+	adopt *binder // MACs of IDs accepted unbound in the AcceptUnboundUntil window
+}
+
+func newVariant(attrs attributes, keys [][]byte) variant {
+	v := variant{attrs: attrs}
+	if len(keys) > 0 {
+		v.bind = newBinder(attrs.name, bindContext, keys)
+		v.adopt = newBinder(attrs.name, adoptContext, keys)
+	}
+	return v
+}
+
+// An ID is an anonymous ID with what the server knows of where it came
+// from, as [Anonymous.GetOrSetID] and [Anonymous.PeekID] return it.
+type ID struct {
+	// Value is the ID: the token's sub.
+	Value string
+
+	// New reports that the ID was generated for this response.
+	New bool
+
+	// Proven reports that this server issued the ID to this browser: it
+	// was generated now, or it came in a cookie whose binding MAC (see
+	// Config.BindingKeys) verified. Without binding only new IDs are
+	// proven; a bare ID in a cookie may have been made up or copied from
+	// someone's token. IDs accepted in the AcceptUnboundUntil window are
+	// not proven.
+	Proven bool
 }
 
 // NewAnonymous validates cfg, fills in its defaults and returns the
@@ -125,7 +186,6 @@ func NewAnonymous(cfg Config) (*Anonymous, error) {
 		return nil, err
 	}
 	a := &Anonymous{
-		attrs:         attrs,
 		prefix:        cfg.Prefix,
 		newID:         cfg.NewID,
 		validate:      cfg.Validate,
@@ -150,9 +210,18 @@ func NewAnonymous(cfg Config) (*Anonymous, error) {
 		if strings.IndexByte(a.prefix, bindSep) >= 0 {
 			return nil, cfgError("Config", "Prefix", "must not contain %q when BindingKeys are set", bindSep)
 		}
-		a.bind = newBinder(name, cfg.BindingKeys)
+		a.bindKeys = cfg.BindingKeys
 	} else if !cfg.AcceptUnboundUntil.IsZero() {
 		return nil, cfgError("Config", "AcceptUnboundUntil", "set without BindingKeys")
+	}
+	a.plain = newVariant(attrs, a.bindKeys)
+	if cfg.Name == "" && attrs.domain == "" && attrs.path == "/" && attrs.secure != SecureNever {
+		hostAttrs, err := newAttributes(attributeSpec{cfg: "Config", name: DefaultHostName, path: "/", secure: SecureAlways, sameSite: cfg.SameSite, partitioned: cfg.Partitioned, maxAge: cfg.MaxAge, defaultMaxAge: DefaultMaxAge})
+		if err != nil {
+			return nil, err
+		}
+		host := newVariant(hostAttrs, a.bindKeys)
+		a.host = &host
 	}
 	if a.now == nil {
 		a.now = time.Now
@@ -175,13 +244,37 @@ var defaultAnonymous = func() *Anonymous {
 }()
 
 // GetOrSetAnonymousID is [Anonymous.GetOrSet] with the zero [Config]: IBM's
-// tutorial cookie ANONYMOUS-USER-ID holding "anon-" and a random UUID.
+// tutorial cookie ANONYMOUS-USER-ID holding "anon-" and a random UUID
+// (__Host-ANONYMOUS-USER-ID over TLS).
 func GetOrSetAnonymousID(w http.ResponseWriter, r *http.Request) (id string, isNew bool, err error) {
 	return defaultAnonymous.GetOrSet(w, r)
 }
 
-// Name returns the cookie name.
-func (a *Anonymous) Name() string { return a.attrs.name }
+// Name returns the cookie name: the configured one, or [DefaultName] when
+// Config.Name is empty (responses with Secure then use [DefaultHostName];
+// see [Anonymous.NameFor]).
+func (a *Anonymous) Name() string { return a.plain.attrs.name }
+
+// Names returns every name the cookie may have: Name, and DefaultHostName
+// when the name is defaulted.
+func (a *Anonymous) Names() []string {
+	if a.host == nil {
+		return []string{a.plain.attrs.name}
+	}
+	return []string{a.plain.attrs.name, a.host.attrs.name}
+}
+
+// NameFor returns the name of the cookie a response to r carries.
+func (a *Anonymous) NameFor(r *http.Request) string { return a.variant(r).attrs.name }
+
+// variant chooses the cookie for a response to r: the __Host- one when the
+// response carries Secure and the name is defaulted.
+func (a *Anonymous) variant(r *http.Request) *variant {
+	if a.host != nil && a.plain.attrs.isSecure(r) {
+		return a.host
+	}
+	return &a.plain
+}
 
 // GetOrSet returns the anonymous ID of the visitor who sent r and (re-)sets
 // the cookie on w with a fresh expiry. It takes the ID from the first cookie
@@ -193,84 +286,135 @@ func (a *Anonymous) Name() string { return a.attrs.name }
 // Set the cookie before the response header is written. The only error is a
 // failure to generate an ID, in which case nothing is written.
 func (a *Anonymous) GetOrSet(w http.ResponseWriter, r *http.Request) (id string, isNew bool, err error) {
+	v, err := a.GetOrSetID(w, r)
+	return v.Value, v.New, err
+}
+
+// GetOrSetID is [Anonymous.GetOrSet] that also says whether the ID is
+// [ID.Proven]: use that before trusting the ID for anything beyond this
+// browser's token (recording it, linking it to an account).
+func (a *Anonymous) GetOrSetID(w http.ResponseWriter, r *http.Request) (ID, error) {
 	now := a.now()
+	v := a.variant(r)
 	// After an earlier call for this response, keep its ID and its one
 	// Set-Cookie line.
 	lines := w.Header()["Set-Cookie"]
 	for i, line := range lines {
-		v, ok := strings.CutPrefix(line, a.attrs.nameEq)
+		val, ok := strings.CutPrefix(line, v.attrs.nameEq)
 		if !ok {
 			continue
 		}
-		v, _, _ = strings.Cut(v, ";")
-		if id, value, ok := a.parse(v, now); ok {
-			lines[i] = a.attrs.cookie(r, value, now).String()
-			return id, false, nil
+		val, _, _ = strings.Cut(val, ";")
+		if id, value, ok := a.parse(v, val, now); ok {
+			lines[i] = v.attrs.cookie(r, value, now).String()
+			id.New = false
+			return id, nil
 		}
 	}
-	id, value, ok := a.fromRequest(r, now)
+	id, value, ok := a.fromCookies(v, r, now)
+	legacy := false
+	if !ok && v != &a.plain {
+		// Over TLS, a visitor whose cookie predates the __Host- name.
+		if id, _, ok = a.fromCookies(&a.plain, r, now); ok {
+			value, legacy = a.valueFor(v, id), true
+		}
+	}
 	if !ok {
-		if id, err = a.generate(); err != nil {
-			return "", false, fmt.Errorf("cookie: %w", err)
+		gen, err := a.generate()
+		if err != nil {
+			return ID{}, fmt.Errorf("cookie: %w", err)
 		}
-		value, isNew = id, true
-		if a.bind != nil {
-			value = a.bind.sign(id)
-		}
+		id = ID{Value: gen, New: true, Proven: true}
+		value = a.valueFor(v, id)
 	}
-	http.SetCookie(w, a.attrs.cookie(r, value, now))
-	return id, isNew, nil
+	http.SetCookie(w, v.attrs.cookie(r, value, now))
+	if legacy {
+		http.SetCookie(w, a.plain.attrs.deletion(r))
+	}
+	return id, nil
+}
+
+// valueFor is the cookie value that carries id under v: bare without
+// binding, else MACed, and marked adopted when id is not proven.
+func (a *Anonymous) valueFor(v *variant, id ID) string {
+	switch {
+	case v.bind == nil:
+		return id.Value
+	case id.Proven:
+		return v.bind.sign(id.Value)
+	default:
+		return adoptedValue(v.adopt, id.Value)
+	}
 }
 
 // Peek returns the valid ID carried by r, if any, and writes nothing. It
 // applies the same checks as GetOrSet, so ok is false where GetOrSet would
 // generate a new ID.
 func (a *Anonymous) Peek(r *http.Request) (id string, ok bool) {
-	id, _, ok = a.fromRequest(r, a.now())
+	v, ok := a.PeekID(r)
+	return v.Value, ok
+}
+
+// PeekID is [Anonymous.Peek] that also says whether the ID is
+// [ID.Proven].
+func (a *Anonymous) PeekID(r *http.Request) (ID, bool) {
+	now := a.now()
+	v := a.variant(r)
+	id, _, ok := a.fromCookies(v, r, now)
+	if !ok && v != &a.plain {
+		id, _, ok = a.fromCookies(&a.plain, r, now)
+	}
 	return id, ok
 }
 
-// fromRequest returns the ID from the first usable cookie in r and the value
-// to set for it.
-func (a *Anonymous) fromRequest(r *http.Request, now time.Time) (id, value string, ok bool) {
-	for _, c := range r.CookiesNamed(a.attrs.name) {
-		if id, value, ok := a.parse(c.Value, now); ok {
+// fromCookies returns the ID from the first usable cookie of v's name in r
+// and the value to set for it.
+func (a *Anonymous) fromCookies(v *variant, r *http.Request, now time.Time) (id ID, value string, ok bool) {
+	for _, c := range r.CookiesNamed(v.attrs.name) {
+		if id, value, ok := a.parse(v, c.Value, now); ok {
 			return id, value, true
 		}
 	}
-	return "", "", false
+	return ID{}, "", false
 }
 
-// parse returns the ID in the cookie value v and the value to set for it,
-// or ok == false when v is malformed or (with binding) not authentic.
-func (a *Anonymous) parse(v string, now time.Time) (id, value string, ok bool) {
-	if a.bind == nil {
-		if a.check(v) != nil {
-			return "", "", false
+// parse returns the ID in the cookie value val of v's name and the value to
+// set for it, or ok == false when val is malformed or (with binding) not
+// authentic.
+func (a *Anonymous) parse(v *variant, val string, now time.Time) (id ID, value string, ok bool) {
+	if v.bind == nil {
+		if a.check(val) != nil {
+			return ID{}, "", false
 		}
-		return v, v, true
+		return ID{Value: val}, val, true
 	}
-	if len(v) > headersafe.MaxLen+1+tagLen {
-		return "", "", false
+	if len(val) > headersafe.MaxLen+2+tagLen {
+		return ID{}, "", false
 	}
-	id, tag, bound := strings.Cut(v, string(bindSep))
-	if a.check(id) != nil {
-		return "", "", false
+	raw, tag, bound := strings.Cut(val, string(bindSep))
+	if a.check(raw) != nil {
+		return ID{}, "", false
 	}
 	if !bound {
 		if !now.Before(a.unboundBefore) {
-			return "", "", false
+			return ID{}, "", false
 		}
-		return id, a.bind.sign(id), true
+		return ID{Value: raw}, adoptedValue(v.adopt, raw), true
 	}
-	key, ok := a.bind.verify(id, tag)
+	b, proven := v.bind, true
+	if t, ok := strings.CutPrefix(tag, adoptMark); ok {
+		b, proven, tag = v.adopt, false, t
+	}
+	key, ok := b.verify(raw, tag)
 	switch {
 	case !ok:
-		return "", "", false
+		return ID{}, "", false
 	case key == 0:
-		return id, v, true
+		return ID{Value: raw, Proven: proven}, val, true
+	case proven:
+		return ID{Value: raw, Proven: true}, v.bind.sign(raw), true
 	default:
-		return id, a.bind.sign(id), true
+		return ID{Value: raw}, adoptedValue(v.adopt, raw), true
 	}
 }
 
@@ -294,7 +438,7 @@ func (a *Anonymous) check(id string) error {
 	} else if err := a.validateDefault(id); err != nil {
 		return err
 	}
-	if a.bind != nil && strings.IndexByte(id, bindSep) >= 0 {
+	if a.bindKeys != nil && strings.IndexByte(id, bindSep) >= 0 {
 		return errSeparator
 	}
 	return nil

@@ -229,8 +229,8 @@ func TestParseRefusesHeaderUnsafeValues(t *testing.T) {
 		} {
 			t.Run(name+" with "+cfg.label, func(t *testing.T) {
 				a := mustAnonymous(t, cfg.cfg)
-				if id, _, ok := a.parse(v, t0); ok {
-					t.Errorf("parse(%q) = %q, true; want refused", v, id)
+				if id, _, ok := a.parse(&a.plain, v, t0); ok {
+					t.Errorf("parse(%q) = %q, true; want refused", v, id.Value)
 				}
 			})
 		}
@@ -477,7 +477,7 @@ func TestRoundTripThroughTLSServerAndJar(t *testing.T) {
 
 func TestConcurrentGetOrSet(t *testing.T) {
 	a := mustAnonymous(t, Config{BindingKeys: [][]byte{secretKey(1), secretKey(2)}})
-	bound := a.bind.sign(validID)
+	bound := a.plain.bind.sign(validID)
 	var wg sync.WaitGroup
 	for g := 0; g < 8; g++ {
 		wg.Add(1)
@@ -501,21 +501,21 @@ func FuzzAnonymousValue(f *testing.F) {
 	for _, s := range []string{
 		"", validID, strings.ToUpper(validID), "anon-1a2b3", validID + "\r\nX: y", validID + ";a=b",
 		`"` + validID + `"`, validID + " ", "anon-" + strings.Repeat("0", 300), "\x00", "anon-ü",
-		bound.bind.sign(validID), bound.bind.sign(validID) + "x", validID + ".", "." + validID,
+		bound.plain.bind.sign(validID), bound.plain.bind.sign(validID) + "x", validID + ".", "." + validID,
 		validID + "." + strings.Repeat("A", tagLen), validID + ".." + strings.Repeat("A", tagLen),
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
 		for _, a := range []*Anonymous{plain, bound} {
-			if id, value, ok := a.parse(v, t0); ok {
-				if err := headersafe.Check(id); err != nil {
-					t.Fatalf("parse(%q) accepted ID %q: %v", v, id, err)
+			if id, value, ok := a.parse(&a.plain, v, t0); ok {
+				if err := headersafe.Check(id.Value); err != nil {
+					t.Fatalf("parse(%q) accepted ID %q: %v", v, id.Value, err)
 				}
-				if err := a.check(id); err != nil {
-					t.Fatalf("parse(%q) accepted ID %q failing the validator: %v", v, id, err)
+				if err := a.check(id.Value); err != nil {
+					t.Fatalf("parse(%q) accepted ID %q failing the validator: %v", v, id.Value, err)
 				}
-				if _, _, ok := a.parse(value, t0); !ok {
+				if _, _, ok := a.parse(&a.plain, value, t0); !ok {
 					t.Fatalf("parse(%q) returned value %q that does not parse", v, value)
 				}
 			}

@@ -24,7 +24,7 @@ func BenchmarkGetOrSet(b *testing.B) {
 		{"new", plain, request(true)},
 		{"existing", plain, request(true, DefaultName+"="+validID)},
 		{"bound/new", bound, request(true)},
-		{"bound/existing", bound, request(true, DefaultName+"="+bound.bind.sign(validID))},
+		{"bound/existing", bound, request(true, DefaultName+"="+bound.plain.bind.sign(validID))},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

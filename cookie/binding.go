@@ -26,7 +26,24 @@ const (
 	// and the short tag keeps the cookie small (22 characters in base64url).
 	tagSize = 16
 	tagLen  = 22 // base64url without padding of tagSize bytes
+
+	// adoptMark starts the MAC of an ID accepted without one during
+	// Config.AcceptUnboundUntil: id "." "~" MAC. '~' is a cookie-octet that
+	// base64url never produces, and such MACs are made with their own
+	// context, so the mark cannot be removed or added.
+	adoptMark = "~"
+
+	// Contexts of the two kinds of MAC, appended to the cookie name.
+	bindContext  = "\x00"
+	adoptContext = "\x01"
 )
+
+// adoptedValue is the cookie value for an ID accepted unbound: bound, so
+// it is re-set like any other, but marked as not proven.
+func adoptedValue(b *binder, id string) string {
+	v := b.sign(id)
+	return v[:len(id)+1] + adoptMark + v[len(id)+1:]
+}
 
 // b64 is base64url without padding that refuses non-zero trailing bits, so
 // each byte string has exactly one encoding.
@@ -50,13 +67,15 @@ type macState struct {
 	sum []byte
 }
 
-// newBinder returns a binder for the cookie called name. The caller has
-// checked the key lengths.
-func newBinder(name string, keys [][]byte) *binder {
-	// The MAC covers name || 0x00 || id: an ID bound for one cookie cannot be
-	// moved to another cookie that shares the key. NUL cannot occur in a
+// newBinder returns a binder for the cookie called name and the kind of MAC
+// kind stands for (bindContext or adoptContext). The caller has checked the
+// key lengths.
+func newBinder(name, kind string, keys [][]byte) *binder {
+	// The MAC covers name || kind || id: an ID bound for one cookie cannot be
+	// moved to another cookie that shares the key, nor an adopted MAC
+	// passed off as a proven one. Control characters cannot occur in a
 	// cookie name, so the split is unambiguous.
-	context := name + "\x00"
+	context := name + kind
 	b := &binder{keys: make([]*macKey, len(keys))}
 	for i, key := range keys {
 		key := append([]byte(nil), key...) // not aliased with the caller's slice

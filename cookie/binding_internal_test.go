@@ -17,6 +17,14 @@ func wantTag(key []byte, name, id string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16])
 }
 
+// adoptedTag is the MAC of an ID accepted unbound in the AcceptUnboundUntil
+// window, which the cookie carries after a "~".
+func adoptedTag(key []byte, name, id string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(name + "\x01" + id))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16])
+}
+
 func TestBoundValueFormat(t *testing.T) {
 	key := secretKey(1)
 	a := mustAnonymous(t, Config{BindingKeys: [][]byte{key}})
@@ -67,7 +75,11 @@ func TestBindingInboundValues(t *testing.T) {
 		{"authentic MAC over a malformed ID gets a fresh ID", upperID + "." + wantTag(k2, DefaultName, upperID), time.Time{}, "", ""},
 		{"unbound value without a window gets a fresh ID", validID, time.Time{}, "", ""},
 		{"unbound value after the window gets a fresh ID", validID, t0, "", ""},
-		{"unbound value inside the window is kept and re-set bound", validID, t0.Add(time.Second), validID, validID + "." + goodTag},
+		{"unbound value inside the window is kept and re-set bound, marked adopted", validID, t0.Add(time.Second), validID, validID + ".~" + adoptedTag(k2, DefaultName, validID)},
+		{"adopted value is kept after the window", validID + ".~" + adoptedTag(k2, DefaultName, validID), t0, validID, validID + ".~" + adoptedTag(k2, DefaultName, validID)},
+		{"adopted value with an older key is re-set with the first, still adopted", validID + ".~" + adoptedTag(k1, DefaultName, validID), time.Time{}, validID, validID + ".~" + adoptedTag(k2, DefaultName, validID)},
+		{"a proven MAC marked adopted gets a fresh ID", validID + ".~" + goodTag, time.Time{}, "", ""},
+		{"an adopted MAC without its mark gets a fresh ID", validID + "." + adoptedTag(k2, DefaultName, validID), time.Time{}, "", ""},
 		{"malformed unbound value inside the window gets a fresh ID", "anon-1a2b3", t0.Add(time.Second), "", ""},
 	}
 	for _, tt := range tests {
@@ -98,7 +110,7 @@ func TestBindingInboundValues(t *testing.T) {
 const base64URLAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 func TestVerifyReportsTheMatchingKey(t *testing.T) {
-	b := newBinder(DefaultName, [][]byte{secretKey(1), secretKey(2), secretKey(3)})
+	b := newBinder(DefaultName, bindContext, [][]byte{secretKey(1), secretKey(2), secretKey(3)})
 	for i := range 3 {
 		tag := wantTag(secretKey(byte(i+1)), DefaultName, validID)
 		if key, ok := b.verify(validID, tag); !ok || key != i {
@@ -110,17 +122,17 @@ func TestVerifyReportsTheMatchingKey(t *testing.T) {
 func TestBinderDoesNotAliasCallerKeys(t *testing.T) {
 	key := secretKey(1)
 	a := mustAnonymous(t, Config{BindingKeys: [][]byte{key}})
-	value := a.bind.sign(validID)
+	value := a.plain.bind.sign(validID)
 	key[0] ^= 0xff
-	if id, _, ok := a.parse(value, t0); !ok || id != validID {
-		t.Errorf("after the caller changed its key slice: got %q, %v; want %q, true", id, ok, validID)
+	if id, _, ok := a.parse(&a.plain, value, t0); !ok || id.Value != validID {
+		t.Errorf("after the caller changed its key slice: got %q, %v; want %q, true", id.Value, ok, validID)
 	}
 }
 
 func TestBoundCookieWithBindingRemovedGetsFreshID(t *testing.T) {
 	bound := mustAnonymous(t, Config{BindingKeys: [][]byte{secretKey(1)}})
 	plain := mustAnonymous(t, Config{})
-	id, isNew, _ := plain.GetOrSet(httptest.NewRecorder(), request(false, DefaultName+"="+bound.bind.sign(validID)))
+	id, isNew, _ := plain.GetOrSet(httptest.NewRecorder(), request(false, DefaultName+"="+bound.plain.bind.sign(validID)))
 	if id == validID || !isNew {
 		t.Errorf("got %q, %v; want a fresh ID (a bound value is not a bare ID)", id, isNew)
 	}
@@ -134,7 +146,7 @@ func TestPeekWithBinding(t *testing.T) {
 		wantID string
 		wantOK bool
 	}{
-		{"bound value", a.bind.sign(validID), validID, true},
+		{"bound value", a.plain.bind.sign(validID), validID, true},
 		{"unbound value inside the window", validID, validID, true},
 		{"forged MAC", validID + "." + strings.Repeat("A", tagLen), "", false},
 	}

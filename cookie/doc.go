@@ -5,11 +5,13 @@
 // # Anonymous ID
 //
 // [GetOrSetAnonymousID] follows IBM's web chat tutorial: a cookie named
-// ANONYMOUS-USER-ID ([DefaultName]) holding "anon-" ([DefaultPrefix]) and a
-// full random version 4 UUID, kept for 45 days ([DefaultMaxAge]) and re-set
+// ANONYMOUS-USER-ID ([DefaultName]; [DefaultHostName], with the __Host-
+// prefix against cookie tossing, on responses over TLS) holding "anon-"
+// ([DefaultPrefix]) and a full random version 4 UUID, kept for 45 days ([DefaultMaxAge]) and re-set
 // with a fresh expiry on every call, HttpOnly, Path=/, SameSite=Lax, and
 // Secure when the request came over TLS. IBM bills monthly active users by
-// this ID, so a lifetime under 30 days can count one person several times.
+// this ID and advises keeping it at least 45 days: a shorter lifetime can
+// count one person several times.
 //
 // An inbound value is used only if it is well formed: by default the prefix
 // and a canonical lowercase UUID; in every case 1 to 256 bytes of visible

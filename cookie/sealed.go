@@ -149,6 +149,10 @@ func NewSealer(cfg SealerConfig) (*Sealer, error) {
 // Name returns the cookie name.
 func (s *Sealer) Name() string { return s.attrs.name }
 
+// MaxAge returns the lifetime of the values the Sealer seals, in whole
+// seconds.
+func (s *Sealer) MaxAge() time.Duration { return s.attrs.maxAge }
+
 // Seal encrypts plaintext with the first key and a fresh random nonce, and
 // returns the cookie value: base64url without padding. The value expires
 // MaxAge from now. It returns an error wrapping ErrTooLarge if the Set-Cookie

@@ -35,7 +35,9 @@ func ExampleConfig_authenticate() {
 		SigningKeys: []identity.SigningKey{{Key: key}},
 		SessionKeys: [][]byte{sessionKey},
 		Authenticate: func(r *http.Request) (*identity.SessionInfo, error) {
-			if r.FormValue("user") != "cade" || r.FormValue("password") != "let-me-in" {
+			// PostFormValue reads the body only: credentials in the URL
+			// would end up in access logs and browser history.
+			if r.PostFormValue("user") != "cade" || r.PostFormValue("password") != "let-me-in" {
 				return nil, identity.ErrUnauthenticated // 401
 			}
 			return &identity.SessionInfo{UserName: "Cade", CustomUserID: "cade-id"}, nil
@@ -67,7 +69,15 @@ func ExampleConfig_authenticate() {
 	}
 
 	before, anonymous := payload()
-	resp, err := client.PostForm(ts.URL+"/authenticate", url.Values{"user": {"cade"}, "password": {"let-me-in"}})
+	// Credentials in the URL end up in access logs and browser history, so
+	// Authenticate reads only the body (PostFormValue), and this is refused.
+	resp, err := client.Post(ts.URL+"/authenticate?user=cade&password=let-me-in", "application/x-www-form-urlencoded", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
+	fmt.Println("credentials in the URL:", resp.Status)
+	resp, err = client.PostForm(ts.URL+"/authenticate", url.Values{"user": {"cade"}, "password": {"let-me-in"}})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -79,6 +89,7 @@ func ExampleConfig_authenticate() {
 	fmt.Println("after login: ", loggedIn)
 	fmt.Println("same sub:", before == after)
 	// Output:
+	// credentials in the URL: 401 Unauthorized
 	// before login: {"custom_user_id":"<sub>","name":"Anonymous"}
 	// login: 204 No Content
 	// after login:  {"custom_user_id":"cade-id","name":"Cade"}

@@ -11,7 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/webchatid/webchatid/cookie"
 )
 
 // jwksCacheControl lets clients and proxies keep the key set five minutes:
@@ -93,7 +94,10 @@ func (s *Server) TokenHandler() http.Handler { return s.tokenH }
 func (s *Server) AuthenticateHandler() http.Handler { return s.authenticateH }
 
 // LogoutHandler returns the logout endpoint (POST): it clears the session
-// and answers 204. The anonymous ID, and so sub, stays. It is guarded by
+// (revoking it first with Config.Revoker: 503 if that fails) and answers
+// 204. The anonymous ID, and so sub, stays. Over TLS it also expires the
+// unprefixed cookie names a sibling subdomain could have set for the whole
+// site ([cookie.ExpireTossed]). It is guarded by
 // [http.CrossOriginProtection]. Without a session store it answers 404.
 func (s *Server) LogoutHandler() http.Handler { return s.logoutH }
 
@@ -148,25 +152,9 @@ func (s *Server) recoverPanic(w http.ResponseWriter, r *http.Request) {
 	}
 	s.panics.Add(1)
 	s.log().LogAttrs(r.Context(), slog.LevelError, "identity: panic while serving a request; answered 500",
-		slog.String("method", r.Method), slog.String("path", truncate(r.URL.Path)),
-		slog.String("panic", truncate(fmt.Sprint(v))), slog.String("stack", string(debug.Stack())))
+		requestAttr("method", r.Method), requestAttr("path", r.URL.Path),
+		requestAttr("panic", fmt.Sprint(v)), slog.String("stack", string(debug.Stack())))
 	s.writeError(w, r, http.StatusInternalServerError, "server_error", "internal error")
-}
-
-// maxLoggedValue bounds what a log line quotes of one request value or
-// panic: an attacker chooses their size.
-const maxLoggedValue = 256
-
-// truncate cuts v to maxLoggedValue bytes (on a rune boundary), marking the cut.
-func truncate(v string) string {
-	if len(v) <= maxLoggedValue {
-		return v
-	}
-	cut := maxLoggedValue
-	for cut > 0 && !utf8.RuneStart(v[cut]) {
-		cut--
-	}
-	return v[:cut] + "…[" + strconv.Itoa(len(v)) + " bytes]"
 }
 
 // secure sets the headers every answer of the token, login, logout and
@@ -229,9 +217,9 @@ func (s *Server) serveAuthenticate(w http.ResponseWriter, r *http.Request) {
 	}
 	// Link before the session exists: in strict mode a ledger failure must
 	// not leave a login the ledger does not know.
-	if anonID, ok := s.anon.Peek(r); ok {
-		sub, err := s.subject(r, anonID, info)
-		if err == nil {
+	if id, ok := s.anon.PeekID(r); ok {
+		sub, err := s.subject(r, id.Value, info)
+		if err == nil && s.ledgerTrusts(id, sub) {
 			err = s.record(r.Context(), sub, false, info)
 		}
 		if err != nil {
@@ -247,7 +235,20 @@ func (s *Server) serveAuthenticate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
-	s.store.Logout(w, r)
+	if cs, ok := s.store.(*CookieSessions); ok {
+		if err := cs.logout(w, r); err != nil {
+			s.sessionErrors.Add(1)
+			s.fail(w, r, "logout", fmt.Errorf("%w: %w", ErrSessionUnavailable, err))
+			return
+		}
+	} else {
+		s.store.Logout(w, r)
+	}
+	// The visitor keeps the __Host- anonymous ID; an unprefixed one a
+	// sibling subdomain set for the whole site goes.
+	if s.anon.NameFor(r) != s.anon.Name() {
+		cookie.ExpireTossed(w, r, s.anon.Name())
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -324,16 +325,16 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, op string, err err
 		status, code, desc = http.StatusServiceUnavailable, "temporarily_unavailable", "service temporarily unavailable"
 	}
 	s.log().LogAttrs(r.Context(), level, "identity: request failed",
-		slog.String("op", op), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-		slog.Int("status", status), slog.String("error", err.Error()))
+		slog.String("op", op), requestAttr("method", r.Method), requestAttr("path", r.URL.Path),
+		slog.Int("status", status), requestAttr("error", err.Error()))
 	s.writeError(w, r, status, code, desc)
 }
 
 // denyCrossOrigin answers a request refused by the cross-origin protection.
 func (s *Server) denyCrossOrigin(w http.ResponseWriter, r *http.Request) {
 	s.log().LogAttrs(r.Context(), slog.LevelInfo, "identity: cross-origin request refused",
-		slog.String("method", r.Method), slog.String("path", r.URL.Path),
-		slog.String("origin", r.Header.Get("Origin")), slog.String("sec_fetch_site", r.Header.Get("Sec-Fetch-Site")))
+		requestAttr("method", r.Method), requestAttr("path", r.URL.Path),
+		requestAttr("origin", r.Header.Get("Origin")), requestAttr("sec_fetch_site", r.Header.Get("Sec-Fetch-Site")))
 	s.writeError(w, r, http.StatusForbidden, "access_denied", "cross-origin request refused")
 }
 

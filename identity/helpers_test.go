@@ -128,6 +128,9 @@ func newServer(t testing.TB, cfg identity.Config) *identity.Server {
 	if cfg.Logger == nil {
 		cfg.Logger = discardLogger()
 	}
+	if cfg.Ledger != nil && cfg.Anonymous.BindingKeys == nil && !cfg.LedgerWithoutBinding {
+		cfg.Anonymous.BindingKeys = [][]byte{bindingKey} // New requires binding with a ledger
+	}
 	if cfg.Sessions == nil && cfg.SessionKeys == nil {
 		cfg.SessionKeys = [][]byte{secretKey(1)}
 		if cfg.Authenticate == nil {

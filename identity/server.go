@@ -78,9 +78,10 @@ type Server struct {
 
 var _ http.Handler = (*Server)(nil)
 
-// billingMonth is the shortest anonymous-ID lifetime that keeps a returning
-// visitor one monthly active user in IBM's billing.
-const billingMonth = 30 * 24 * time.Hour
+// minAnonymousMaxAge is the shortest anonymous-ID lifetime IBM advises (45
+// days, its tutorial's value): a returning visitor whose cookie expired is
+// billed as a new monthly active user.
+const minAnonymousMaxAge = 45 * 24 * time.Hour
 
 // New returns a Server for cfg. It copies cfg, fills in defaults, and checks
 // every field, returning an error that names the first invalid one (for
@@ -102,16 +103,35 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.sessions = cfg.Sessions
 	if len(cfg.SessionKeys) > 0 {
-		sealer, err := cookie.NewSealer(cookie.SealerConfig{Name: DefaultSessionCookie, Keys: cfg.SessionKeys, Now: cfg.Now})
-		if err != nil {
-			return nil, fmt.Errorf("identity: Config.SessionKeys: %w", err)
+		sc := cfg.SessionCookie
+		sc.Keys, sc.Now = cfg.SessionKeys, cfg.Now
+		if sc.Secure == cookie.SecureAuto && cfg.Anonymous.Secure == cookie.SecureAlways {
+			sc.Secure = cookie.SecureAlways // one setting for both cookies behind a proxy
 		}
-		s.sessions = &CookieSessions{sealer: sealer, log: cfg.Logger}
+		cs, err := newCookieSessions(sc, cfg.Logger)
+		if err != nil {
+			return nil, fmt.Errorf("identity: Config.SessionCookie: %w", err)
+		}
+		cs.revoker = cfg.Revoker
+		s.sessions = cs
+	} else if cs, ok := cfg.Sessions.(*CookieSessions); ok && (cs.log == nil && cfg.Logger != nil || cfg.Revoker != nil) {
+		// The Server's copy of the app's CookieSessions logs where the
+		// Server does and revokes with its Revoker.
+		c := *cs
+		if c.log == nil {
+			c.log = cfg.Logger
+		}
+		c.revoker = cfg.Revoker
+		s.sessions = &c
 	}
 	// One name for both cookies would make every token request overwrite
 	// the login, and every login the anonymous ID.
-	if cs, ok := s.sessions.(*CookieSessions); ok && cs.Name() == s.anon.Name() {
-		return nil, fmt.Errorf("identity: Config.Anonymous.Name: %q is also the session cookie's name", s.anon.Name())
+	if cs, ok := s.sessions.(*CookieSessions); ok {
+		for _, n := range s.anon.Names() {
+			if slices.Contains(cs.Names(), n) {
+				return nil, fmt.Errorf("identity: Config.Anonymous.Name: %q is also the session cookie's name", n)
+			}
+		}
 	}
 	s.store, _ = s.sessions.(SessionStore)
 	switch s.sessions.(type) {
@@ -134,9 +154,9 @@ func New(cfg Config) (*Server, error) {
 		s.log().LogAttrs(context.Background(), slog.LevelWarn,
 			"identity: Config.IBMPublicKey is not set, so sessions' SSOToken is never sent to watsonx Orchestrate")
 	}
-	if m := cfg.Anonymous.MaxAge; m > 0 && m < billingMonth {
+	if m := cfg.Anonymous.MaxAge; m > 0 && m < minAnonymousMaxAge {
 		s.log().LogAttrs(context.Background(), slog.LevelWarn,
-			"identity: Config.Anonymous.MaxAge is under 30 days: IBM bills monthly active users by sub, so a returning visitor whose cookie expired counts again",
+			"identity: Config.Anonymous.MaxAge is under the 45 days IBM advises: IBM bills monthly active users by sub, so a returning visitor whose cookie expired counts again",
 			slog.Duration("max_age", m))
 	}
 	s.recorder = ledger.NewRecorder(cfg.Ledger, cfg.Now)
@@ -229,7 +249,7 @@ func (s *Server) Session(r *http.Request) (*SessionInfo, error) {
 			return nil, fmt.Errorf("%w: %w", ErrSessionUnavailable, err)
 		}
 		s.log().LogAttrs(r.Context(), slog.LevelWarn, "identity: session source failed; request treated as anonymous",
-			slog.String("error", err.Error()))
+			requestAttr("error", err.Error()))
 		return nil, nil
 	}
 	if info != nil {
@@ -269,10 +289,11 @@ const unmarkedWarning = "identity: a request reached the Server without identity
 // [ErrLedgerUnavailable], [ErrClaims] or [ErrInvalidSession], or are
 // failures of the cookie, the payload encryption or the signer.
 func (s *Server) Token(w http.ResponseWriter, r *http.Request) (token string, expires time.Time, err error) {
-	anonID, isNew, err := s.anon.GetOrSet(w, r)
+	id, err := s.anon.GetOrSetID(w, r)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("identity: anonymous ID: %w", err)
 	}
+	anonID := id.Value
 	info, err := s.Session(r)
 	if err != nil {
 		return "", time.Time{}, err
@@ -281,10 +302,21 @@ func (s *Server) Token(w http.ResponseWriter, r *http.Request) (token string, ex
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	if err := s.record(r.Context(), sub, isNew && sub == anonID, info); err != nil {
-		return "", time.Time{}, err
+	if s.ledgerTrusts(id, sub) {
+		if err := s.record(r.Context(), sub, id.New && sub == anonID, info); err != nil {
+			return "", time.Time{}, err
+		}
 	}
 	return s.issue(r, sub, anonID, info)
+}
+
+// ledgerTrusts reports whether the ledger may record sub, and link it: only
+// an anonymous ID this Server issued to this browser (minted now, or its
+// binding verified) can be, unless Config.LedgerWithoutBinding says
+// otherwise. A sub that Config.Subject chose apart from the anonymous ID is
+// the app's, and trusted.
+func (s *Server) ledgerTrusts(id cookie.ID, sub string) bool {
+	return id.Proven || sub != id.Value || s.cfg.LedgerWithoutBinding
 }
 
 // subject is the token's sub: the anonymous ID, or what Config.Subject
@@ -322,7 +354,7 @@ func (s *Server) record(ctx context.Context, sub string, isNew bool, info *Sessi
 		return fmt.Errorf("%w: %w", ErrLedgerUnavailable, err)
 	}
 	s.log().LogAttrs(ctx, slog.LevelWarn, "identity: ledger write failed; token issued anyway",
-		slog.String("error", err.Error()))
+		requestAttr("error", err.Error()))
 	return nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/webchatid/webchatid/cookie"
 )
@@ -45,11 +47,20 @@ type SessionInfo struct {
 // sessionCookie is the storage format of a [SessionInfo] inside a sealed
 // session cookie: short names keep the cookie small. It is private so that
 // the public type can change without breaking cookies already issued.
+//
+// ID is a random session ID, which Config.Revoker revokes, and Expires the
+// value's expiry (Unix seconds).
 type sessionCookie struct {
 	UserName     string         `json:"n,omitempty"`
 	CustomUserID string         `json:"u"`
 	SSOToken     string         `json:"s,omitempty"`
 	Extra        map[string]any `json:"x,omitempty"`
+	ID           string         `json:"i,omitempty"`
+	Expires      int64          `json:"e,omitempty"`
+}
+
+func (c sessionCookie) info() SessionInfo {
+	return SessionInfo{UserName: c.UserName, CustomUserID: c.CustomUserID, SSOToken: c.SSOToken, Extra: c.Extra}
 }
 
 // ErrInvalidSession is returned (wrapped) when a [SessionInfo] cannot be used:
@@ -180,29 +191,61 @@ func (ContextSessions) Session(r *http.Request) (*SessionInfo, error) {
 //
 // The session lives only in the cookie, so Logout clears the browser's copy
 // but a copy taken earlier stays valid until it expires (SealerConfig.MaxAge,
-// 24 hours by default); keep MaxAge short, or use a server-side session store
-// through a [SessionSource], where that matters.
+// 24 hours by default), unless the Server has a Config.Revoker: each session
+// carries a random ID, and logout then revokes it on the server.
+//
+// When the config names no cookie, the cookie is __Host-WEBCHATID-SESSION on
+// responses that carry Secure (Domain empty and Path "/" provided), which a
+// sibling subdomain cannot set, and [DefaultSessionCookie] otherwise; over
+// TLS only the __Host- cookie is read, so a session cookie tossed in under
+// the plain name logs nobody in. Login and Logout also expire the plain
+// name where a sibling could have set it ([cookie.ExpireTossed]).
 //
 // Make one with [NewCookieSessions]; its zero value is not usable, and [New]
 // refuses it.
 type CookieSessions struct {
-	sealer *cookie.Sealer
-	log    *slog.Logger // nil: slog.Default()
+	sealer  *cookie.Sealer // the configured name, or DefaultSessionCookie
+	host    *cookie.Sealer // "__Host-" + DefaultSessionCookie for Secure responses; nil unless the name is defaulted
+	log     *slog.Logger   // nil: slog.Default()
+	revoker Revoker        // nil: no server-side revocation (Config.Revoker)
+	now     func() time.Time
 }
 
 // NewCookieSessions returns a CookieSessions using a sealed cookie with the
-// given settings. If cfg.Name is empty, [DefaultSessionCookie] is used; Keys
+// given settings. If cfg.Name is empty, the names above are used; Keys
 // must hold at least one 32-byte key (the first seals, all open, for
-// rotation). The error names the invalid field.
+// rotation). The error names the invalid field. It logs to [slog.Default],
+// unless it is given to [New] as Config.Sessions: the Server's copy then
+// logs to Config.Logger.
 func NewCookieSessions(cfg cookie.SealerConfig) (*CookieSessions, error) {
-	if cfg.Name == "" {
+	c, err := newCookieSessions(cfg, nil)
+	if err != nil {
+		return nil, fmt.Errorf("identity: NewCookieSessions: %w", err)
+	}
+	return c, nil
+}
+
+func newCookieSessions(cfg cookie.SealerConfig, log *slog.Logger) (*CookieSessions, error) {
+	defaulted := cfg.Name == ""
+	if defaulted {
 		cfg.Name = DefaultSessionCookie
 	}
 	s, err := cookie.NewSealer(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("identity: NewCookieSessions: %w", err)
+		return nil, err
 	}
-	return &CookieSessions{sealer: s}, nil
+	c := &CookieSessions{sealer: s, log: log, now: cfg.Now}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if defaulted && cfg.Domain == "" && (cfg.Path == "" || cfg.Path == "/") && cfg.Secure != cookie.SecureNever {
+		hcfg := cfg
+		hcfg.Name, hcfg.Secure = "__Host-"+DefaultSessionCookie, cookie.SecureAlways
+		if c.host, err = cookie.NewSealer(hcfg); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
 }
 
 func (c *CookieSessions) logger() *slog.Logger {
@@ -212,27 +255,62 @@ func (c *CookieSessions) logger() *slog.Logger {
 	return slog.Default()
 }
 
+// pick is the sealer for a response to r.
+func (c *CookieSessions) pick(r *http.Request) *cookie.Sealer {
+	if c.host != nil && c.sealer.Secure(r) {
+		return c.host
+	}
+	return c.sealer
+}
+
+// expireTossed deletes the plain name where a sibling subdomain could have
+// set it, unless it is a __Host- name, which cannot be tossed.
+func (c *CookieSessions) expireTossed(w http.ResponseWriter, r *http.Request) {
+	if name := c.sealer.Name(); !strings.HasPrefix(strings.ToLower(name), "__host-") {
+		cookie.ExpireTossed(w, r, name)
+	}
+}
+
 // Session returns the session in the request's cookie. A missing cookie is
 // anonymous; so is a tampered, foreign, expired or undecodable one (logged at
-// Debug level, without the value). It never returns an error.
+// Debug level, without the value), and, with the Server's Config.Revoker, a
+// revoked one or one without a session ID. The only error is a failure of
+// that Revoker (one read per call with a session, none without).
 func (c *CookieSessions) Session(r *http.Request) (*SessionInfo, error) {
-	plain, err := c.sealer.Read(r)
+	sealer := c.pick(r)
+	plain, err := sealer.Read(r)
 	if err != nil {
 		if !errors.Is(err, http.ErrNoCookie) {
 			c.logger().LogAttrs(r.Context(), slog.LevelDebug, "identity: session cookie ignored",
-				slog.String("cookie", c.sealer.Name()), slog.String("reason", err.Error()))
+				slog.String("cookie", sealer.Name()), slog.String("reason", err.Error()))
 		}
 		return nil, nil
 	}
-	var stored sessionCookie
-	err = json.Unmarshal(plain, &stored)
-	info := &SessionInfo{UserName: stored.UserName, CustomUserID: stored.CustomUserID, SSOToken: stored.SSOToken, Extra: stored.Extra}
+	var sealed sessionCookie
+	err = json.Unmarshal(plain, &sealed)
+	info := sealed.info()
 	if err != nil || info.validate() != nil {
 		c.logger().LogAttrs(r.Context(), slog.LevelDebug, "identity: session cookie ignored",
-			slog.String("cookie", c.sealer.Name()), slog.String("reason", "undecodable contents"))
+			slog.String("cookie", sealer.Name()), slog.String("reason", "undecodable contents"))
 		return nil, nil
 	}
-	return info, nil
+	if c.revoker != nil {
+		if sealed.ID == "" {
+			c.logger().LogAttrs(r.Context(), slog.LevelDebug, "identity: session cookie ignored",
+				slog.String("cookie", sealer.Name()), slog.String("reason", "no session ID, so it cannot be revoked"))
+			return nil, nil
+		}
+		revoked, err := c.revoker.Revoked(r.Context(), sealed.ID)
+		if err != nil {
+			return nil, fmt.Errorf("identity: Config.Revoker: %w", err)
+		}
+		if revoked {
+			c.logger().LogAttrs(r.Context(), slog.LevelDebug, "identity: session cookie ignored",
+				slog.String("cookie", sealer.Name()), slog.String("reason", "revoked"))
+			return nil, nil
+		}
+	}
+	return &info, nil
 }
 
 // Login seals info into a new session cookie on w, replacing the request's
@@ -246,20 +324,74 @@ func (c *CookieSessions) Login(w http.ResponseWriter, r *http.Request, info *Ses
 	if err := info.validate(); err != nil {
 		return err
 	}
-	plain, err := json.Marshal(sessionCookie{UserName: info.UserName, CustomUserID: info.CustomUserID, SSOToken: info.SSOToken, Extra: info.Extra})
+	sealer := c.pick(r)
+	id, err := newSessionID()
+	if err != nil {
+		return fmt.Errorf("identity: session ID: %w", err)
+	}
+	plain, err := json.Marshal(sessionCookie{UserName: info.UserName, CustomUserID: info.CustomUserID, SSOToken: info.SSOToken, Extra: info.Extra,
+		ID: id, Expires: c.now().Add(sealer.MaxAge()).Unix()})
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidSession, err)
 	}
-	if err := c.sealer.Write(w, r, plain); err != nil {
+	if err := sealer.Write(w, r, plain); err != nil {
 		return fmt.Errorf("identity: writing session cookie: %w", err)
+	}
+	if sealer != c.sealer {
+		c.sealer.Clear(w, r)
+		c.expireTossed(w, r)
 	}
 	return nil
 }
 
-// Logout clears the session cookie.
+// Logout clears the session cookie, and the plain-named cookies a sibling
+// subdomain could have set ([cookie.ExpireTossed]). With a Config.Revoker
+// (in the Server's copy) it first revokes the session; if that fails, the
+// failure is logged and the cookie is kept (the Server's /logout answers
+// 503 instead).
 func (c *CookieSessions) Logout(w http.ResponseWriter, r *http.Request) {
-	c.sealer.Clear(w, r)
+	if err := c.logout(w, r); err != nil {
+		c.logger().LogAttrs(r.Context(), slog.LevelError, "identity: logout failed: session not revoked",
+			requestAttr("error", err.Error()))
+	}
 }
 
-// Name returns the session cookie's name.
+// logout revokes the request's session (with a revoker), then clears the
+// cookies. On a revocation failure nothing is written.
+func (c *CookieSessions) logout(w http.ResponseWriter, r *http.Request) error {
+	sealer := c.pick(r)
+	if c.revoker != nil {
+		if plain, err := sealer.Read(r); err == nil {
+			var sealed sessionCookie
+			if json.Unmarshal(plain, &sealed) == nil && sealed.ID != "" {
+				until := time.Unix(sealed.Expires, 0)
+				if sealed.Expires == 0 {
+					until = c.now().Add(sealer.MaxAge())
+				}
+				if err := c.revoker.Revoke(r.Context(), sealed.ID, until); err != nil {
+					return fmt.Errorf("identity: Config.Revoker: %w", err)
+				}
+			}
+		}
+	}
+	if sealer != c.sealer {
+		sealer.Clear(w, r)
+	}
+	c.sealer.Clear(w, r)
+	c.expireTossed(w, r)
+	return nil
+}
+
+// Name returns the session cookie's name: the configured one, or
+// [DefaultSessionCookie] (responses with Secure then use the __Host- name;
+// see [CookieSessions.Names]).
 func (c *CookieSessions) Name() string { return c.sealer.Name() }
+
+// Names returns every name the session cookie may have: Name, and the
+// __Host- name when the name is defaulted.
+func (c *CookieSessions) Names() []string {
+	if c.host == nil {
+		return []string{c.sealer.Name()}
+	}
+	return []string{c.sealer.Name(), c.host.Name()}
+}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log"
 	"net/http"
+	"time"
 
 	"github.com/webchatid/webchatid/identity"
 	"github.com/webchatid/webchatid/identity/keys"
@@ -35,6 +36,16 @@ func main() {
 
 	mux := http.NewServeMux()
 	mux.Handle("/", srv.Handler()) // /createJWT, /.well-known/jwks.json, /webchatid.js
+	// Timeouts, so a slow or idle client cannot hold a connection forever
+	// (http.ListenAndServe has none).
+	hs := &http.Server{
+		Addr:              "127.0.0.1:3002",
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       60 * time.Second,
+	}
 	fmt.Println("Listening on http://127.0.0.1:3002/createJWT")
-	log.Fatal(http.ListenAndServe("127.0.0.1:3002", mux))
+	log.Fatal(hs.ListenAndServe())
 }

@@ -4,9 +4,24 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/webchatid/webchatid/identity"
 	"github.com/webchatid/webchatid/identity/ledger"
 	"github.com/webchatid/webchatid/identity/ledger/ledgerdsn"
+	"github.com/webchatid/webchatid/identity/ledger/sqlstore"
+	"github.com/webchatid/webchatid/identity/revocation/memrevoke"
 )
+
+// The ledger's SQL stores also keep revoked sessions.
+var _ identity.Revoker = (*sqlstore.Store)(nil)
+
+// revokerFor returns where the demo keeps revoked sessions: the ledger's
+// database when it is a SQL one (one DSN for both), else memory.
+func revokerFor(l ledger.Ledger) identity.Revoker {
+	if rv, ok := l.(identity.Revoker); ok {
+		return rv
+	}
+	return memrevoke.New()
+}
 
 // ledgerApp names the demo's default ledger file (see ledgerdsn.Default).
 const ledgerApp = "webchatid-demo"

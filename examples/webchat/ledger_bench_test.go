@@ -42,6 +42,7 @@ func BenchmarkTokenWithLedger(b *testing.B) {
 					}
 					b.Cleanup(func() { s.Close() })
 					cfg.Ledger = s
+					cfg.Anonymous.BindingKeys = [][]byte{[]byte("bench binding key: never use it!")}
 				}
 				srv, err := identity.New(cfg)
 				if err != nil {

@@ -15,6 +15,7 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,9 +25,11 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/webchatid/webchatid/cookie"
 	"github.com/webchatid/webchatid/identity"
 	"github.com/webchatid/webchatid/identity/keys"
 	"github.com/webchatid/webchatid/identity/ledger/ledgerdsn"
@@ -56,6 +59,7 @@ type config struct {
 	region            string
 	serviceInstanceID string
 	ledger            string
+	bindingKeyFile    string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -70,6 +74,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.integrationID, "integration-id", "", "IBM web chat integration `ID` (with -region and -service-instance-id: use IBM's real web chat)")
 	fs.StringVar(&c.region, "region", "", "IBM web chat `region`, e.g. us-south")
 	fs.StringVar(&c.serviceInstanceID, "service-instance-id", "", "IBM web chat service instance `ID`")
+	fs.StringVar(&c.bindingKeyFile, "binding-key", "", "`file` of at least 32 random bytes that binds anonymous IDs to their cookies (openssl rand 32 > binding.key; or env WEBCHATID_BINDING_KEY holding them as hex); default: a new key at each start, so a restart gives every visitor a new anonymous ID")
 	fs.StringVar(&c.ledger, "ledger", "", "anonymous-ID ledger `DSN`: memory, sqlite:PATH or postgres://… (default: "+ledgerdsn.Default(ledgerApp)+")")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -126,11 +131,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		return err
 	}
 
+	// The binding MAC proves that a browser was issued its anonymous ID, so
+	// the ledger records and links only IDs this demo issued.
+	bindingKey, err := bindingKey(c, log)
+	if err != nil {
+		return err
+	}
+
 	srv, err := identity.New(identity.Config{
 		SigningKeys:  []identity.SigningKey{{Key: signer}},
 		IBMPublicKey: ibmPub,
 		TTL:          c.ttl,
+		Anonymous:    cookie.Config{BindingKeys: [][]byte{bindingKey}},
 		SessionKeys:  [][]byte{sessionKey},
+		Revoker:      revokerFor(ledger), // logout revokes the session server-side
 		Authenticate: authenticateDemoUser,
 		Ledger:       ledger,
 		Logger:       log,
@@ -236,6 +250,37 @@ func signingKey(c config, stdout io.Writer, log *slog.Logger) (crypto.Signer, er
 	}
 	log.Warn("no -key or WEBCHATID_PRIVATE_KEY: signing with an ephemeral 2048-bit RSA key; tokens stop verifying when the demo restarts")
 	fmt.Fprintf(stdout, "Ephemeral signing key; its public key (paste into IBM's Security tab to try it with real web chat):\n%s", pemText)
+	return k, nil
+}
+
+// bindingKey returns the anonymous-ID binding key: from -binding-key, from
+// WEBCHATID_BINDING_KEY (hex), or new.
+func bindingKey(c config, log *slog.Logger) ([]byte, error) {
+	var k []byte
+	switch {
+	case c.bindingKeyFile != "":
+		b, err := os.ReadFile(c.bindingKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("-binding-key: %w", err)
+		}
+		k = b
+	case os.Getenv("WEBCHATID_BINDING_KEY") != "":
+		b, err := hex.DecodeString(strings.TrimSpace(os.Getenv("WEBCHATID_BINDING_KEY")))
+		if err != nil {
+			return nil, errors.New("WEBCHATID_BINDING_KEY: not hex (make one with openssl rand -hex 32)")
+		}
+		k = b
+	default:
+		k = make([]byte, 32)
+		if _, err := rand.Read(k); err != nil {
+			return nil, err
+		}
+		log.Warn("no -binding-key or WEBCHATID_BINDING_KEY: anonymous IDs are bound with an ephemeral key; visitors get new IDs when the demo restarts")
+		return k, nil
+	}
+	if len(k) < 32 {
+		return nil, fmt.Errorf("binding key is %d bytes, need at least 32 random bytes (openssl rand 32)", len(k))
+	}
 	return k, nil
 }
 

@@ -9,7 +9,10 @@
 // with its [Dialect].
 //
 // [New] creates and migrates the schema (tables webchatid_anonymous_ids,
-// webchatid_links and webchatid_schema_version). Writes are idempotent
+// webchatid_links, webchatid_revoked_sessions and webchatid_schema_version).
+// A [Store] is also an identity.Revoker ([Store.Revoke], [Store.Revoked]):
+// revoked sessions live in the ledger's database, so a fleet needs one DSN
+// for both. Writes are idempotent
 // upserts (INSERT … ON CONFLICT … DO UPDATE) that only ever move a first-seen
 // time earlier and a last-seen time later, so retries and concurrent writers
 // from several processes are safe. Times are stored in UTC, to the

@@ -26,10 +26,17 @@ var migrations = [][]string{
 		)`,
 		`CREATE INDEX webchatid_links_anonymous_id ON webchatid_links (anonymous_id)`,
 	},
+	{ // 2: revoked sessions (revocations.go)
+		`CREATE TABLE webchatid_revoked_sessions (
+			session_id {id} PRIMARY KEY,
+			revoked_until {time} NOT NULL
+		)`,
+		`CREATE INDEX webchatid_revoked_sessions_until ON webchatid_revoked_sessions (revoked_until)`,
+	},
 }
 
 // SchemaVersion is the schema version this package creates and expects.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // ErrSchemaTooNew is returned by [New] when the database was migrated by a
 // newer version of this package.

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -41,8 +43,9 @@ func DSN(path string) (string, error) {
 }
 
 // Open opens (creating if needed) the SQLite database file at path and
-// returns a [sqlstore.Store] on it with its schema created or migrated. The
-// Store owns the database: call its Close method when done.
+// returns a [sqlstore.Store] on it with its schema created or migrated. A new
+// file gets mode 0600, owner only: the ledger is personal data. The Store
+// owns the database: call its Close method when done.
 func Open(path string) (*sqlstore.Store, error) {
 	return OpenContext(context.Background(), path)
 }
@@ -52,6 +55,13 @@ func OpenContext(ctx context.Context, path string) (*sqlstore.Store, error) {
 	dsn, err := DSN(path)
 	if err != nil {
 		return nil, err
+	}
+	// The ledger says who was linked to whom: a new file is the owner's
+	// only (SQLite gives its -wal and -shm files the same mode).
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("sqlite: create %s: %w", path, err)
 	}
 	db, err := sql.Open(DriverName, dsn)
 	if err != nil {
