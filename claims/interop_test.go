@@ -44,8 +44,12 @@ const (
 	// The versions package-lock.json pins; a stale node_modules fails the test.
 	interopJSONWebTokenVersion = "9.0.3"
 	interopNodeRSAVersion      = "1.1.1"
+	interopStale               = "delete claims/testdata/node/node_modules; the next test run reinstalls it with `npm ci`"
 
-	interopEnable = "install Node.js with npm and run `npm ci --prefix claims/testdata/node` from the repository root"
+	// How the peer is installed, as the README and .ci/run say it: only Node
+	// and npm by hand; the test runs npm ci itself.
+	interopEnable = "install Node.js 18 or later and npm (Debian: apt-get install nodejs npm); " +
+		"the test then runs `npm ci` in claims/testdata/node itself, from the npm registry"
 )
 
 // interopNode is the Node peer, set up once per test binary.
@@ -220,10 +224,10 @@ func (b *interopBatch) run(t *testing.T, node string) {
 		t.Fatalf("node peer.js: bad response: %v", err)
 	}
 	if got, want := resp.Versions["jsonwebtoken"], interopJSONWebTokenVersion; got != want {
-		t.Fatalf("node_modules has jsonwebtoken %q, want %q: run `npm ci --prefix claims/testdata/node`", got, want)
+		t.Fatalf("node_modules has jsonwebtoken %q, want %q: %s", got, want, interopStale)
 	}
 	if got, want := resp.Versions["node-rsa"], interopNodeRSAVersion; got != want {
-		t.Fatalf("node_modules has node-rsa %q, want %q: run `npm ci --prefix claims/testdata/node`", got, want)
+		t.Fatalf("node_modules has node-rsa %q, want %q: %s", got, want, interopStale)
 	}
 	if len(resp.Results) != len(b.ops) {
 		t.Fatalf("node peer.js: got %d results, want %d", len(resp.Results), len(b.ops))

@@ -319,7 +319,7 @@ func testForgetUnlinkedRace(t *testing.T, l ledger.Ledger) {
 		func() error {
 			for i := range n {
 				if err := l.Link(ctx, fmt.Sprintf("anon-%03d", i), "user-1", at(time.Second)); err != nil {
-					return fmt.Errorf("Link: %w", err)
+					return fmt.Errorf("Link(anon-%03d): %w", i, err)
 				}
 			}
 			return nil
@@ -327,7 +327,7 @@ func testForgetUnlinkedRace(t *testing.T, l ledger.Ledger) {
 		func() error {
 			for i := range n {
 				if err := l.Forget(ctx, "", fmt.Sprintf("anon-%03d", i), fmt.Sprintf("anon-%03d", n-1-i)); err != nil {
-					return fmt.Errorf("Forget: %w", err)
+					return fmt.Errorf("Forget(\"\", anon-%03d, anon-%03d): %w", i, n-1-i, err)
 				}
 			}
 			return nil
@@ -523,10 +523,10 @@ func testForgetRace(t *testing.T, l ledger.Ledger) {
 				id := fmt.Sprintf("anon-%d", i%10)
 				user := fmt.Sprintf("user-%d", (i+w)%3)
 				if err := l.Link(ctx, id, user, at(time.Duration(i)*time.Second)); err != nil {
-					return fmt.Errorf("Link: %w", err)
+					return fmt.Errorf("Link(%s, %s): %w", id, user, err)
 				}
 				if err := l.Record(ctx, id, at(time.Duration(i)*time.Second)); err != nil {
-					return fmt.Errorf("Record: %w", err)
+					return fmt.Errorf("Record(%s): %w", id, err)
 				}
 			}
 			return nil
@@ -543,7 +543,7 @@ func testForgetRace(t *testing.T, l ledger.Ledger) {
 					err = l.Forget(ctx, user, fmt.Sprintf("anon-%d", i%10), fmt.Sprintf("anon-%d", (i+1)%10))
 				}
 				if err != nil {
-					return fmt.Errorf("Forget: %w", err)
+					return fmt.Errorf("Forget(%s): %w", user, err)
 				}
 			}
 			return nil
