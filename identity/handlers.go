@@ -58,7 +58,7 @@ func (s *Server) buildHandlers() {
 //	GET  /createJWT              a token: text/plain, or JSON {"token", "expires_at"}
 //	POST /createJWT              the same
 //	POST /authenticate           Config.Authenticate, then a new session cookie: 204 (401 if refused)
-//	POST /logout                 clears the session: 204
+//	POST /logout                 clears the session (Config.LogoutPolicy: new anonymous ID?): 204
 //	GET  /session                {"logged_in": bool, "name": string} for the page
 //	GET  /.well-known/jwks.json  the public signing keys (JWK set)
 //	GET  /webchatid.js           the browser helper ([ScriptHandler])
@@ -91,8 +91,10 @@ func (s *Server) TokenHandler() http.Handler { return s.tokenH }
 func (s *Server) AuthenticateHandler() http.Handler { return s.authenticateH }
 
 // LogoutHandler returns the logout endpoint (POST): it clears the session
-// and answers 204. The anonymous ID, and so sub, stays. It is guarded by
-// [http.CrossOriginProtection]. Without a session store it answers 404.
+// and answers 204. The anonymous ID, and so sub, stays, unless
+// Config.LogoutPolicy rotates it (always, or when the form body carries
+// rotate_anonymous_id=1). It is guarded by [http.CrossOriginProtection].
+// Without a session store it answers 404.
 func (s *Server) LogoutHandler() http.Handler { return s.logoutH }
 
 // SessionHandler returns the session endpoint (GET, HEAD):
@@ -200,7 +202,10 @@ func (s *Server) serveAuthenticate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
-	s.store.Logout(w, r)
+	if err := s.logout(w, r); err != nil { // logout.go
+		s.fail(w, r, "logout", err)
+		return
+	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
