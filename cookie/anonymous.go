@@ -513,3 +513,29 @@ func encodeUUID(dst *[uuidLen]byte, u uuid.UUID) {
 		j += 2
 	}
 }
+
+// Rotate replaces the visitor's anonymous ID: it generates a new ID (bound,
+// when BindingKeys are set) and sets it on w, whatever cookie r carries, so
+// the next token's sub is no longer the previous visitor's. Use it on logout
+// from a shared device. A Set-Cookie line for this cookie already on w is
+// replaced, so GetOrSet and Rotate for one response leave one line, with the
+// new ID. Set the cookie before the response header is written. The only
+// error is a failure to generate an ID, in which case nothing is written.
+func (a *Anonymous) Rotate(w http.ResponseWriter, r *http.Request) (id string, err error) {
+	if id, err = a.generate(); err != nil {
+		return "", fmt.Errorf("cookie: %w", err)
+	}
+	v := a.variant(r)
+	value := a.valueFor(v, ID{Value: id, New: true, Proven: true})
+	line := v.attrs.cookie(r, value, a.now()).String()
+	h := w.Header()
+	lines := h["Set-Cookie"]
+	for i := range lines {
+		if strings.HasPrefix(lines[i], v.attrs.nameEq) {
+			lines[i] = line
+			return id, nil
+		}
+	}
+	h.Add("Set-Cookie", line)
+	return id, nil
+}

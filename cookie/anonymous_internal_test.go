@@ -538,3 +538,71 @@ func FuzzAnonymousValue(f *testing.F) {
 		}
 	})
 }
+
+func TestRotate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"unbound", Config{Now: fixedClock(t0)}},
+		{"bound", Config{Now: fixedClock(t0), BindingKeys: [][]byte{secretKey(1)}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := mustAnonymous(t, tc.cfg)
+			rec := httptest.NewRecorder()
+			old, _, err := a.GetOrSet(rec, request(false))
+			if err != nil {
+				t.Fatal(err)
+			}
+			inbound := onlySetCookie(t, rec)
+
+			// The visitor comes back with a valid cookie and logs out.
+			rec = httptest.NewRecorder()
+			rec.Header().Add("Set-Cookie", "other=1")
+			r := request(false, inbound.Name+"="+inbound.Value)
+			id, err := a.Rotate(rec, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if id == old {
+				t.Fatalf("Rotate kept the ID %q, want a new one", id)
+			}
+			// GetOrSet later in the same response keeps the new ID and its one line.
+			again, isNew, err := a.GetOrSet(rec, r)
+			if err != nil || again != id || isNew {
+				t.Errorf("GetOrSet after Rotate: got (%q, %v, %v), want (%q, false, nil)", again, isNew, err, id)
+			}
+			cs := setCookies(t, rec)
+			if len(cs) != 2 || cs[0].Name != "other" {
+				t.Fatalf("got Set-Cookie lines %q, want other=1 and one anonymous-ID cookie", rec.Header().Values("Set-Cookie"))
+			}
+			c := cs[1]
+			if !c.HttpOnly || c.MaxAge != int(DefaultMaxAge/time.Second) || !c.Expires.Equal(t0.Add(DefaultMaxAge)) {
+				t.Errorf("got HttpOnly %v Max-Age %d Expires %v, want the cookie's usual attributes", c.HttpOnly, c.MaxAge, c.Expires)
+			}
+			// The new cookie is accepted as it is: bound when binding is on.
+			got, ok := a.Peek(request(false, c.Name+"="+c.Value))
+			if !ok || got != id {
+				t.Errorf("Peek of the rotated cookie: got (%q, %v), want (%q, true)", got, ok, id)
+			}
+			if bound := strings.Contains(c.Value, "."); bound != (tc.cfg.BindingKeys != nil) {
+				t.Errorf("got cookie value bound=%v, want %v", bound, tc.cfg.BindingKeys != nil)
+			}
+		})
+	}
+}
+
+func TestRotateTwiceInOneResponseKeepsOneLine(t *testing.T) {
+	a := mustAnonymous(t, Config{})
+	rec := httptest.NewRecorder()
+	if _, err := a.Rotate(rec, request(false)); err != nil {
+		t.Fatal(err)
+	}
+	id, err := a.Rotate(rec, request(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := onlySetCookie(t, rec); c.Value != id {
+		t.Errorf("got cookie %q, want the last ID %q", c.Value, id)
+	}
+}

@@ -188,6 +188,11 @@ type Config struct {
 	// The default is false: [New] refuses a Ledger without BindingKeys.
 	LedgerWithoutBinding bool
 
+	// LogoutPolicy says whether POST /logout keeps the anonymous ID (and so
+	// sub) or gives the browser a new one, for shared devices; see
+	// [LogoutPolicy] for the trade-off. If zero, [KeepAnonymousID] is used.
+	LogoutPolicy LogoutPolicy
+
 	// StrictSessions makes a failing session source an error (the client
 	// gets 503) instead of an anonymous token. The default is false.
 	StrictSessions bool
@@ -235,6 +240,9 @@ func (cfg *Config) validate() error {
 	}
 	if max := cfg.Target.maxTTL(); cfg.TTL > max {
 		return fmt.Errorf("identity: Config.TTL: %v is longer than %v, the most the %v target accepts", cfg.TTL, max, cfg.Target)
+	}
+	if !cfg.LogoutPolicy.valid() {
+		return fmt.Errorf("identity: Config.LogoutPolicy: unknown policy %d", int(cfg.LogoutPolicy))
 	}
 	if cfg.PayloadScheme != claims.NodeRSA && cfg.PayloadScheme != claims.OAEPSHA256 {
 		return fmt.Errorf("identity: Config.PayloadScheme: unknown scheme %d", int(cfg.PayloadScheme))

@@ -94,6 +94,11 @@ func newCORSPolicy(origins []string) *corsPolicy {
 // the CORS-safelisted ones: a JSON login body and a bearer credential.
 const corsAllowHeaders = "Authorization, Content-Type"
 
+// corsExposeHeaders are the response headers a listed origin's scripts may
+// read beyond the CORS-safelisted ones: webchatid.js learns the server's
+// clock from Date, to renew tokens before exp, and honours Retry-After.
+const corsExposeHeaders = "Date, Retry-After"
+
 // corsMaxAge lets browsers cache a preflight answer for ten minutes.
 const corsMaxAge = "600"
 
@@ -106,6 +111,7 @@ func (p *corsPolicy) allow(h http.Header, r *http.Request) bool {
 	}
 	h.Set("Access-Control-Allow-Origin", origin)
 	h.Set("Access-Control-Allow-Credentials", "true")
+	h.Set("Access-Control-Expose-Headers", corsExposeHeaders)
 	return true
 }
 

@@ -17,8 +17,10 @@
 //	mux.Handle("/auth/", http.StripPrefix("/auth", srv.Handler()))
 //
 // The browser side is [ScriptHandler]'s webchatid.js (served at
-// /webchatid.js), which answers web chat's identityTokenExpired event from
-// /createJWT and calls updateIdentityToken after /authenticate and /logout.
+// /webchatid.js), which gives web chat its tokens from /createJWT, renews
+// them before they expire (identityTokenExpired is the fallback), calls
+// updateIdentityToken after /authenticate, and ends web chat's session on
+// /logout and whenever sub changes, as IBM requires.
 //
 // # One token request
 //

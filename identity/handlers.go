@@ -11,8 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/webchatid/webchatid/cookie"
 )
 
 // jwksCacheControl lets clients and proxies keep the key set five minutes:
@@ -61,7 +59,7 @@ func (s *Server) buildHandlers() {
 //	GET  /createJWT              a token: text/plain, or JSON {"token", "expires_at"}
 //	POST /createJWT              the same
 //	POST /authenticate           Config.Authenticate, then a new session cookie: 204 (401 if refused)
-//	POST /logout                 clears the session: 204
+//	POST /logout                 clears the session (Config.LogoutPolicy: new anonymous ID?): 204
 //	GET  /session                {"logged_in": bool, "name": string} for the page
 //	GET  /.well-known/jwks.json  the public signing keys (JWK set)
 //	GET  /webchatid.js           the browser helper ([ScriptHandler])
@@ -95,10 +93,11 @@ func (s *Server) AuthenticateHandler() http.Handler { return s.authenticateH }
 
 // LogoutHandler returns the logout endpoint (POST): it clears the session
 // (revoking it first with Config.Revoker: 503 if that fails) and answers
-// 204. The anonymous ID, and so sub, stays. Over TLS it also expires the
-// unprefixed cookie names a sibling subdomain could have set for the whole
-// site ([cookie.ExpireTossed]). It is guarded by
-// [http.CrossOriginProtection]. Without a session store it answers 404.
+// 204. The anonymous ID, and so sub, stays, unless Config.LogoutPolicy
+// rotates it (always, or when the form body carries rotate_anonymous_id=1).
+// Over TLS it also expires the unprefixed cookie names a sibling subdomain
+// could have set for the whole site ([cookie.ExpireTossed]). It is guarded
+// by [http.CrossOriginProtection]. Without a session store it answers 404.
 func (s *Server) LogoutHandler() http.Handler { return s.logoutH }
 
 // SessionHandler returns the session endpoint (GET, HEAD):
@@ -235,19 +234,9 @@ func (s *Server) serveAuthenticate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
-	if cs, ok := s.store.(*CookieSessions); ok {
-		if err := cs.logout(w, r); err != nil {
-			s.sessionErrors.Add(1)
-			s.fail(w, r, "logout", fmt.Errorf("%w: %w", ErrSessionUnavailable, err))
-			return
-		}
-	} else {
-		s.store.Logout(w, r)
-	}
-	// The visitor keeps the __Host- anonymous ID; an unprefixed one a
-	// sibling subdomain set for the whole site goes.
-	if s.anon.NameFor(r) != s.anon.Name() {
-		cookie.ExpireTossed(w, r, s.anon.Name())
+	if err := s.logout(w, r); err != nil { // logout.go
+		s.fail(w, r, "logout", err)
+		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

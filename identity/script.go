@@ -36,24 +36,54 @@ const scriptCacheControl = "public, max-age=300"
 //
 //	<script src="/webchatid.js"></script>
 //	<!-- in your own script file, e.g. in web chat's onLoad: -->
-//	webchatid.attach(instance);          // answers identityTokenExpired
+//	webchatid.attach(instance);          // first token, renewals, identityTokenExpired
 //	await webchatid.login({ ... });      // POST /authenticate, then a new token
-//	await webchatid.logout();            // POST /logout, destroySession, a new token
-//	await webchatid.logout({ reload: true });  // or: destroySession, then reload the page
-//	await webchatid.logout({ destroy: true }); // or: destroy, destroySession; make a new web chat
-//
-// The two logout options are the ways IBM's "Authenticating users in web chat"
-// documents ending a session on logout; without them the helper keeps the web
-// chat instance and hands it an anonymous token, as IBM's mid-session tutorial
-// does. login, logout and refresh run one after the other, in call order.
+//	await webchatid.logout();            // POST /logout, destroySession, page reload
+//	await webchatid.logout({ destroy: true });           // or: destroy, destroySession, no reload
+//	await webchatid.logout({ rotateAnonymousID: true }); // ask for a new anonymous ID
 //
 // The endpoints are found relative to the script's own URL (a script at
 // /auth/webchatid.js uses /auth/createJWT), or under the path given in the
-// script tag's data-base-path attribute. The helper fetches one token at a
-// time, retries failures a few times with exponential backoff and then logs a
-// console error instead of looping; when web chat asks for new tokens again
+// script tag's data-base-path attribute (see the example). Settings go to
+// attach(instance, opts) or webchatid.configure(opts), or on the script tag
+// as data-session-end, data-renew, data-renew-before-ms and
+// data-renew-jitter-ms; the full list is in the comment at the top of the
+// script.
+//
+// Renewal: after handing web chat a token, the helper renews it before its
+// exp, by renewBeforeMs (60 s) plus a random jitter of up to renewJitterMs
+// (30 s), both capped at a fifth and a tenth of the token's lifetime for short
+// Config.TTLs, so web chat never has to use an expired token first. It learns
+// the server's clock offset from the responses' Date header (exposed to
+// Config.AllowedOrigins), does not renew while the tab is hidden and catches
+// up when it becomes visible. Web chat's identityTokenExpired (and, for
+// watsonx Orchestrate, authTokenNeeded and identityTokenExpired, which IBM's
+// Orchestrate pages name differently) stays the fallback, for a tab that slept
+// through the expiry.
+//
+// One token request runs at a time (renewals and web chat's events share it);
+// failures (network, 408, 429, 5xx) are retried a few times with exponential
+// backoff, never before a 429's or 503's Retry-After, and then reported with
+// one console error instead of a loop. When web chat asks for new tokens again
 // and again right after getting one (IBM refuses them: a wrong key in the
-// Security tab), it logs why and pauses.
+// Security tab), the helper logs why and pauses. login, logout and refresh
+// run one after the other, in call order, and read the 204 bodies of
+// /authenticate and /logout, so browsers do not list them as aborted.
+//
+// Ending web chat's session follows IBM's rules: a session cannot change its
+// sub, and on logout "you must destroy the web chat". The helper ends the
+// session on logout and whenever a new token's sub differs from the one web
+// chat holds (Config.Subject choosing another sub at login, another tab
+// logging in), before web chat sees the new sub, in one of IBM's two
+// documented ways. The default, sessionEnd "reload", calls destroySession()
+// and reloads the page: any page works with it, at the cost of a page load.
+// sessionEnd "destroy" calls destroy() then destroySession() without a
+// reload and calls the app's onDestroy to build a new web chat: a
+// single-page app keeps its state, but must be able to create web chat again.
+//
+// logout({rotateAnonymousID: true}) asks the server for a new anonymous ID,
+// honoured when Config.LogoutPolicy is [RotateAnonymousIDOnRequest]
+// ([RotateAnonymousID] rotates on every logout; the default keeps the ID).
 //
 // Responses carry Content-Type text/javascript, X-Content-Type-Options nosniff,
 // a short Cache-Control max-age and an ETag; a matching If-None-Match gets 304.

@@ -146,8 +146,16 @@ func ExampleScriptHandler() {
 	// mount it yourself only when you route the endpoints one by one.
 	mux.Handle("GET /static/webchatid.js", identity.ScriptHandler())
 
+	// The script finds the endpoints relative to its own URL: from
+	// /static/webchatid.js it would call /static/createJWT. The endpoints are
+	// at the root here, so the page's script tag says where they are:
+	const tag = `<script src="/static/webchatid.js" data-base-path="/"></script>`
+
 	rec := httptest.NewRecorder()
 	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/static/webchatid.js", nil))
 	fmt.Println(rec.Code, rec.Header().Get("Content-Type"))
-	// Output: 200 text/javascript; charset=utf-8
+	fmt.Println(tag)
+	// Output:
+	// 200 text/javascript; charset=utf-8
+	// <script src="/static/webchatid.js" data-base-path="/"></script>
 }

@@ -60,6 +60,16 @@ type config struct {
 	serviceInstanceID string
 	ledger            string
 	bindingKeyFile    string
+	subject           string // "anonymous-id" or "user-id"
+	logoutPolicy      identity.LogoutPolicy
+	sessionEnd        string // "reload" or "destroy"
+}
+
+// logoutPolicies are the -logout-policy values.
+var logoutPolicies = map[string]identity.LogoutPolicy{
+	"keep":       identity.KeepAnonymousID,
+	"rotate":     identity.RotateAnonymousID,
+	"on-request": identity.RotateAnonymousIDOnRequest,
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -76,8 +86,21 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.serviceInstanceID, "service-instance-id", "", "IBM web chat service instance `ID`")
 	fs.StringVar(&c.bindingKeyFile, "binding-key", "", "`file` of at least 32 random bytes that binds anonymous IDs to their cookies (openssl rand 32 > binding.key; or env WEBCHATID_BINDING_KEY holding them as hex); default: a new key at each start, so a restart gives every visitor a new anonymous ID")
 	fs.StringVar(&c.ledger, "ledger", "", "anonymous-ID ledger `DSN`: memory, sqlite:PATH or postgres://… (default: "+ledgerdsn.Default(ledgerApp)+")")
+	fs.StringVar(&c.subject, "subject", "anonymous-id", "the tokens' sub: `anonymous-id` (IBM's tutorial: the same before and after login) or user-id (user-<custom user ID> while logged in, through Config.Subject, so login and logout change sub and webchatid.js ends web chat's session)")
+	policy := fs.String("logout-policy", "keep", "what logout does with the anonymous ID: `keep`, rotate (shared devices), or on-request (the page's \"shared device\" box asks for a new one)")
+	fs.StringVar(&c.sessionEnd, "session-end", "reload", "how webchatid.js ends web chat's session on logout or a sub change: `reload` (destroySession, page reload) or destroy (destroy, destroySession, a new web chat without reload)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	var ok bool
+	if c.logoutPolicy, ok = logoutPolicies[*policy]; !ok {
+		return c, fmt.Errorf("-logout-policy %q: want keep, rotate or on-request", *policy)
+	}
+	if c.subject != "anonymous-id" && c.subject != "user-id" {
+		return c, fmt.Errorf("-subject %q: want anonymous-id or user-id", c.subject)
+	}
+	if c.sessionEnd != "reload" && c.sessionEnd != "destroy" {
+		return c, fmt.Errorf("-session-end %q: want reload or destroy", c.sessionEnd)
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q (flags only; see -h)", fs.Arg(0))
@@ -103,6 +126,12 @@ func (c config) ibm() bool { return c.integrationID != "" }
 // gracefully. ready, if not nil, is called with the page's URL once the
 // listener is open (tests use it with -addr 127.0.0.1:0).
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(url string)) error {
+	return runWrapped(ctx, args, stdout, stderr, ready, nil)
+}
+
+// runWrapped is run with the demo's handler passed through wrap, if not nil:
+// tests count requests with it.
+func runWrapped(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(url string), wrap func(http.Handler) http.Handler) error {
 	c, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
@@ -138,7 +167,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		return err
 	}
 
-	srv, err := identity.New(identity.Config{
+	cfg := identity.Config{
 		SigningKeys:  []identity.SigningKey{{Key: signer}},
 		IBMPublicKey: ibmPub,
 		TTL:          c.ttl,
@@ -147,8 +176,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		Revoker:      revokerFor(ledger), // logout revokes the session server-side
 		Authenticate: authenticateDemoUser,
 		Ledger:       ledger,
+		LogoutPolicy: c.logoutPolicy,
 		Logger:       log,
-	})
+	}
+	if c.subject == "user-id" {
+		cfg.Subject = userSubject
+	}
+	srv, err := identity.New(cfg)
 	if err != nil {
 		return err
 	}
@@ -159,6 +193,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		Region:            c.region,
 		ServiceInstanceID: c.serviceInstanceID,
 		TTL:               c.ttl,
+		SessionEnd:        c.sessionEnd,
+		AskRotation:       c.logoutPolicy == identity.RotateAnonymousIDOnRequest,
 	})
 	if err != nil {
 		return err
@@ -178,12 +214,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		})
 	}
 
+	var handler http.Handler = mux
+	if wrap != nil {
+		handler = wrap(mux)
+	}
+
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
 		return fmt.Errorf("cannot listen on %s (is another program using the port? choose one with -addr): %w", c.addr, err)
 	}
 	hs := &http.Server{
-		Handler:           mux,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -221,6 +262,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 // A real app checks credentials here and returns an error when they fail.
 func authenticateDemoUser(r *http.Request) (*identity.SessionInfo, error) {
 	return &identity.SessionInfo{UserName: "Cade", CustomUserID: "cade-id"}, nil
+}
+
+// userSubject is -subject user-id: while logged in, sub is the app's own user
+// ID (IBM allows it), so it changes at login and logout.
+func userSubject(r *http.Request, anonID string, s *identity.SessionInfo) (string, error) {
+	if s == nil {
+		return anonID, nil
+	}
+	return "user-" + s.CustomUserID, nil
 }
 
 // signingKey loads the site's signing key from -key or WEBCHATID_PRIVATE_KEY,

@@ -214,6 +214,61 @@ func TestStandinWithIBMPublicKeySaysItCannotDecrypt(t *testing.T) {
 	checkStandinPayload(t, a, payloadUnreadable, "")
 }
 
+// IBM: a session "cannot change to a JWT with a different sub claim". The
+// stand-in refuses such a token, so the browser test catches a helper that
+// hands web chat a token with another sub without ending the session.
+func TestStandinRefusesSubChangeWithinSession(t *testing.T) {
+	signing, ibm := testKeys(t)
+	signer, err := claims.NewSigner(signing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	token := func(sub string) string {
+		tok, err := claims.NewBuilder().Subject(sub).IssuedAt(now).TTL(time.Minute).Sign(signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	s := &standin{verifyKey: signing.Public(), payloadKey: ibm, log: discardLog(), now: func() time.Time { return now }}
+	send := func(session, sub string) (int, string) {
+		r := httptest.NewRequest(http.MethodPost, "/standin/message", strings.NewReader(`{"text":"hi"}`))
+		r.Header.Set("Authorization", "Bearer "+token(sub))
+		if session != "" {
+			r.Header.Set(sessionHeader, session)
+		}
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, r)
+		var m map[string]string
+		_ = json.Unmarshal(rec.Body.Bytes(), &m)
+		return rec.Code, m["error_description"]
+	}
+	steps := []struct {
+		session, sub string
+		want         int
+	}{
+		{"s1", "anon-1", 200},
+		{"s1", "anon-1", 200},
+		{"s1", "user-cade-id", 401}, // same session, another sub
+		{"s2", "user-cade-id", 200}, // a new session may start with it
+		{"s1", "anon-1", 200},       // s1 keeps its first sub
+		{"", "anything", 200},       // no session: not checked
+	}
+	for i, st := range steps {
+		code, desc := send(st.session, st.sub)
+		if code != st.want {
+			t.Fatalf("step %d (session %q, sub %q): got %d %q, want %d", i, st.session, st.sub, code, desc, st.want)
+		}
+		if code == 401 && desc != "sub changed within the session" {
+			t.Errorf("step %d: got error_description %q", i, desc)
+		}
+	}
+	if n := s.subChanges.Load(); n != 1 {
+		t.Errorf("got %d sub changes counted, want 1", n)
+	}
+}
+
 func TestHeaderSafe(t *testing.T) {
 	tests := []struct {
 		sub  string
@@ -248,6 +303,9 @@ func TestFlagErrors(t *testing.T) {
 		{"unreadable IBM key", []string{"-key", "testdata/signing-key.pem", "-ibm-public-key", "testdata/missing.pem", "-ledger", "memory"}, "-ibm-public-key"},
 		{"stand-in key with IBM's key", []string{"-key", "testdata/signing-key.pem", "-standin-key", "testdata/standin-ibm-key.pem", "-ibm-public-key", "testdata/standin-ibm-public.pem", "-ledger", "memory"}, "-standin-key"},
 		{"unknown ledger", []string{"-key", "testdata/signing-key.pem", "-standin-key", "testdata/standin-ibm-key.pem", "-ledger", "mysql://x"}, "-ledger"},
+		{"unknown logout policy", []string{"-logout-policy", "forget"}, "-logout-policy"},
+		{"unknown subject", []string{"-subject", "email"}, "-subject"},
+		{"unknown session end", []string{"-session-end", "close"}, "-session-end"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

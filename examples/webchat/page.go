@@ -40,6 +40,8 @@ type pageData struct {
 	IBM                                      bool
 	IntegrationID, Region, ServiceInstanceID string
 	TTL                                      time.Duration
+	SessionEnd                               string // webchatid.js's data-session-end
+	AskRotation                              bool   // show the "shared device" box
 }
 
 // pageHandler renders the page once; it does not change while the demo runs.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,18 +18,31 @@ import (
 
 // standin plays IBM's part when no IBM settings are given: for each message it
 // checks the token as IBM's web chat service does (RS256 with the site's
-// public key, exp enforced with no leeway, a header-safe sub), decrypts
-// user_payload with the private half of the "IBM-provided public key", and
-// answers with what an action would see.
+// public key, exp enforced with no leeway, a header-safe sub, and a sub that
+// stays the same within a web chat session), decrypts user_payload with the
+// private half of the "IBM-provided public key", and answers with what an
+// action would see.
 type standin struct {
 	verifyKey  crypto.PublicKey
 	payloadKey *rsa.PrivateKey // nil when IBM's real public key encrypts user_payload
 	log        *slog.Logger
 	now        func() time.Time
 
-	expired  atomic.Int64 // expired tokens refused, shown to people and tests
-	messages atomic.Int64
+	mu   sync.Mutex
+	subs map[string]string // web chat session ID → the sub it started with
+
+	expired    atomic.Int64 // expired tokens refused, shown to people and tests
+	subChanges atomic.Int64 // tokens refused because their sub is not the session's
+	messages   atomic.Int64
 }
+
+// sessionHeader carries the stand-in web chat's session ID (standin.js), as
+// IBM's web chat ties each message to its session.
+const sessionHeader = "X-Standin-Session"
+
+// maxSessions bounds the stand-in's memory of sessions; it forgets them all
+// when full (a demo, not a service).
+const maxSessions = 10000
 
 // standinAnswer mirrors the variables an action reads.
 type standinAnswer struct {
@@ -55,6 +69,7 @@ type standinAnswer struct {
 type standinStats struct {
 	TokenExpiresAt       time.Time `json:"token_expires_at"`
 	ExpiredTokensRefused int64     `json:"expired_tokens_refused"`
+	SubChangesRefused    int64     `json:"sub_changes_refused"`
 	MessagesAnswered     int64     `json:"messages_answered"`
 	// UserPayload says what the stand-in could do with user_payload (one
 	// of the payload* constants) and UserPayloadNote says it to people.
@@ -104,6 +119,14 @@ func (s *standin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, "invalid_token", "sub is not usable in an HTTP header")
 		return
 	}
+	// IBM: a session "cannot change to a JWT with a different sub claim".
+	if !s.sameSub(r.Header.Get(sessionHeader), sub) {
+		n := s.subChanges.Add(1)
+		s.log.Warn("stand-in: token refused: its sub is not the one this web chat session started with; end the session (destroySession and reload, or destroy and destroySession) before changing sub",
+			"sub_changes_refused", n)
+		s.refuse(w, "invalid_token", "sub changed within the session")
+		return
+	}
 
 	var a standinAnswer
 	a.SystemIntegrations.Channel.Private.User.ID = sub
@@ -132,6 +155,7 @@ func (s *standin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	a.StandIn.ExpiredTokensRefused = s.expired.Load()
+	a.StandIn.SubChangesRefused = s.subChanges.Load()
 	a.StandIn.MessagesAnswered = s.messages.Add(1)
 	if a.StandIn.UserPayload == payloadUnreadable {
 		a.Output.Text = fmt.Sprintf(greetingUnreadable, truncate(msg.Text, 80))
@@ -139,6 +163,26 @@ func (s *standin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.Output.Text = fmt.Sprintf("Hello %s! You said %q. Here is what an action sees:", name, truncate(msg.Text, 80))
 	}
 	writeJSON(w, http.StatusOK, a)
+}
+
+// sameSub reports whether sub is the sub the session started with,
+// remembering it for a new session. Messages without a (well-formed) session
+// ID, such as curl's, are not checked.
+func (s *standin) sameSub(session, sub string) bool {
+	if session == "" || len(session) > 64 || headerSafe(session) != nil {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.subs == nil || len(s.subs) >= maxSessions {
+		s.subs = make(map[string]string)
+	}
+	first, ok := s.subs[session]
+	if !ok {
+		s.subs[session] = sub
+		return true
+	}
+	return first == sub
 }
 
 // userPayload returns the claim as JSON text and what the stand-in did with

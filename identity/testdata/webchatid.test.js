@@ -12,7 +12,9 @@ const source = fs.readFileSync(path.join(__dirname, '..', 'webchatid.js'), 'utf8
 
 // load runs the script in a fresh global, as a browser would, and returns that global.
 function load(globals) {
-  const ctx = vm.createContext(Object.assign({ console: quietConsole(), setTimeout, URL }, globals));
+  const ctx = vm.createContext(
+    Object.assign({ console: quietConsole(), setTimeout, clearTimeout, URL, atob, TextDecoder, URLSearchParams }, globals)
+  );
   vm.runInContext(source, ctx, { filename: 'webchatid.js' });
   return ctx;
 }
@@ -22,8 +24,22 @@ function quietConsole() {
   return { errors, error: (m) => errors.push(String(m)), log() {}, warn() {} };
 }
 
-function response(status, body) {
-  return { ok: status >= 200 && status < 300, status, text: async () => body };
+// response is a fetch Response with the parts the helper reads; read tells
+// whether its body was consumed.
+function response(status, body, headers) {
+  const h = {};
+  for (const [k, v] of Object.entries(headers || {})) h[k.toLowerCase()] = v;
+  const res = {
+    ok: status >= 200 && status < 300,
+    status,
+    read: false,
+    headers: { get: (n) => (n.toLowerCase() in h ? h[n.toLowerCase()] : null) },
+    text: async () => {
+      res.read = true;
+      return body;
+    },
+  };
+  return res;
 }
 
 // fakeServer answers requests from a script of responses and records them.
@@ -39,11 +55,11 @@ function fakeServer(answers) {
   return { calls, fetch };
 }
 
-function client(answers, extra) {
+function client(answers, extra, globals) {
   const srv = fakeServer(answers);
   const con = quietConsole();
   const delays = [];
-  const g = load({});
+  const g = load(globals || {});
   const c = g.webchatid.create(
     Object.assign(
       {
@@ -174,18 +190,55 @@ test('identityTokenExpired sets event.identityToken', async () => {
   assert.equal(event.identityToken, 'tok');
 });
 
-test('the orchestrate target answers authTokenNeeded (on(name, handler)) and uses updateAuthToken', async () => {
+test('the orchestrate target answers authTokenNeeded and identityTokenExpired (on(name, handler)) and uses updateAuthToken', async () => {
   const { c } = client([[200, 'tok']]);
   const inst = fakeInstance();
   c.attach(inst, { target: 'orchestrate' });
-  assert.deepEqual(inst.forms, ['name']);
-  assert.equal(inst.handlers.identityTokenExpired, undefined);
+  assert.deepEqual(inst.forms, ['name', 'name']);
+  for (const type of ['authTokenNeeded', 'identityTokenExpired']) {
+    assert.equal(inst.handlers[type].length, 1, type);
+  }
   const event = { type: 'authTokenNeeded' };
   await inst.handlers.authTokenNeeded[0](event, inst);
   assert.equal(event.authToken, 'tok');
+  assert.equal(event.identityToken, 'tok', 'both fields, since the pages disagree');
   await c.login();
   assert.deepEqual(inst.authUpdates, ['tok']);
   assert.deepEqual(inst.updates, []);
+});
+
+test('orchestrate: the two events of one expiry share one token request', async () => {
+  let clock = 1000;
+  const { c, srv, con } = client([[200, 'a'], [200, 'b']], { now: () => clock });
+  const inst = fakeInstance();
+  c.attach(inst, { target: 'orchestrate' });
+  const e1 = {};
+  await inst.handlers.authTokenNeeded[0](e1, inst);
+  clock += 5;
+  const e2 = {};
+  await inst.handlers.identityTokenExpired[0](e2, inst);
+  assert.equal(e1.authToken, 'a');
+  assert.equal(e2.identityToken, 'a');
+  assert.equal(srv.calls.length, 1);
+  assert.deepEqual(con.errors, []);
+});
+
+test('orchestrate: an instance that refuses one of the events gets the other', () => {
+  const { c } = client([[200, 'tok']]);
+  const inst = fakeInstance();
+  const on = inst.on;
+  inst.on = (name, fn) => {
+    if (name === 'identityTokenExpired') throw new Error('unknown event');
+    on(name, fn);
+  };
+  assert.doesNotThrow(() => c.attach(inst, { target: 'orchestrate' }));
+  assert.equal(inst.handlers.authTokenNeeded.length, 1);
+  assert.equal(inst.handlers.identityTokenExpired, undefined);
+  const none = fakeInstance();
+  none.on = () => {
+    throw new Error('no events');
+  };
+  assert.throws(() => c.attach(none, { target: 'orchestrate' }), /neither authTokenNeeded nor identityTokenExpired/);
 });
 
 test('a failed refresh leaves the event without a token and does not throw', async () => {
@@ -262,15 +315,49 @@ test('a refused login rejects and leaves web chat alone', async () => {
   assert.deepEqual(inst.updates, []);
 });
 
-test('logout posts, destroys the session, then hands over an anonymous token', async () => {
-  const { c, srv } = client([[204, ''], [200, 'anon']]);
+// page returns globals for load with a location that counts reloads.
+function page() {
+  const loc = { origin: 'https://shop.example', reloads: 0 };
+  loc.reload = () => loc.reloads++;
+  return { location: loc };
+}
+
+test('logout by default posts, calls destroySession, then reloads the page (IBM\'s first way)', async () => {
+  const g = page();
+  const { c, srv } = client([[204, '']], {}, g);
   const inst = fakeInstance();
   c.attach(inst);
-  assert.equal(await c.logout(), 'anon');
+  assert.equal(await c.logout(), undefined);
+  assert.equal(srv.calls.length, 1);
   assert.equal(srv.calls[0].url, '/logout');
   assert.equal(srv.calls[0].init.method, 'POST');
+  assert.equal(srv.calls[0].init.body, undefined);
   assert.equal(inst.destroyed, 1);
-  assert.deepEqual(inst.updates, ['anon']);
+  assert.equal(g.location.reloads, 1);
+  assert.deepEqual(inst.updates, [], 'no token for the old session');
+});
+
+test('logout reads the response body, so the browser does not abort the request', async () => {
+  const res = response(204, '');
+  const fail = response(500, 'oops');
+  const { c } = client([() => Promise.resolve(res), () => Promise.resolve(fail)], {}, page());
+  await c.logout();
+  assert.equal(res.read, true);
+  await assert.rejects(c.login(), (err) => err.status === 500);
+  assert.equal(fail.read, true);
+});
+
+test('logout with rotateAnonymousID asks the server for a new anonymous ID', async () => {
+  const { c, srv } = client([[204, '']], {}, page());
+  await c.logout({ rotateAnonymousID: true });
+  assert.equal(srv.calls[0].init.body, 'rotate_anonymous_id=1');
+  assert.equal(srv.calls[0].init.headers['Content-Type'], 'application/x-www-form-urlencoded');
+  // As a setting, for every logout; a call can still say no.
+  c.configure({ rotateAnonymousID: true });
+  await c.logout();
+  assert.equal(srv.calls[1].init.body, 'rotate_anonymous_id=1');
+  await c.logout({ rotateAnonymousID: false });
+  assert.equal(srv.calls[2].init.body, undefined);
 });
 
 test('refresh hands a fresh token to web chat without posting anything', async () => {
@@ -284,13 +371,18 @@ test('refresh hands a fresh token to web chat without posting anything', async (
   assert.deepEqual(inst.updates, ['after-own-login']);
 });
 
-test('refresh with destroySession ends the chat session first, as after a logout', async () => {
-  const { c } = client([[200, 'anon']]);
-  const inst = fakeInstance();
-  c.attach(inst);
-  assert.equal(await c.refresh({ destroySession: true }), 'anon');
-  assert.equal(inst.destroyed, 1);
-  assert.deepEqual(inst.updates, ['anon']);
+test('refresh with endSession (or destroySession) ends the chat session as logout does, without a request', async () => {
+  for (const opts of [{ endSession: true }, { destroySession: true }]) {
+    const g = page();
+    const { c, srv } = client([[200, 'anon']], {}, g);
+    const inst = fakeInstance();
+    c.attach(inst);
+    assert.equal(await c.refresh(opts), undefined);
+    assert.equal(inst.destroyed, 1);
+    assert.equal(g.location.reloads, 1);
+    assert.deepEqual(inst.updates, []);
+    assert.equal(srv.calls.length, 0);
+  }
 });
 
 test('endpoints follow the script URL or data-base-path', () => {
@@ -298,6 +390,8 @@ test('endpoints follow the script URL or data-base-path', () => {
     { name: 'root', src: 'https://shop.example/webchatid.js', attr: null, want: '/createJWT', cred: 'same-origin' },
     { name: 'prefix', src: 'https://shop.example/auth/webchatid.js', attr: null, want: '/auth/createJWT', cred: 'same-origin' },
     { name: 'attribute wins', src: 'https://shop.example/static/webchatid.js', attr: '/api/', want: '/api/createJWT', cred: 'same-origin' },
+    // ExampleScriptHandler's tag: the script under /static/, the endpoints at the root.
+    { name: 'root attribute', src: 'https://shop.example/static/webchatid.js', attr: '/', want: '/createJWT', cred: 'same-origin' },
     { name: 'other origin', src: 'https://id.example/auth/webchatid.js', attr: null, want: 'https://id.example/auth/createJWT', cred: 'include' },
   ];
   for (const tc of cases) {
@@ -358,27 +452,29 @@ function gate() {
   return { p, open };
 }
 
-test('login and logout called back to back run one after the other, and the last token is anonymous', async () => {
+test('login and logout called back to back run one after the other', async () => {
   let loggedIn = false;
   const srv = router({
     '/authenticate': () => ((loggedIn = true), response(204, '')),
     '/logout': () => ((loggedIn = false), response(204, '')),
     '/createJWT': () => response(200, loggedIn ? 'cade' : 'anon'),
   });
-  const { c } = client([], { fetch: srv.fetch });
+  const g = page();
+  const { c } = client([], { fetch: srv.fetch }, g);
   const inst = fakeInstance();
   c.attach(inst);
   const [a, b] = await Promise.all([c.login(), c.logout()]);
   assert.equal(a, 'cade');
-  assert.equal(b, 'anon');
+  assert.equal(b, undefined);
   assert.deepEqual(
     srv.log.filter((l) => l.startsWith('>')),
-    ['> POST /authenticate', '> GET /createJWT', '> POST /logout', '> GET /createJWT']
+    ['> POST /authenticate', '> GET /createJWT', '> POST /logout']
   );
-  assert.deepEqual(inst.updates, ['cade', 'anon']);
+  assert.deepEqual(inst.updates, ['cade']);
+  assert.equal(g.location.reloads, 1);
 });
 
-test('a token request in flight when logout starts does not leave web chat with the old token', async () => {
+test('a token request in flight when logout starts does not give the new web chat the old token', async () => {
   let loggedIn = true;
   const slow = gate();
   let first = true;
@@ -393,37 +489,44 @@ test('a token request in flight when logout starts does not leave web chat with 
       return response(200, body);
     },
   });
-  const { c } = client([], { fetch: srv.fetch });
+  const next = fakeInstance();
+  const { c } = client([], { fetch: srv.fetch, sessionEnd: 'destroy', onDestroy: () => c.attach(next) });
   const inst = fakeInstance();
   c.attach(inst);
   const event = {};
   const expired = inst.handlers.identityTokenExpired[0](event, inst); // web chat asks
   const out = c.logout();
   await new Promise((r) => setTimeout(r, 0));
+  // The new web chat starts its session while the old request is still out.
+  const fresh = {};
+  const started = next.handlers.identityTokenExpired[0](fresh, next);
   slow.open();
   await expired;
-  assert.equal(await out, 'anon');
+  await started;
+  assert.equal(await out, undefined);
   assert.equal(event.identityToken, 'cade', 'the old request answers the old event');
-  // The fresh request was made after the logout and after the old request ended,
-  // and it is the last token web chat got.
+  assert.equal(fresh.identityToken, 'anon');
+  // The new request was made after the logout and after the old request ended.
   const reqs = srv.log.filter((l) => l.startsWith('>'));
   assert.deepEqual(reqs, ['> GET /createJWT', '> POST /logout', '> GET /createJWT']);
   assert.equal(srv.log.indexOf('< /createJWT 200') < srv.log.lastIndexOf('> GET /createJWT'), true);
-  assert.deepEqual(inst.updates, ['anon']);
+  assert.deepEqual(inst.updates, []);
   assert.equal(inst.destroyed, 1);
 });
 
 test('a failed login does not block the next operation', async () => {
-  const { c, srv } = client([[500, ''], [204, ''], [200, 'anon']]);
+  const g = page();
+  const { c, srv } = client([[500, ''], [204, '']], {}, g);
   const inst = fakeInstance();
   c.attach(inst);
   await assert.rejects(c.login(), (err) => err.status === 500);
-  assert.equal(await c.logout(), 'anon');
-  assert.deepEqual(srv.calls.map((x) => x.url), ['/authenticate', '/logout', '/createJWT']);
+  await c.logout();
+  assert.deepEqual(srv.calls.map((x) => x.url), ['/authenticate', '/logout']);
+  assert.equal(g.location.reloads, 1);
 });
 
 test('logout with destroy: destroy then destroySession, no token, the instance is detached', async () => {
-  const { c, srv } = client([[204, ''], [204, ''], [200, 'next']]);
+  const { c, srv } = client([[204, ''], [204, ''], [200, 'next']], {}, page());
   const inst = fakeInstance();
   const order = [];
   inst.destroy = () => order.push('destroy');
@@ -487,4 +590,413 @@ test('each instance keeps the target it was attached with', async () => {
   assert.deepEqual(assistant.authUpdates, []);
   assert.deepEqual(orchestrate.authUpdates, ['tok']);
   assert.deepEqual(orchestrate.updates, []);
+});
+
+// ---- Renewal ahead of expiry, the server's clock, Retry-After ----
+
+const b64url = (s) => Buffer.from(s).toString('base64url');
+
+// jwt makes an unsigned token with the given claims: the helper only reads them.
+function jwt(claims) {
+  return b64url('{"alg":"RS256","typ":"JWT"}') + '.' + b64url(JSON.stringify(claims)) + '.c2ln';
+}
+
+// settle lets every pending promise job run.
+async function settle() {
+  for (let i = 0; i < 30; i++) await new Promise((r) => setImmediate(r));
+}
+
+// world is a fake clock with timers and a page whose visibility tests change.
+function world(start) {
+  const clock = { t: start || 1_700_000_000_000 };
+  const timers = [];
+  let seq = 0;
+  const listeners = {};
+  const document = {
+    visibilityState: 'visible',
+    addEventListener: (type, fn) => (listeners[type] = listeners[type] || []).push(fn),
+  };
+  const w = {
+    clock,
+    timers,
+    document,
+    opts: {
+      now: () => clock.t,
+      random: () => 0.5,
+      setTimer: (fn, ms) => {
+        const h = { at: clock.t + ms, fn, id: ++seq, ms };
+        timers.push(h);
+        return h;
+      },
+      clearTimer: (h) => {
+        const i = timers.indexOf(h);
+        if (i >= 0) timers.splice(i, 1);
+      },
+      sleep: (ms) => new Promise((resolve) => w.opts.setTimer(resolve, ms)),
+    },
+    // advance moves the clock by ms, running the timers that come due in order.
+    async advance(ms) {
+      const end = clock.t + ms;
+      for (let runs = 0; ; runs++) {
+        if (runs > 10000) throw new Error('more than 10000 timers in ' + ms + ' ms: a renewal loop');
+        await settle();
+        timers.sort((a, b) => a.at - b.at || a.id - b.id);
+        const next = timers[0];
+        if (!next || next.at > end) break;
+        timers.shift();
+        clock.t = Math.max(clock.t, next.at);
+        next.fn();
+      }
+      clock.t = end;
+      await settle();
+    },
+    setVisibility(state) {
+      document.visibilityState = state;
+      for (const fn of listeners.visibilitychange || []) fn();
+    },
+  };
+  return w;
+}
+
+// tokenServer issues tokens with exp = its clock + ttl, its clock being
+// offsetMs ahead of the page's; it answers JSON with a Date header, as
+// identity's TokenHandler does, and records when each request came.
+function tokenServer(w, opts) {
+  const o = Object.assign({ ttlMs: 3600_000, offsetMs: 0, sub: 'anon-1', date: true, json: true }, opts);
+  const calls = [];
+  const answers = [];
+  const fetch = (url, init) => {
+    calls.push({ url, init, at: w.clock.t });
+    const scripted = answers.shift();
+    if (scripted) return Promise.resolve(scripted);
+    if (o.gate) return o.gate.then(() => answer());
+    return answer();
+  };
+  const answer = () => {
+    const serverNow = w.clock.t + o.offsetMs + (o.lagMs || 0);
+    const exp = Math.floor((serverNow + o.ttlMs) / 1000);
+    const token = jwt({ sub: typeof o.sub === 'function' ? o.sub() : o.sub, iat: Math.floor(serverNow / 1000) - 30, exp });
+    const headers = {};
+    if (o.date) headers.Date = new Date(serverNow).toUTCString();
+    if (o.json) {
+      headers['Content-Type'] = 'application/json';
+      return Promise.resolve(response(200, JSON.stringify({ token, expires_at: new Date(exp * 1000).toISOString() }), headers));
+    }
+    headers['Content-Type'] = 'text/plain; charset=utf-8';
+    return Promise.resolve(response(200, token, headers));
+  };
+  return { calls, answers, fetch, o };
+}
+
+// renewing attaches an instance to a client on w's clock and hands it its
+// first token through identityTokenExpired, as web chat's session start does.
+async function renewing(w, srvOpts, clientOpts, globals) {
+  const srv = tokenServer(w, srvOpts);
+  const con = quietConsole();
+  const g = load(Object.assign({ document: w.document }, globals));
+  const c = g.webchatid.create(Object.assign({ fetch: srv.fetch, console: con }, w.opts, clientOpts));
+  const inst = fakeInstance();
+  c.attach(inst);
+  const event = {};
+  await inst.handlers.identityTokenExpired[0](event, inst);
+  return { c, srv, con, inst, event, g };
+}
+
+const claimOf = (token, name) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url'))[name];
+
+test('asks for the JSON form and reads token and expires_at from it', async () => {
+  const w = world();
+  const { srv, event } = await renewing(w, {});
+  assert.match(srv.calls[0].init.headers.Accept, /^application\/json/);
+  assert.equal(claimOf(event.identityToken, 'sub'), 'anon-1');
+});
+
+test('a token is renewed before it expires, renewBeforeMs plus jitter ahead', async () => {
+  const w = world();
+  const { srv, inst, con } = await renewing(w, { ttlMs: 3600_000 });
+  assert.equal(srv.calls.length, 1);
+  // The Date header's whole second is the only clock information, so the
+  // helper assumes the server's clock is as far ahead as it can be (1 s).
+  await w.advance(3600_000 - 1000 - 60_000 - 15_000 - 1);
+  assert.equal(srv.calls.length, 1, 'renewed too early');
+  await w.advance(1);
+  assert.equal(srv.calls.length, 2, 'not renewed 60 s + 15 s (jitter 0.5 of 30 s) before exp');
+  assert.equal(inst.updates.length, 1, 'the renewed token goes to web chat by updateIdentityToken');
+  // And again for the next token.
+  await w.advance(3600_000);
+  assert.equal(srv.calls.length, 3);
+  assert.deepEqual(con.errors, []);
+});
+
+test('the server clock offset comes from Date: a server ten minutes ahead is renewed in time', async () => {
+  for (const offsetMs of [10 * 60_000, -10 * 60_000]) {
+    const w = world();
+    const { srv } = await renewing(w, { ttlMs: 3600_000, offsetMs });
+    const first = srv.calls.length;
+    // The token expires on the page's clock at (server exp) - offset.
+    await w.advance(3600_000 - 60_000 - 15_000 - 1000 - 1);
+    assert.equal(srv.calls.length, first, 'offset ' + offsetMs + ': renewed too early');
+    await w.advance(1001);
+    assert.equal(srv.calls.length, first + 1, 'offset ' + offsetMs + ': not renewed in time');
+  }
+});
+
+test('each Date narrows the clock estimate', async () => {
+  // The server's clock is 400 ms ahead of the page's, which starts at a whole second.
+  const w = world(1_700_000_000_000);
+  const t0 = w.clock.t;
+  const { c, srv } = await renewing(w, { ttlMs: 10_000, offsetMs: 400 }, { random: () => 0 });
+  // 1st answer at page t0 (server .4 s, Date second 0): offset in [0, 1000] ms.
+  // 2nd at t0 + 1.7 s (server 2.1 s, Date 2 s): [300, 1300], so [300, 1000].
+  w.clock.t = t0 + 1700;
+  await c.refresh();
+  // 3rd at t0 + 2.5 s (server 2.9 s, Date 2 s): [-500, 500], so [300, 500].
+  w.clock.t = t0 + 2500;
+  await c.refresh();
+  assert.equal(srv.calls.length, 3);
+  // Its exp is server second 12 (12.9 s truncated), so on the page's clock it
+  // expires at the earliest at t0 + 12 s - 500 ms; 9 s of life, renewed a
+  // fifth (1.8 s) before: at t0 + 9.7 s.
+  assert.equal(w.timers.length, 1);
+  assert.equal(w.timers[0].at - t0, 9700);
+});
+
+test('short tokens: one renewal per token, before it expires', async () => {
+  for (const random of [0, 0.999]) {
+    const w = world(1_700_000_000_000 + 370); // tokens issued mid-second lose part of their life to exp's truncation
+    const { srv, con } = await renewing(w, { ttlMs: 6000 }, { random: () => random });
+    await w.advance(60_000);
+    const exp = srv.calls.map((c) => Math.floor((c.at + 6000) / 1000) * 1000);
+    assert.ok(srv.calls.length >= 10, 'random ' + random + ': got ' + srv.calls.length + ' requests in 60 s');
+    for (let i = 0; i + 1 < srv.calls.length; i++) {
+      const within = srv.calls.filter((c) => c.at > srv.calls[i].at && c.at < exp[i]).length;
+      assert.equal(within, 1, 'random ' + random + ': token ' + i + ' saw ' + within + ' requests in its lifetime, want 1');
+      assert.ok(srv.calls[i + 1].at < exp[i] - 500, 'token ' + i + ' renewed ' + (exp[i] - srv.calls[i + 1].at) + ' ms before expiry');
+    }
+    assert.deepEqual(con.errors, []);
+  }
+});
+
+test('renew: false (data-renew="off") leaves renewal to identityTokenExpired', async () => {
+  const w = world();
+  const { srv } = await renewing(w, {}, { renew: false });
+  await w.advance(2 * 3600_000);
+  assert.equal(srv.calls.length, 1);
+});
+
+test('without a Date header the page trusts its own clock, within the token lifetime', async () => {
+  const w = world();
+  const { srv } = await renewing(w, { ttlMs: 3600_000, date: false, json: false });
+  await w.advance(3600_000 - 75_000 - 1);
+  assert.equal(srv.calls.length, 1);
+  await w.advance(2);
+  assert.equal(srv.calls.length, 2);
+});
+
+test('a hidden tab does not renew; it catches up when it becomes visible', async () => {
+  const w = world();
+  const { srv, inst } = await renewing(w, { ttlMs: 3600_000 });
+  w.setVisibility('hidden');
+  await w.advance(3600_000 - 30_000); // past the renewal time
+  assert.equal(srv.calls.length, 1, 'renewed while hidden');
+  w.setVisibility('visible');
+  await settle();
+  assert.equal(srv.calls.length, 2, 'no catch-up on visibilitychange');
+  assert.equal(inst.updates.length, 1);
+  // Becoming visible again before the next renewal is due asks nothing.
+  w.setVisibility('hidden');
+  w.setVisibility('visible');
+  await settle();
+  assert.equal(srv.calls.length, 2);
+});
+
+test('a renewal and web chat asking at the same time make one request', async () => {
+  const w = world();
+  const { srv, inst } = await renewing(w, { ttlMs: 3600_000 });
+  let release;
+  srv.o.gate = new Promise((r) => (release = r));
+  await w.advance(3600_000 - 76_000); // the renewal asks, and waits for the server
+  assert.equal(srv.calls.length, 2);
+  const event = {};
+  const asked = inst.handlers.identityTokenExpired[0](event, inst);
+  await settle();
+  release();
+  await asked;
+  await settle();
+  assert.equal(srv.calls.length, 2, 'web chat\'s ask joined the renewal');
+  assert.ok(event.identityToken);
+});
+
+test('a renewal answered 503 with Retry-After waits that long before asking again', async () => {
+  const w = world();
+  const { srv, con } = await renewing(w, { ttlMs: 3600_000 }, { retries: 1 });
+  srv.answers.push(response(503, 'busy', { 'Retry-After': '20' }));
+  srv.answers.push(response(503, 'busy', { 'Retry-After': '20' }));
+  await w.advance(3600_000 - 76_000);
+  assert.equal(srv.calls.length, 2);
+  await w.advance(19_999);
+  assert.equal(srv.calls.length, 2, 'asked again before Retry-After');
+  await w.advance(1);
+  assert.equal(srv.calls.length, 3, 'the retry waits exactly Retry-After');
+  // Both attempts failed: the renewal tries again later (never before
+  // Retry-After), and succeeds.
+  await w.advance(30_000);
+  assert.equal(srv.calls.length, 4);
+  assert.equal(con.errors.length, 1);
+});
+
+test('Retry-After is honoured on every token request, and a long one fails at once', async () => {
+  const w = world();
+  const srv = tokenServer(w, {});
+  const con = quietConsole();
+  const c = load({}).webchatid.create(Object.assign({ fetch: srv.fetch, console: con }, w.opts));
+  srv.answers.push(response(429, '', { 'Retry-After': '120' }));
+  await assert.rejects(c.fetchToken(), /asked to wait 120 s/);
+  assert.equal(srv.calls.length, 1, 'no retry inside a long Retry-After');
+  await assert.rejects(c.fetchToken(), /asked to wait 120 s/);
+  assert.equal(srv.calls.length, 1, 'a new ask inside Retry-After sends nothing');
+  await w.advance(120_000);
+  const p = c.fetchToken();
+  await settle();
+  assert.equal(srv.calls.length, 2);
+  assert.ok(await p);
+  // An HTTP-date form.
+  srv.answers.push(response(503, '', { 'Retry-After': new Date(w.clock.t + 5000).toUTCString() }));
+  const q = c.fetchToken();
+  await w.advance(4000);
+  assert.equal(srv.calls.length, 3);
+  await w.advance(2000);
+  assert.ok(await q);
+  assert.equal(srv.calls.length, 4);
+});
+
+// ---- sub changes end the session (IBM: a session cannot change its sub) ----
+
+test('a login that changes sub ends the session by reload before web chat sees the new sub', async () => {
+  const w = world();
+  let sub = 'anon-1';
+  const g = page();
+  const { c, srv, inst } = await renewing(w, { sub: () => sub }, {}, g);
+  srv.answers.push(response(204, ''));
+  const out = c.login().then((v) => v);
+  sub = 'user-cade';
+  assert.equal(await out, undefined);
+  assert.equal(inst.destroyed, 1);
+  assert.equal(g.location.reloads, 1);
+  assert.deepEqual(inst.updates, [], 'the new sub never reached the old session');
+});
+
+test('a login that keeps sub hands over the token (IBM\'s mid-session login)', async () => {
+  const w = world();
+  const { c, srv, inst } = await renewing(w, { sub: 'anon-1' }, {}, page());
+  srv.answers.push(response(204, ''));
+  assert.ok(await c.login());
+  assert.equal(inst.updates.length, 1);
+  assert.equal(inst.destroyed, 0);
+});
+
+test('sessionEnd destroy: destroy, destroySession, onDestroy; the new web chat gets the fetched token', async () => {
+  const w = world();
+  let sub = 'anon-1';
+  const next = fakeInstance();
+  let c;
+  const order = [];
+  const r = await renewing(w, { sub: () => sub }, {
+    sessionEnd: 'destroy',
+    onDestroy: () => {
+      order.push('onDestroy');
+      c.attach(next);
+    },
+  });
+  c = r.c;
+  r.inst.destroy = () => order.push('destroy');
+  const ds = r.inst.destroySession;
+  r.inst.destroySession = () => (order.push('destroySession'), ds());
+  r.srv.answers.push(response(204, ''));
+  sub = 'user-cade';
+  assert.equal(await c.login(), undefined);
+  assert.deepEqual(order, ['destroy', 'destroySession', 'onDestroy']);
+  const calls = r.srv.calls.length;
+  const event = {};
+  await next.handlers.identityTokenExpired[0](event, next);
+  assert.equal(claimOf(event.identityToken, 'sub'), 'user-cade');
+  assert.equal(r.srv.calls.length, calls, 'the token fetched at login is reused');
+  assert.deepEqual(r.inst.updates, []);
+});
+
+test('a renewal whose sub changed (another tab logged in) ends the session', async () => {
+  const w = world();
+  let sub = 'anon-1';
+  const g = page();
+  const { srv, inst } = await renewing(w, { sub: () => sub }, {}, g);
+  sub = 'user-cade';
+  await w.advance(3600_000);
+  assert.equal(srv.calls.length, 2);
+  assert.equal(inst.destroyed, 1);
+  assert.equal(g.location.reloads, 1);
+  assert.deepEqual(inst.updates, []);
+});
+
+test('web chat asking for a token whose sub changed gets none; the session ends', async () => {
+  const w = world();
+  let sub = 'anon-1';
+  const g = page();
+  const { inst, con } = await renewing(w, { sub: () => sub }, { renew: false }, g);
+  sub = 'user-cade';
+  w.clock.t += 3600_000;
+  const event = {};
+  await inst.handlers.identityTokenExpired[0](event, inst);
+  await settle();
+  assert.equal(event.identityToken, undefined);
+  assert.equal(inst.destroyed, 1);
+  assert.equal(g.location.reloads, 1);
+  assert.deepEqual(con.errors, []);
+});
+
+// ---- settings ----
+
+test('script tag attributes configure sessionEnd and renewal', async () => {
+  const attrs = { 'data-session-end': 'destroy', 'data-renew': 'off', 'data-renew-before-ms': '5000' };
+  const g = load({
+    location: { origin: 'https://shop.example' },
+    document: {
+      baseURI: 'https://shop.example/',
+      currentScript: { src: 'https://shop.example/webchatid.js', getAttribute: (n) => (n in attrs ? attrs[n] : null) },
+    },
+  });
+  const inst = fakeInstance();
+  let destroyed = 0;
+  inst.destroy = () => destroyed++;
+  const c = g.webchatid.create({ fetch: () => Promise.resolve(response(204, '')) });
+  c.attach(inst);
+  await c.logout();
+  assert.equal(destroyed, 1, 'data-session-end="destroy" not followed');
+});
+
+test('a bad sessionEnd is refused where it is set', () => {
+  const { c } = client([[200, 't']]);
+  assert.throws(() => c.configure({ sessionEnd: 'close' }), /sessionEnd must be "reload" or "destroy"/);
+  assert.throws(() => c.configure({ renewBeforeMs: -1 }), /renewBeforeMs/);
+  const con = quietConsole();
+  const g = load({
+    console: con,
+    document: { baseURI: 'https://shop.example/', currentScript: { src: '', getAttribute: (n) => (n === 'data-session-end' ? 'bogus' : null) } },
+  });
+  assert.ok(g.webchatid);
+  assert.match(con.errors[0], /sessionEnd must be/);
+});
+
+test('a renewal that came due during a login is dropped: the login brought a new token', async () => {
+  const w = world();
+  const { c, srv, inst } = await renewing(w, { ttlMs: 3600_000 });
+  let release;
+  srv.answers.push(new Promise((r) => (release = r)).then(() => response(204, '')));
+  const login = c.login();
+  await w.advance(3600_000 - 76_000); // the renewal is due while /authenticate is out
+  assert.equal(srv.calls.length, 2);
+  release();
+  await login;
+  await settle();
+  assert.deepEqual(srv.calls.map((x) => x.url), ['/createJWT', '/authenticate', '/createJWT']);
+  assert.equal(inst.updates.length, 1);
 });

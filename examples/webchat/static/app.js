@@ -41,19 +41,22 @@
       });
   }
 
-  // With IBM's web chat, log out as IBM documents it: destroySession() and a
-  // page reload (webchatid.logout's reload option); the new page starts a new
-  // web chat session. The stand-in keeps the page and takes a new anonymous
-  // token, as in IBM's mid-session tutorial.
+  // Logging out ends web chat's session as IBM documents it (webchatid.js's
+  // sessionEnd, set on its script tag: destroySession() and a page reload by
+  // default, or destroy() and destroySession() with -session-end destroy). The
+  // "shared device" box (-logout-policy on-request) asks the server for a new
+  // anonymous ID, so the next person does not continue this one's sub.
   // https://cloud.ibm.com/docs/watson-assistant?topic=watson-assistant-web-chat-security-authenticate
-  var logoutOptions = document.body.dataset.mode === 'ibm' ? { reload: true } : undefined;
+  var shared = document.getElementById('shared-device');
 
   button.addEventListener('click', function () {
     button.disabled = true;
-    var action = loggedIn ? webchatid.logout(logoutOptions) : webchatid.login();
+    var action = loggedIn ? webchatid.logout({ rotateAnonymousID: !!(shared && shared.checked) }) : webchatid.login();
     action
-      .then(function () {
-        note(loggedIn ? 'Logged out: web chat got an anonymous token.' : 'Logged in as Cade: web chat got a new token with the same sub.');
+      .then(function (token) {
+        if (loggedIn) note('Logged out: web chat\'s session ended.');
+        else if (token) note('Logged in as Cade: web chat got a new token with the same sub.');
+        else note('Logged in as Cade: sub changed, so web chat\'s session ended and a new one started.');
       })
       .catch(function (err) {
         note(err.message, 'error');
@@ -65,23 +68,40 @@
 
   if (document.body.dataset.mode !== 'standin') return;
 
-  var chat = new window.StandinChat({
-    url: '/standin/message',
-    onChange: function (what) {
-      document.getElementById('token-count').textContent = String(chat.stats.tokens);
-      document.getElementById('expired-count').textContent = String(chat.stats.expired);
-      if (what === 'expired') {
-        note('The token expired: the stand-in refused it, web chat fired identityTokenExpired, ' +
-          'webchatid.js fetched a new token and the message was sent again.');
-      }
-      if (what === 'destroyed') {
-        messages.textContent = '';
-        note('Session destroyed (logout), as IBM advises.');
-      }
+  var chat;
+  // createChat makes a stand-in web chat and attaches webchatid.js to it: at
+  // page load, and after webchatid.js destroyed the previous one
+  // (-session-end destroy).
+  function createChat() {
+    var c = new window.StandinChat({
+      url: '/standin/message',
+      onChange: function (what) {
+        if (c !== chat) return;
+        document.getElementById('token-count').textContent = String(c.stats.tokens);
+        document.getElementById('expired-count').textContent = String(c.stats.expired);
+        document.getElementById('asked-count').textContent = String(c.stats.asked);
+        if (what === 'expired') {
+          note('The token was refused: web chat fired identityTokenExpired, ' +
+            'webchatid.js fetched a new token and the message was sent again.');
+        }
+        if (what === 'destroyed') {
+          messages.textContent = '';
+          note('Session destroyed, as IBM advises.');
+        }
+      },
+    });
+    chat = c;
+    webchatid.attach(c);
+    window.demoChat = c;
+    return c;
+  }
+  webchatid.configure({
+    onDestroy: function () {
+      createChat();
+      note('Web chat destroyed and created again, without a page reload.');
     },
   });
-  webchatid.attach(chat);
-  window.demoChat = chat;
+  createChat();
 
   function answer(body) {
     var sys = body.system_integrations || {};
@@ -94,6 +114,7 @@
     li.dataset.name = (payload && payload.name) || '';
     li.dataset.expiresAt = stats.token_expires_at || '';
     li.dataset.expiredRefused = String(stats.expired_tokens_refused || 0);
+    li.dataset.subChangesRefused = String(stats.sub_changes_refused || 0);
     li.appendChild(
       el(
         'pre',

@@ -65,7 +65,7 @@ test('ibm.js sets IBM embed options from the page and loads the entry script fro
   assert.equal(rendered, 1);
 });
 
-test('app.js in IBM mode logs out with a page reload, as IBM documents', async () => {
+test('app.js in IBM mode logs out with webchatid.js\'s default way (destroySession and a reload, as IBM documents)', async () => {
   const { ctx, calls, el } = page();
   vm.runInContext(read('app.js'), ctx);
   for (let i = 0; i < 20 && !el('greeting').textContent; i++) await new Promise((r) => setTimeout(r, 0));
@@ -73,5 +73,6 @@ test('app.js in IBM mode logs out with a page reload, as IBM documents', async (
   el('login').listeners.click();
   assert.equal(calls.length, 1);
   assert.equal(calls[0][0], 'logout');
-  assert.deepEqual({ ...calls[0][1] }, { reload: true });
+  // No destroy option: the helper's default sessionEnd, 'reload', applies.
+  assert.deepEqual({ ...calls[0][1] }, { rotateAnonymousID: false });
 });

@@ -11,19 +11,26 @@ const vm = require('node:vm');
 const source = fs.readFileSync(path.join(__dirname, '..', 'static', 'standin.js'), 'utf8');
 
 // chat loads standin.js with a fake fetch answering from a list of statuses.
-function chat(statuses) {
+function chat(statuses, window) {
   const posts = [];
   const fetch = (url, init) => {
-    posts.push({ url, auth: init.headers.Authorization, body: init.body });
+    posts.push({ url, auth: init.headers.Authorization, session: init.headers['X-Standin-Session'], body: init.body });
     const status = statuses.length > 1 ? statuses.shift() : statuses[0];
     const body = status === 200 ? { output: { text: 'ok' } } : { error: 'invalid_token', error_description: 'token expired' };
     return Promise.resolve({ ok: status === 200, status, json: async () => body });
   };
-  const ctx = vm.createContext({ window: {}, fetch });
+  const ctx = vm.createContext({ window: window || {}, fetch });
   vm.runInContext(source, ctx);
   const changes = [];
-  const c = new ctx.window.StandinChat({ url: '/standin/message', onChange: (w) => changes.push(w) });
-  return { c, posts, changes };
+  const make = () => new ctx.window.StandinChat({ url: '/standin/message', onChange: (w) => changes.push(w) });
+  const c = make();
+  return { c, posts, changes, make };
+}
+
+// sessionStorage is the part of the browser's sessionStorage the stand-in uses.
+function sessionStorage() {
+  const m = new Map();
+  return { getItem: (k) => (m.has(k) ? m.get(k) : null), setItem: (k, v) => m.set(k, v), removeItem: (k) => m.delete(k) };
 }
 
 function tokens(list) {
@@ -73,4 +80,28 @@ test('updateIdentityToken and destroySession', async () => {
   c.destroySession();
   assert.equal(c.token, null);
   assert.deepEqual(changes, ['token', 'destroyed']);
+});
+
+test('every message carries the session ID; the session survives a reload until destroySession', async () => {
+  const store = sessionStorage();
+  const { c, posts, make } = chat([200], { sessionStorage: store });
+  c.updateIdentityToken('t');
+  await c.send('hi');
+  assert.match(posts[0].session, /^[0-9a-f]{32}$/);
+  const reloaded = make(); // a page reload: web chat resumes its session
+  assert.equal(reloaded.sessionID, c.sessionID);
+  c.destroySession();
+  assert.equal(c.sessionID, posts[0].session, 'the instance on the page keeps its session');
+  const next = make(); // after destroySession and a reload: a new session
+  assert.notEqual(next.sessionID, c.sessionID);
+});
+
+test('destroy stops the instance; identityTokenExpired asks are counted', async () => {
+  const { c, posts } = chat([200]);
+  c.on({ type: 'identityTokenExpired', handler: tokens(['t1']) });
+  await c.send('hi');
+  assert.equal(c.stats.asked, 1);
+  c.destroy();
+  await assert.rejects(c.send('again'), /destroyed/);
+  assert.equal(posts.length, 1);
 });
