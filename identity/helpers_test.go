@@ -162,6 +162,11 @@ func (c *client) do(method, path string, hdr ...string) *httptest.ResponseRecord
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
+	return c.send(req)
+}
+
+// send serves req with the client's cookies and keeps those the answer sets.
+func (c *client) send(req *http.Request) *httptest.ResponseRecorder {
 	for _, ck := range c.cookies {
 		req.AddCookie(ck)
 	}

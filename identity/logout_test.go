@@ -19,19 +19,7 @@ func (c *client) post(path, contentType, body string) *httptest.ResponseRecorder
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	for _, ck := range c.cookies {
-		req.AddCookie(ck)
-	}
-	rec := httptest.NewRecorder()
-	c.h.ServeHTTP(rec, req)
-	for _, ck := range rec.Result().Cookies() {
-		if ck.MaxAge < 0 {
-			delete(c.cookies, ck.Name)
-		} else {
-			c.cookies[ck.Name] = ck
-		}
-	}
-	return rec
+	return c.send(req)
 }
 
 const formType = "application/x-www-form-urlencoded"
