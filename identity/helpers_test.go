@@ -351,5 +351,3 @@ func jwsKeyID(t testing.TB, token string) string {
 }
 
 func identityKeyID(k *rsa.PrivateKey) (string, error) { return claims.KeyID(&k.PublicKey) }
-
-func readTestdata(name string) ([]byte, error) { return os.ReadFile(filepath.Join("testdata", name)) }
