@@ -71,6 +71,9 @@
 //     the conformance suite of revocation stores (the SQL ledger store is
 //     also one).
 //
+// The operator's command is [github.com/webchatid/webchatid/cmd/webchatid]
+// (keys, token checks the way IBM does them, the ledger, erasure at IBM).
+//
 // Runnable programs: [github.com/webchatid/webchatid/examples/webchat] (the
 // demo: go run ./examples/webchat),
 // [github.com/webchatid/webchatid/examples/minimal] (the smallest app that
