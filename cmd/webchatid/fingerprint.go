@@ -40,11 +40,14 @@ func runFingerprint(_ context.Context, args []string, io stdio) int {
 			code = c.fail(io, "%s: %v", path, err)
 			continue
 		}
-		half := "public"
+		half, note := "public", ""
 		if private {
 			half = "private"
 		}
-		fmt.Fprintf(io.out, "%s: kid=%s sha256=%s (%s, %s key)\n", path, kid, fp, describeKey(pub), half)
+		if _, isRSA := pub.(*rsa.PublicKey); !isRSA {
+			note = "; IBM's web chat needs RSA"
+		}
+		fmt.Fprintf(io.out, "%s: kid=%s sha256=%s (%s %s key%s)\n", path, kid, fp, half, describeKey(pub), note)
 	}
 	return code
 }
@@ -69,15 +72,15 @@ func loadKeyFile(path string) (pub crypto.PublicKey, private bool, err error) {
 	return k, false, nil
 }
 
-// describeKey names a key's type and size: "RSA 2048 bits".
+// describeKey names a key's type and size: "RSA 2048-bit".
 func describeKey(pub crypto.PublicKey) string {
 	switch k := pub.(type) {
 	case *rsa.PublicKey:
-		return fmt.Sprintf("RSA %d bits", k.N.BitLen())
+		return fmt.Sprintf("RSA %d-bit", k.N.BitLen())
 	case *ecdsa.PublicKey:
-		return "ECDSA " + k.Curve.Params().Name + ", not usable for IBM's RS256"
+		return "ECDSA " + k.Curve.Params().Name
 	case ed25519.PublicKey:
-		return "Ed25519, not usable for IBM's RS256"
+		return "Ed25519"
 	}
 	return fmt.Sprintf("%T", pub)
 }
