@@ -423,8 +423,11 @@ func (d *diagnosis) numericDate(name string) (time.Time, bool, error) {
 		return time.Time{}, false, nil
 	}
 	f, isNum := v.(float64)
-	if !isNum || math.IsInf(f, 0) || math.IsNaN(f) {
+	if !isNum {
 		return time.Time{}, true, errors.New("not a JSON number (IBM's verifier needs seconds since 1970)")
+	}
+	if math.Abs(f) > 1<<53 { // beyond what JavaScript, IBM's verifier, counts exactly
+		return time.Time{}, true, errors.New("out of range")
 	}
 	sec, frac := math.Modf(f)
 	return time.Unix(int64(sec), int64(frac*1e9)), true, nil

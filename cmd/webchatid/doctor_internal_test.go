@@ -37,7 +37,7 @@ const (
 	secretName = "Cade Secretname"
 )
 
-func loadSigner(t *testing.T, path string) crypto.Signer {
+func loadSigner(t testing.TB, path string) crypto.Signer {
 	t.Helper()
 	k, err := keys.LoadPrivateFile(path)
 	if err != nil {
@@ -46,7 +46,7 @@ func loadSigner(t *testing.T, path string) crypto.Signer {
 	return k
 }
 
-func loadRSAPublic(t *testing.T, path string) *rsa.PublicKey {
+func loadRSAPublic(t testing.TB, path string) *rsa.PublicKey {
 	t.Helper()
 	k, err := keys.LoadPublicFile(path)
 	if err != nil {
@@ -56,7 +56,7 @@ func loadRSAPublic(t *testing.T, path string) *rsa.PublicKey {
 }
 
 // encrypt encrypts v for the stand-in IBM key, as IBM expects user_payload.
-func encrypt(t *testing.T, v any) string {
+func encrypt(t testing.TB, v any) string {
 	t.Helper()
 	s, err := claims.EncryptUserPayload(loadRSAPublic(t, ibmPublicKey), v)
 	if err != nil {
@@ -68,7 +68,7 @@ func encrypt(t *testing.T, v any) string {
 // goodClaims is a claim set IBM's web chat accepts at doctorNow, as
 // identity.Server makes them: iat backdated 30 s, 1 h lifetime, an
 // encrypted anonymous payload.
-func goodClaims(t *testing.T) map[string]any {
+func goodClaims(t testing.TB) map[string]any {
 	iat := doctorNow.Add(-40 * time.Second)
 	return map[string]any{
 		"sub": testSub,
@@ -83,7 +83,7 @@ func goodClaims(t *testing.T) map[string]any {
 // mint signs a claim set as it is, with jwx directly, so that the tests can
 // make tokens claims.Builder refuses to build. kid is the header's kid, ""
 // for none.
-func mint(t *testing.T, alg jwa.SignatureAlgorithm, key any, kid string, set map[string]any) string {
+func mint(t testing.TB, alg jwa.SignatureAlgorithm, key any, kid string, set map[string]any) string {
 	t.Helper()
 	payload, err := json.Marshal(set)
 	if err != nil {
@@ -107,7 +107,7 @@ func mint(t *testing.T, alg jwa.SignatureAlgorithm, key any, kid string, set map
 
 // unsigned makes a token with the given header and claims and signature
 // segment, signed by nobody.
-func unsigned(t *testing.T, header, set map[string]any, sig string) string {
+func unsigned(t testing.TB, header, set map[string]any, sig string) string {
 	t.Helper()
 	enc := func(v any) string {
 		b, err := json.Marshal(v)
@@ -148,7 +148,7 @@ func jwksFile(t *testing.T) string {
 	return path
 }
 
-func signingKid(t *testing.T) string {
+func signingKid(t testing.TB) string {
 	kid, err := claims.KeyID(loadSigner(t, signingKey).Public())
 	if err != nil {
 		t.Fatal(err)
@@ -478,4 +478,40 @@ func TestDoctorUsage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// diagnose reads tokens from anywhere: whatever it gets, it does not
+// panic, reports every check once, and prints only ok, warn and FAIL lines.
+func FuzzDiagnose(f *testing.F) {
+	signer := loadSigner(f, signingKey)
+	kid := signingKid(f)
+	good := goodClaims(f)
+	f.Add(mint(f, jwa.RS256, signer, kid, good))
+	f.Add(mint(f, jwa.HS256, []byte("a shared secret that is long enough"), kid, good))
+	f.Add(unsigned(f, map[string]any{"alg": "none"}, good, ""))
+	f.Add(unsigned(f, map[string]any{"alg": 7, "kid": []int{1}}, map[string]any{"exp": "x", "iat": 1e300, "nbf": -1e300, "sub": nil, "user_payload": 3, "context": "c"}, "c2ln"))
+	f.Add(unsigned(f, map[string]any{"alg": "RS256"}, map[string]any{"user_payload": "AAAA", "exp": 1.5}, "c2ln"))
+	f.Add("a.b.c")
+	f.Add("")
+	pub, _, err := loadKeyFile(signingPub)
+	if err != nil {
+		f.Fatal(err)
+	}
+	payloadKey := loadSigner(f, ibmKey)
+	opts := doctorOptions{ibmKey: pub, ibmKeyFile: signingPub, payloadKey: payloadKey, skew: time.Minute, now: doctorNow}
+	f.Fuzz(func(t *testing.T, token string) {
+		seen := map[string]bool{}
+		for _, fd := range diagnose(token, opts) {
+			if seen[fd.check] {
+				t.Errorf("check %s reported twice", fd.check)
+			}
+			seen[fd.check] = true
+			if fd.verdict != pass && fd.verdict != warn && fd.verdict != fail {
+				t.Errorf("check %s: verdict %d", fd.check, fd.verdict)
+			}
+			if strings.ContainsAny(fd.reason, "\r\n") {
+				t.Errorf("check %s: a line break in the reason %q", fd.check, fd.reason)
+			}
+		}
+	})
 }
