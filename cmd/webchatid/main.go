@@ -4,6 +4,7 @@
 //
 //	go install github.com/webchatid/webchatid/cmd/webchatid@latest
 //	webchatid help
+//	webchatid help doctor
 //
 // The subcommands:
 //
@@ -155,6 +156,10 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 	}
 	switch args[0] {
 	case "help", "-h", "-help", "--help":
+		if len(args) > 1 { // webchatid help COMMAND is COMMAND -h
+			args = []string{args[1], "-h"}
+			break
+		}
 		usage(out)
 		return exitOK
 	}

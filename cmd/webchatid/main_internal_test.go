@@ -60,6 +60,8 @@ func TestHelpAndUsage(t *testing.T) {
 		{"keygen -h is help on stdout", []string{"keygen", "-h"}, exitOK, true, "keygen_help"},
 		{"fingerprint -h is help on stdout", []string{"fingerprint", "-h"}, exitOK, true, "fingerprint_help"},
 		{"doctor -h is help on stdout", []string{"doctor", "-h"}, exitOK, true, "doctor_help"},
+		{"help doctor is doctor -h", []string{"help", "doctor"}, exitOK, true, "doctor_help"},
+		{"help of an unknown command is a usage error", []string{"help", "frobnicate"}, exitUsage, false, "unknown"},
 		{"an unknown flag is a usage error", []string{"keygen", "-size", "2048"}, exitUsage, false, "keygen_badflag"},
 	}
 	for _, tt := range tests {
