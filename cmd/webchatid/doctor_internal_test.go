@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/webchatid/webchatid/claims"
+	"github.com/webchatid/webchatid/identity"
 	"github.com/webchatid/webchatid/identity/keys"
 )
 
@@ -514,4 +516,26 @@ func FuzzDiagnose(f *testing.F) {
 			}
 		}
 	})
+}
+
+// doctor agrees with the library: a token from a real identity.Server, with
+// user_payload encrypted for IBM, passes every check, fetched from its
+// /createJWT and checked against its /.well-known/jwks.json.
+func TestDoctorAgainstIdentityServer(t *testing.T) {
+	srv, err := identity.New(identity.Config{
+		SigningKeys:  []identity.SigningKey{{Key: loadSigner(t, signingKey)}},
+		IBMPublicKey: loadRSAPublic(t, ibmPublicKey),
+		Now:          func() time.Time { return doctorNow },
+		Logger:       slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	r := runDoctorAt(t, "", "-url", ts.URL+"/createJWT", "-jwks", ts.URL+"/.well-known/jwks.json", "-payload-key", ibmKey)
+	if r.code != exitOK || r.errOut != "" {
+		t.Errorf("exit %d, stderr %q", r.code, r.errOut)
+	}
+	golden(t, "doctor_identity", r.out)
 }
