@@ -152,6 +152,11 @@ func doctor(ctx context.Context, args []string, io stdio, now func() time.Time, 
 	case fset.NArg() == 1 && fset.Arg(0) != "-":
 		token = strings.TrimSpace(fset.Arg(0))
 	default:
+		if f, ok := io.in.(*os.File); ok {
+			if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+				fmt.Fprintln(io.err, "webchatid doctor: reading the token from standard input (paste it, then Ctrl-D)")
+			}
+		}
 		token, err = readToken(io.in)
 	}
 	if err != nil {
@@ -276,7 +281,11 @@ func get(ctx context.Context, client *http.Client, url, accept string, cookie *h
 func diagnose(token string, opts doctorOptions) []finding {
 	in, err := claims.Inspect(token)
 	if err != nil {
-		return []finding{{fail, "format", reasonOf(err)}}
+		reason := reasonOf(err)
+		if strings.HasSuffix(token, ".") {
+			reason += " (an unsigned token? IBM accepts only RS256-signed ones)"
+		}
+		return []finding{{fail, "format", reason}}
 	}
 	d := &diagnosis{token: token, in: in, opts: opts}
 	d.alg()
