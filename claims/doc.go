@@ -67,7 +67,9 @@
 // [DecryptUserPayload] opens a payload with the private key as identity's key
 // loading returns it (or any [crypto.Decrypter]). [Inspect] reads a whole
 // token for a person to look at, user_payload decrypted, verifying the
-// signature only when given a key ([WithVerifyKey]).
+// signature only when given a key ([WithVerifyKey]; [WithSignatureKey]
+// checks the signature alone, leaving exp, nbf and iat to the caller, as
+// webchatid doctor does to report each of them).
 //
 // References:
 //   - [Securing the web chat]

@@ -39,7 +39,8 @@ type InspectOption interface {
 }
 
 type inspectConfig struct {
-	verify     bool // WithVerifyKey was given, even with a nil key
+	verify     bool // WithVerifyKey or WithSignatureKey was given, even with a nil key
+	sigOnly    bool // WithSignatureKey: the signature, not the times
 	verifyKey  any
 	verifyOpts []VerifyOption
 	decrypt    bool // WithPayloadKey was given, even with a nil key
@@ -60,7 +61,24 @@ func (f inspectOptionFunc) applyInspect(c *inspectConfig) { f(c) }
 // [jwk.Set]: https://pkg.go.dev/github.com/lestrrat-go/jwx/v2/jwk#Set
 func WithVerifyKey(key any, opts ...VerifyOption) InspectOption {
 	opts = append([]VerifyOption(nil), opts...)
-	return inspectOptionFunc(func(c *inspectConfig) { c.verify, c.verifyKey, c.verifyOpts = true, key, opts })
+	return inspectOptionFunc(func(c *inspectConfig) {
+		c.verify, c.sigOnly, c.verifyKey, c.verifyOpts = true, false, key, opts
+	})
+}
+
+// WithSignatureKey makes [Inspect] check the token's alg and signature as
+// [Verify] does (the allowed algorithms, the alg fitting the key, the kid
+// picking the key from a [jwk.Set]), but none of its claims: exp, nbf and
+// iat are left for the caller to judge one by one. It is meant for tools
+// that report on each claim separately, such as webchatid doctor; Verified
+// then means only that the signature holds. Of opts, only [WithAlgorithms]
+// matters. A nil key is an error. The last of WithVerifyKey and
+// WithSignatureKey given wins.
+func WithSignatureKey(key any, opts ...VerifyOption) InspectOption {
+	opts = append([]VerifyOption(nil), opts...)
+	return inspectOptionFunc(func(c *inspectConfig) {
+		c.verify, c.sigOnly, c.verifyKey, c.verifyOpts = true, true, key, opts
+	})
 }
 
 // WithPayloadKey gives [Inspect] the private key to decrypt an encrypted
@@ -102,7 +120,11 @@ func Inspect(token string, opts ...InspectOption) (*Inspection, error) {
 	}
 	in := &Inspection{}
 	if cfg.verify { // a nil key fails in Verify: never a silent "unverified"
-		if _, err := Verify(token, cfg.verifyKey, cfg.verifyOpts...); err != nil {
+		check := func() error { _, err := Verify(token, cfg.verifyKey, cfg.verifyOpts...); return err }
+		if cfg.sigOnly {
+			check = func() error { return verifySignature(token, cfg.verifyKey, cfg.verifyOpts...) }
+		}
+		if err := check(); err != nil {
 			return nil, err
 		}
 		in.Verified = true

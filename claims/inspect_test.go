@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwt"
 )
 
 // opaqueDecrypter hides the concrete key type behind crypto.Decrypter, as a
@@ -190,3 +193,66 @@ func TestInspectUnverifiedReadsForgeriesAndSaysSo(t *testing.T) {
 var errAny = errors.New("any error")
 
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+// WithSignatureKey checks the alg and the signature and nothing else: a
+// token without exp, or long expired, still has a good signature, which is
+// what a tool reporting each claim on its own needs to know.
+func TestInspectWithSignatureKeyChecksOnlyTheSignature(t *testing.T) {
+	key := testKey(t, "rsa2048")
+	sign := func(alg jwa.SignatureAlgorithm, k any, claims map[string]any) string {
+		t.Helper()
+		tok := jwt.New()
+		for name, v := range claims {
+			if err := tok.Set(name, v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s, err := jwt.Sign(tok, jwt.WithKey(alg, k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(s)
+	}
+	noExp := sign(jwa.RS256, key, map[string]any{"sub": testAnonID})
+	expired := sign(jwa.RS256, key, map[string]any{"sub": testAnonID, "exp": testNow.Add(-time.Hour)})
+	foreign := sign(jwa.RS256, testKey(t, "rsa4096"), map[string]any{"sub": testAnonID, "exp": testNow.Add(time.Hour)})
+	hs256 := sign(jwa.HS256, []byte("a shared secret of thirty-two bytes!"), map[string]any{"sub": testAnonID, "exp": testNow.Add(time.Hour)})
+	ps256 := sign(jwa.PS256, key, map[string]any{"sub": testAnonID, "exp": testNow.Add(time.Hour)})
+
+	tests := []struct {
+		name  string
+		token string
+		opts  []VerifyOption
+		ok    bool
+	}{
+		{"no exp still has a good signature", noExp, nil, true},
+		{"expired still has a good signature", expired, nil, true},
+		{"another key's signature is refused", foreign, nil, false},
+		{"HS256 is refused", hs256, nil, false},
+		{"PS256 is refused by default", ps256, nil, false},
+		{"PS256 is accepted when allowed", ps256, []VerifyOption{WithAlgorithms(jwa.PS256)}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in, err := Inspect(tt.token, WithSignatureKey(key.Public(), tt.opts...))
+			if tt.ok {
+				if err != nil || !in.Verified {
+					t.Fatalf("got %v, want a verified inspection", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrInvalidToken) {
+				t.Fatalf("got %v, want ErrInvalidToken", err)
+			}
+		})
+	}
+	if _, err := Inspect(noExp, WithVerifyKey(key.Public())); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("WithVerifyKey on a token without exp: got %v, want ErrInvalidToken", err)
+	}
+	if _, err := Inspect(noExp, WithVerifyKey(key.Public()), WithSignatureKey(key.Public())); err != nil {
+		t.Errorf("the last of WithVerifyKey and WithSignatureKey wins: got %v", err)
+	}
+	if _, err := Inspect(noExp, WithSignatureKey(nil)); err == nil {
+		t.Error("a nil signature key: got nil, want an error")
+	}
+}

@@ -111,13 +111,8 @@ func Verify(token string, key any, opts ...VerifyOption) (jwt.Token, error) {
 	if cfg.leeway < 0 {
 		return nil, fmt.Errorf("claims: Verify: negative leeway %v", cfg.leeway)
 	}
-	if len(cfg.algs) == 0 {
-		return nil, errors.New("claims: Verify: WithAlgorithms: no algorithm")
-	}
-	for _, alg := range cfg.algs {
-		if !verifiable(alg) {
-			return nil, fmt.Errorf("claims: Verify: WithAlgorithms: %q is not an asymmetric signature algorithm", alg.String())
-		}
+	if err := checkAlgs(cfg.algs); err != nil {
+		return nil, err
 	}
 	kp, err := newKeyProvider(key, cfg.algs)
 	if err != nil {
@@ -157,6 +152,31 @@ func Verify(token string, key any, opts ...VerifyOption) (jwt.Token, error) {
 	return t, nil
 }
 
+// verifySignature checks what [Verify] checks before the claims: the
+// options, the key, the compact form, the alg and the signature.
+func verifySignature(token string, key any, opts ...VerifyOption) error {
+	cfg := verifyConfig{algs: []jwa.SignatureAlgorithm{jwa.RS256}}
+	for _, o := range opts {
+		if o != nil {
+			o.applyVerify(&cfg)
+		}
+	}
+	if err := checkAlgs(cfg.algs); err != nil {
+		return err
+	}
+	kp, err := newKeyProvider(key, cfg.algs)
+	if err != nil {
+		return withPrefix("claims: Verify", err)
+	}
+	if err := checkCompact(token); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	if _, err := jws.Verify([]byte(token), jws.WithKeyProvider(kp), jws.WithCompact()); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	return nil
+}
+
 // reasonError reads as err but also unwraps to reason, one of Verify's
 // sentinels.
 type reasonError struct{ reason, err error }
@@ -181,6 +201,19 @@ func checkNumericDates(token string) error {
 	for _, name := range [...]string{jwt.ExpirationKey, jwt.NotBeforeKey, jwt.IssuedAtKey} {
 		if v, ok := claims[name]; ok && (len(v) == 0 || (v[0] != '-' && (v[0] < '0' || v[0] > '9'))) {
 			return fmt.Errorf("%q is not a JSON number", name)
+		}
+	}
+	return nil
+}
+
+// checkAlgs refuses an empty or unsafe WithAlgorithms list.
+func checkAlgs(algs []jwa.SignatureAlgorithm) error {
+	if len(algs) == 0 {
+		return errors.New("claims: Verify: WithAlgorithms: no algorithm")
+	}
+	for _, alg := range algs {
+		if !verifiable(alg) {
+			return fmt.Errorf("claims: Verify: WithAlgorithms: %q is not an asymmetric signature algorithm", alg.String())
 		}
 	}
 	return nil

@@ -4,6 +4,31 @@
 //
 //	go install github.com/webchatid/webchatid/cmd/webchatid@latest
 //	webchatid help
+//	webchatid help doctor
+//
+// The subcommands:
+//
+//   - keygen writes a new RSA private key (PKCS#8 PEM, mode 0600, never
+//     over an existing file) and prints its public half, ready to paste
+//     into web chat's Security tab, with the kid and SHA-256 fingerprint
+//     the server logs for it:
+//
+//     webchatid keygen -out key.pem
+//
+//   - fingerprint prints the kid and fingerprint of each key file, private
+//     or public, so the key IBM holds can be matched with the one the
+//     server signs with:
+//
+//     webchatid fingerprint key.pem ibm-security-tab.pem
+//
+//   - doctor checks a token the way IBM will (alg, signature, exp, iat,
+//     sub, the claims the target expects, user_payload) and prints one line
+//     per check, never the token or what its payload holds:
+//
+//     webchatid doctor -url http://127.0.0.1:3001/createJWT -jwks http://127.0.0.1:3001/.well-known/jwks.json
+//     webchatid doctor -ibm-key public.pem -payload-key ibm-private.pem - < token.txt
+//
+// Each subcommand's -h lists its flags.
 //
 // Exit status: 0 on success, 1 when the command fails (a check failed, a
 // store or IBM refused), 2 for bad usage.
@@ -11,10 +36,13 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -47,7 +75,71 @@ type command struct {
 }
 
 // commands lists the subcommands in the order help shows them.
-var commands = []command{}
+var commands = []command{
+	keygenCmd.with(runKeygen),
+	fingerprintCmd.with(runFingerprint),
+	doctorCmd.with(runDoctor),
+	// ledger and erase follow.
+}
+
+// with returns c running run. A command's own file declares c without run,
+// so that run may use c's name and usage without an initialization cycle.
+func (c command) with(run func(ctx context.Context, args []string, io stdio) int) command {
+	c.run = run
+	return c
+}
+
+// flags makes the flag set of command c. Parse it with parse.
+func (c command) flags() *flag.FlagSet {
+	fs := flag.NewFlagSet("webchatid "+c.name, flag.ContinueOnError)
+	fs.Usage = func() {} // parse prints usage where it belongs
+	return fs
+}
+
+// parse parses args with fs, the flag set of c. It returns ok when the
+// command should go on; otherwise code is the exit status: help asked for
+// with -h goes to stdout (exit 0), a usage error to stderr (exit 2).
+func (c command) parse(fs *flag.FlagSet, args []string, io stdio) (code int, ok bool) {
+	fs.SetOutput(io.err)
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return exitOK, true
+	case errors.Is(err, flag.ErrHelp):
+		c.usage(fs, io.out)
+		return exitOK, false
+	default: // flag has printed the error
+		c.usage(fs, io.err)
+		return exitUsage, false
+	}
+}
+
+// usage prints the usage line, the summary and the flags of c.
+func (c command) usage(fs *flag.FlagSet, w io.Writer) {
+	fmt.Fprintf(w, "usage: webchatid %s %s\n\n%s.\n", c.name, c.args, strings.ToUpper(c.summary[:1])+c.summary[1:])
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n > 0 {
+		fmt.Fprint(w, "\nflags:\n")
+		out := fs.Output()
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+		fs.SetOutput(out)
+	}
+}
+
+// usageError reports bad usage of c on stderr and returns exitUsage.
+func (c command) usageError(io stdio, format string, args ...any) int {
+	fmt.Fprintf(io.err, "webchatid %s: %s\n", c.name, fmt.Sprintf(format, args...))
+	fmt.Fprintf(io.err, "usage: webchatid %s %s (see -h)\n", c.name, c.args)
+	return exitUsage
+}
+
+// fail reports a failure of c on stderr and returns exitFail.
+func (c command) fail(io stdio, format string, args ...any) int {
+	fmt.Fprintf(io.err, "webchatid %s: %s\n", c.name, fmt.Sprintf(format, args...))
+	return exitFail
+}
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, "usage: webchatid COMMAND [FLAGS] [ARGS]\n\ncommands:\n")
@@ -64,6 +156,10 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 	}
 	switch args[0] {
 	case "help", "-h", "-help", "--help":
+		if len(args) > 1 { // webchatid help COMMAND is COMMAND -h
+			args = []string{args[1], "-h"}
+			break
+		}
 		usage(out)
 		return exitOK
 	}
