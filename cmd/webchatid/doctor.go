@@ -20,7 +20,6 @@ import (
 	"github.com/webchatid/webchatid/claims"
 	"github.com/webchatid/webchatid/identity"
 	"github.com/webchatid/webchatid/identity/keys"
-	"github.com/webchatid/webchatid/internal/headersafe"
 )
 
 var doctorCmd = command{
@@ -520,11 +519,11 @@ func (d *diagnosis) sub() {
 		d.add(fail, "sub", "not a string")
 		return
 	}
-	switch err := headersafe.Check(sub); {
-	case errors.Is(err, headersafe.ErrEmpty):
+	switch err := claims.CheckSubject(sub); {
+	case sub == "":
 		d.add(fail, "sub", "empty: IBM needs the user ID")
-	case errors.Is(err, headersafe.ErrTooLong):
-		d.add(fail, "sub", "%d bytes, longer than the %d that fit IBM's X-Watson-Metadata header", len(sub), headersafe.MaxLen)
+	case len(sub) > claims.MaxSubjectLen:
+		d.add(fail, "sub", "%d bytes, longer than the %d that fit IBM's X-Watson-Metadata header", len(sub), claims.MaxSubjectLen)
 	case err != nil:
 		d.add(fail, "sub", "%v: IBM sends sub in its X-Watson-Metadata header as customer_id", err)
 	case strings.Contains(sub, "@"):
