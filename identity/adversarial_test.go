@@ -17,6 +17,7 @@ import (
 	"github.com/webchatid/webchatid/identity"
 	"github.com/webchatid/webchatid/identity/ledger"
 	"github.com/webchatid/webchatid/identity/ledger/memstore"
+	"github.com/webchatid/webchatid/identity/revocation/memrevoke"
 )
 
 // The adversarial suite: what an attacker can send to Handler(), one row per
@@ -293,6 +294,35 @@ func TestAdversarial(t *testing.T) {
 				t.Errorf("logout set %s=%q Max-Age=%d, want it deleted", c.Name, c.Value, c.MaxAge)
 			}
 		}},
+		// Replay after logout: a copy of the session cookie taken before
+		// /logout (a shared computer, a proxy log) is refused with a
+		// Config.Revoker, and, by the documented limit of cookie-only
+		// sessions, still logs in without one until it expires.
+		{"a session cookie replayed after logout is refused with a Revoker", func(c *identity.Config) { c.Revoker = memrevoke.New() }, func(t *testing.T, f *advFixture) {
+			anon, _ := f.anon()
+			s := f.login(anon)
+			if !f.loggedIn(anon, s) {
+				t.Fatal("before logout: the session cookie does not log in")
+			}
+			wantStatus(t, f.serve(f.req("POST", "/logout", "", []*http.Cookie{anon, s}, "Sec-Fetch-Site", "same-origin")), http.StatusNoContent)
+			if f.loggedIn(anon, s) {
+				t.Error("the session cookie copied before logout still logs in")
+			}
+			if got := strings.TrimSpace(f.serve(f.req("GET", "/session", "", []*http.Cookie{s})).Body.String()); got != `{"logged_in":false}` {
+				t.Errorf("GET /session with the copied cookie: got %s, want logged out", got)
+			}
+			if !f.loggedIn(anon, f.login(anon)) {
+				t.Error("a new login after the logout does not log in")
+			}
+		}},
+		{"without a Revoker a session cookie replayed after logout still logs in (documented)", nil, func(t *testing.T, f *advFixture) {
+			anon, _ := f.anon()
+			s := f.login(anon)
+			wantStatus(t, f.serve(f.req("POST", "/logout", "", []*http.Cookie{anon, s}, "Sec-Fetch-Site", "same-origin")), http.StatusNoContent)
+			if !f.loggedIn(anon, s) {
+				t.Error("the copied session cookie no longer logs in: the README, SECURITY.md and Config.Revoker's doc say it does until it expires")
+			}
+		}},
 		{"a failed login does not log in", nil, func(t *testing.T, f *advFixture) {
 			anon, _ := f.anon()
 			rec := f.serve(f.req("POST", "/authenticate", "password=guess", []*http.Cookie{anon}, "Sec-Fetch-Site", "same-origin"))
@@ -566,8 +596,8 @@ func TestAdversarial(t *testing.T) {
 			}
 		}},
 	}
-	if len(rows) < 40 {
-		t.Fatalf("the suite has %d rows; keep at least 40", len(rows))
+	if len(rows) < 50 {
+		t.Fatalf("the suite has %d rows; keep at least 50", len(rows))
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
