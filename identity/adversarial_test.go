@@ -544,6 +544,26 @@ func TestAdversarial(t *testing.T) {
 		}},
 
 		// What the server hands out.
+		{"an attacker-sized path is cut in the one-time ContextSessions warning", func(c *identity.Config) {
+			c.SessionKeys, c.Authenticate, c.Sessions = nil, nil, identity.ContextSessions{}
+		}, func(t *testing.T, f *advFixture) {
+			// An app may mount TokenHandler under a prefix pattern, so the
+			// path reaching the Server is the client's choice.
+			r := f.req("GET", "/createJWT", "", nil)
+			r.URL.Path = "/api/" + strings.Repeat("p", 900<<10)
+			rec := httptest.NewRecorder()
+			f.srv.TokenHandler().ServeHTTP(rec, r)
+			wantStatus(t, rec, http.StatusOK)
+			logs := f.logs.String()
+			if !strings.Contains(logs, "without identity.WithSession") {
+				t.Fatalf("no warning about the unmarked request:\n%.500s", logs)
+			}
+			for _, line := range strings.Split(logs, "\n") {
+				if len(line) > 4096 {
+					t.Errorf("a log line is %d bytes, want at most 4096: %.200s…", len(line), line)
+				}
+			}
+		}},
 		{"token answers are never cached and never sniffed", nil, func(t *testing.T, f *advFixture) {
 			_, _, rec := f.token()
 			if rec.Header().Get("Cache-Control") != "no-store" || rec.Header().Get("X-Content-Type-Options") != "nosniff" {
