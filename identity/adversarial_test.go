@@ -2,6 +2,7 @@ package identity_test
 
 import (
 	"context"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -69,10 +70,18 @@ func newAdvFixture(t *testing.T, edit ...func(*identity.Config)) *advFixture {
 	for _, e := range edit {
 		e(&cfg)
 	}
+	if cfg.SigningKeys == nil {
+		cfg.SigningKeys = []identity.SigningKey{{Key: rsaKey(t, keyA)}} // newServer's default, made explicit
+	}
 	f.srv = newServer(t, cfg)
 	f.h = f.srv.Handler()
 	f.secrets = append(f.secrets, advPassword, string(advSessionKey), hex.EncodeToString(advSessionKey),
 		base64.StdEncoding.EncodeToString(advSessionKey), string(advBindingKey), hex.EncodeToString(advBindingKey))
+	for _, k := range cfg.SigningKeys {
+		if k, ok := k.Key.(*rsa.PrivateKey); ok { // the private exponent and a prime, as %v or %x would print them
+			f.secrets = append(f.secrets, k.D.String(), k.D.Text(16), k.Primes[0].String())
+		}
+	}
 	return f
 }
 
@@ -570,16 +579,20 @@ func TestAdversarial(t *testing.T) {
 				t.Errorf("got Cache-Control %q, X-Content-Type-Options %q; want no-store, nosniff", rec.Header().Get("Cache-Control"), rec.Header().Get("X-Content-Type-Options"))
 			}
 		}},
-		{"the anonymous cookie is HttpOnly", nil, func(t *testing.T, f *advFixture) {
+		{"the anonymous cookie is HttpOnly and SameSite=Lax", nil, func(t *testing.T, f *advFixture) {
 			c, _ := f.anon()
 			if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode {
 				t.Errorf("got HttpOnly %v SameSite %v, want HttpOnly, Lax", c.HttpOnly, c.SameSite)
 			}
 		}},
-		{"the session cookie is HttpOnly", nil, func(t *testing.T, f *advFixture) {
+		{"the session cookie is HttpOnly and SameSite=Lax", nil, func(t *testing.T, f *advFixture) {
 			anon, _ := f.anon()
-			if s := f.login(anon); !s.HttpOnly {
+			s := f.login(anon)
+			if !s.HttpOnly {
 				t.Error("the session cookie is not HttpOnly: an injected script could steal it")
+			}
+			if s.SameSite != http.SameSiteLaxMode {
+				t.Errorf("the session cookie has SameSite %v, want Lax", s.SameSite)
 			}
 		}},
 		{"the JWKS holds public RS256 signing keys only", nil, func(t *testing.T, f *advFixture) {
