@@ -2,6 +2,7 @@ package identity_test
 
 import (
 	"context"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -17,6 +18,7 @@ import (
 	"github.com/webchatid/webchatid/identity"
 	"github.com/webchatid/webchatid/identity/ledger"
 	"github.com/webchatid/webchatid/identity/ledger/memstore"
+	"github.com/webchatid/webchatid/identity/revocation/memrevoke"
 )
 
 // The adversarial suite: what an attacker can send to Handler(), one row per
@@ -68,10 +70,18 @@ func newAdvFixture(t *testing.T, edit ...func(*identity.Config)) *advFixture {
 	for _, e := range edit {
 		e(&cfg)
 	}
+	if cfg.SigningKeys == nil {
+		cfg.SigningKeys = []identity.SigningKey{{Key: rsaKey(t, keyA)}} // newServer's default, made explicit
+	}
 	f.srv = newServer(t, cfg)
 	f.h = f.srv.Handler()
 	f.secrets = append(f.secrets, advPassword, string(advSessionKey), hex.EncodeToString(advSessionKey),
 		base64.StdEncoding.EncodeToString(advSessionKey), string(advBindingKey), hex.EncodeToString(advBindingKey))
+	for _, k := range cfg.SigningKeys {
+		if k, ok := k.Key.(*rsa.PrivateKey); ok { // the private exponent and a prime, as %v or %x would print them
+			f.secrets = append(f.secrets, k.D.String(), k.D.Text(16), k.Primes[0].String())
+		}
+	}
 	return f
 }
 
@@ -291,6 +301,35 @@ func TestAdversarial(t *testing.T) {
 			wantStatus(t, rec, http.StatusNoContent)
 			if c := cookieNamed(t, rec, identity.DefaultSessionCookie); c.MaxAge >= 0 || c.Value != "" {
 				t.Errorf("logout set %s=%q Max-Age=%d, want it deleted", c.Name, c.Value, c.MaxAge)
+			}
+		}},
+		// Replay after logout: a copy of the session cookie taken before
+		// /logout (a shared computer, a proxy log) is refused with a
+		// Config.Revoker, and, by the documented limit of cookie-only
+		// sessions, still logs in without one until it expires.
+		{"a session cookie replayed after logout is refused with a Revoker", func(c *identity.Config) { c.Revoker = memrevoke.New() }, func(t *testing.T, f *advFixture) {
+			anon, _ := f.anon()
+			s := f.login(anon)
+			if !f.loggedIn(anon, s) {
+				t.Fatal("before logout: the session cookie does not log in")
+			}
+			wantStatus(t, f.serve(f.req("POST", "/logout", "", []*http.Cookie{anon, s}, "Sec-Fetch-Site", "same-origin")), http.StatusNoContent)
+			if f.loggedIn(anon, s) {
+				t.Error("the session cookie copied before logout still logs in")
+			}
+			if got := strings.TrimSpace(f.serve(f.req("GET", "/session", "", []*http.Cookie{s})).Body.String()); got != `{"logged_in":false}` {
+				t.Errorf("GET /session with the copied cookie: got %s, want logged out", got)
+			}
+			if !f.loggedIn(anon, f.login(anon)) {
+				t.Error("a new login after the logout does not log in")
+			}
+		}},
+		{"without a Revoker a session cookie replayed after logout still logs in (documented)", nil, func(t *testing.T, f *advFixture) {
+			anon, _ := f.anon()
+			s := f.login(anon)
+			wantStatus(t, f.serve(f.req("POST", "/logout", "", []*http.Cookie{anon, s}, "Sec-Fetch-Site", "same-origin")), http.StatusNoContent)
+			if !f.loggedIn(anon, s) {
+				t.Error("the copied session cookie no longer logs in: the README, SECURITY.md and Config.Revoker's doc say it does until it expires")
 			}
 		}},
 		{"a failed login does not log in", nil, func(t *testing.T, f *advFixture) {
@@ -514,22 +553,46 @@ func TestAdversarial(t *testing.T) {
 		}},
 
 		// What the server hands out.
+		{"an attacker-sized path is cut in the one-time ContextSessions warning", func(c *identity.Config) {
+			c.SessionKeys, c.Authenticate, c.Sessions = nil, nil, identity.ContextSessions{}
+		}, func(t *testing.T, f *advFixture) {
+			// An app may mount TokenHandler under a prefix pattern, so the
+			// path reaching the Server is the client's choice.
+			r := f.req("GET", "/createJWT", "", nil)
+			r.URL.Path = "/api/" + strings.Repeat("p", 900<<10)
+			rec := httptest.NewRecorder()
+			f.srv.TokenHandler().ServeHTTP(rec, r)
+			wantStatus(t, rec, http.StatusOK)
+			logs := f.logs.String()
+			if !strings.Contains(logs, "without identity.WithSession") {
+				t.Fatalf("no warning about the unmarked request:\n%.500s", logs)
+			}
+			for _, line := range strings.Split(logs, "\n") {
+				if len(line) > 4096 {
+					t.Errorf("a log line is %d bytes, want at most 4096: %.200s…", len(line), line)
+				}
+			}
+		}},
 		{"token answers are never cached and never sniffed", nil, func(t *testing.T, f *advFixture) {
 			_, _, rec := f.token()
 			if rec.Header().Get("Cache-Control") != "no-store" || rec.Header().Get("X-Content-Type-Options") != "nosniff" {
 				t.Errorf("got Cache-Control %q, X-Content-Type-Options %q; want no-store, nosniff", rec.Header().Get("Cache-Control"), rec.Header().Get("X-Content-Type-Options"))
 			}
 		}},
-		{"the anonymous cookie is HttpOnly", nil, func(t *testing.T, f *advFixture) {
+		{"the anonymous cookie is HttpOnly and SameSite=Lax", nil, func(t *testing.T, f *advFixture) {
 			c, _ := f.anon()
 			if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode {
 				t.Errorf("got HttpOnly %v SameSite %v, want HttpOnly, Lax", c.HttpOnly, c.SameSite)
 			}
 		}},
-		{"the session cookie is HttpOnly", nil, func(t *testing.T, f *advFixture) {
+		{"the session cookie is HttpOnly and SameSite=Lax", nil, func(t *testing.T, f *advFixture) {
 			anon, _ := f.anon()
-			if s := f.login(anon); !s.HttpOnly {
+			s := f.login(anon)
+			if !s.HttpOnly {
 				t.Error("the session cookie is not HttpOnly: an injected script could steal it")
+			}
+			if s.SameSite != http.SameSiteLaxMode {
+				t.Errorf("the session cookie has SameSite %v, want Lax", s.SameSite)
 			}
 		}},
 		{"the JWKS holds public RS256 signing keys only", nil, func(t *testing.T, f *advFixture) {
@@ -566,8 +629,8 @@ func TestAdversarial(t *testing.T) {
 			}
 		}},
 	}
-	if len(rows) < 40 {
-		t.Fatalf("the suite has %d rows; keep at least 40", len(rows))
+	if len(rows) < 50 {
+		t.Fatalf("the suite has %d rows; keep at least 50", len(rows))
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {

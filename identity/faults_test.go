@@ -10,12 +10,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/webchatid/webchatid/claims"
 	"github.com/webchatid/webchatid/identity"
 	"github.com/webchatid/webchatid/identity/keys"
+	"github.com/webchatid/webchatid/identity/revocation/memrevoke"
 	"github.com/webchatid/webchatid/internal/leakcheck"
 )
 
@@ -36,9 +38,79 @@ func (s *failingSigner) Sign(rand io.Reader, digest []byte, opts crypto.SignerOp
 	return s.Signer.Sign(rand, digest, opts)
 }
 
+// faultyRevoker is memrevoke's store whose calls fail (down) or block
+// until the request's context ends (hang) once switched on, after the
+// row has logged in. A hang that the request's context does not end gives
+// up after a minute with an error the row does not expect, so a Server
+// that stopped passing the request's context fails the row rather than
+// hanging the test binary.
+type faultyRevoker struct {
+	identity.Revoker
+	down, hang atomic.Bool
+}
+
+var errRevokerDown = errors.New("revocation store: connection refused")
+
+func (r *faultyRevoker) Revoked(ctx context.Context, id string) (bool, error) {
+	switch {
+	case r.down.Load():
+		return false, errRevokerDown
+	case r.hang.Load():
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(time.Minute): // only if the Server's context never ends
+			return false, errors.New("the revocation read outlived its request's deadline by a minute")
+		}
+	}
+	return r.Revoker.Revoked(ctx, id)
+}
+
+func (r *faultyRevoker) Revoke(ctx context.Context, id string, until time.Time) error {
+	if r.down.Load() {
+		return errRevokerDown
+	}
+	return r.Revoker.Revoke(ctx, id, until)
+}
+
+// loggedLines returns the lines at Warn level or above that f's log gained
+// after its first from bytes.
+func loggedLines(f *advFixture, from int) []string {
+	var lines []string
+	for _, l := range strings.Split(f.logs.String()[from:], "\n") {
+		if strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR") {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+// revokerFault logs in with rv working, breaks rv with brk, sends the
+// request req makes with the session, and checks that the request logged
+// exactly one line, which names want.
+func revokerFault(t *testing.T, f *advFixture, brk func(), want string, req func([]*http.Cookie) *http.Request) *httptest.ResponseRecorder {
+	t.Helper()
+	anon, _ := f.anon()
+	cookies := []*http.Cookie{anon, f.login(anon)}
+	brk()
+	from := len(f.logs.String())
+	rec := f.serve(req(cookies))
+	if lines := loggedLines(f, from); len(lines) != 1 || !strings.Contains(lines[0], want) {
+		t.Errorf("the request logged %d lines, want one naming %q: %q", len(lines), want, lines)
+	}
+	if rec.Code == http.StatusOK && strings.HasPrefix(rec.Body.String(), "eyJ") {
+		if user := payload(t, verifyWithJWKS(t, f.h, rec.Body.String())); user["custom_user_id"] == "cade-id" {
+			t.Error("the token carries the session whose revocation could not be checked")
+		}
+	}
+	return rec
+}
+
 func TestFaults(t *testing.T) {
 	errDown := errors.New("store is down")
 	cade := &identity.SessionInfo{UserName: "Cade", CustomUserID: "cade-id"}
+	downRV, strictRV, hangRV, logoutRV := &faultyRevoker{Revoker: memrevoke.New()}, &faultyRevoker{Revoker: memrevoke.New()},
+		&faultyRevoker{Revoker: memrevoke.New()}, &faultyRevoker{Revoker: memrevoke.New()}
 	get := func(f *advFixture, ctx context.Context) *httptest.ResponseRecorder {
 		return f.serve(f.req("GET", "/createJWT", "", nil).WithContext(ctx))
 	}
@@ -89,6 +161,60 @@ func TestFaults(t *testing.T) {
 				return get(f, ctx)
 			},
 			wantStatus: 200, wantLog: "context canceled", wantStats: identity.Stats{SessionErrors: 1},
+		},
+		// A revocation store that fails or hangs: fail closed. The session
+		// is not honoured (an anonymous token, or 503 with StrictSessions),
+		// and a logout that cannot revoke answers 503 and keeps the cookie.
+		{
+			name: "a revocation store that is down: the session is not honoured, the token is anonymous",
+			cfg:  func(c *identity.Config) { c.Revoker = downRV },
+			run: func(t *testing.T, f *advFixture) *httptest.ResponseRecorder {
+				return revokerFault(t, f, func() { downRV.down.Store(true) }, "connection refused", func(cs []*http.Cookie) *http.Request {
+					return f.req("GET", "/createJWT", "", cs)
+				})
+			},
+			wantStatus: 200, wantLog: "session source failed", wantStats: identity.Stats{SessionErrors: 1},
+		},
+		{
+			name: "a revocation store that is down with StrictSessions: 503",
+			cfg:  func(c *identity.Config) { c.Revoker, c.StrictSessions = strictRV, true },
+			run: func(t *testing.T, f *advFixture) *httptest.ResponseRecorder {
+				return revokerFault(t, f, func() { strictRV.down.Store(true) }, "connection refused", func(cs []*http.Cookie) *http.Request {
+					return f.req("GET", "/createJWT", "", cs)
+				})
+			},
+			wantStatus: 503, wantLog: "Config.Revoker", wantStats: identity.Stats{SessionErrors: 1},
+		},
+		{
+			name: "a revocation store that hangs past the deadline: anonymous when the deadline passes",
+			cfg:  func(c *identity.Config) { c.Revoker, c.Ledger = hangRV, nil },
+			run: func(t *testing.T, f *advFixture) *httptest.ResponseRecorder {
+				return revokerFault(t, f, func() { hangRV.hang.Store(true) }, "context deadline exceeded", func(cs []*http.Cookie) *http.Request {
+					// The deadline has passed when the store is asked (a
+					// moment ago, so no timer and no wait): the store's
+					// call must give up on it.
+					ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+					t.Cleanup(cancel)
+					return f.req("GET", "/createJWT", "", cs).WithContext(ctx)
+				})
+			},
+			wantStatus: 200, wantLog: "context deadline exceeded", wantStats: identity.Stats{SessionErrors: 1},
+		},
+		{
+			name: "a revocation store that is down at logout: 503, the session cookie kept",
+			cfg:  func(c *identity.Config) { c.Revoker = logoutRV },
+			run: func(t *testing.T, f *advFixture) *httptest.ResponseRecorder {
+				rec := revokerFault(t, f, func() { logoutRV.down.Store(true) }, "Config.Revoker: revocation store: connection refused", func(cs []*http.Cookie) *http.Request {
+					return f.req("POST", "/logout", "", cs, "Sec-Fetch-Site", "same-origin")
+				})
+				for _, c := range rec.Result().Cookies() {
+					if c.Name == identity.DefaultSessionCookie {
+						t.Errorf("the failed logout wrote the session cookie (Max-Age %d)", c.MaxAge)
+					}
+				}
+				return rec
+			},
+			wantStatus: 503, wantLog: "op=logout", wantStats: identity.Stats{SessionErrors: 1},
 		},
 		{
 			name: "a failing Subject hook: 500",

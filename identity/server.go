@@ -240,7 +240,7 @@ func (s *Server) Session(r *http.Request) (*SessionInfo, error) {
 		return nil, nil
 	}
 	if s.fromContext && !sessionMarked(r.Context()) && s.unmarkedWarned.CompareAndSwap(false, true) {
-		s.log().LogAttrs(r.Context(), slog.LevelWarn, unmarkedWarning, slog.String("path", r.URL.Path))
+		s.log().LogAttrs(r.Context(), slog.LevelWarn, unmarkedWarning, requestAttr("path", r.URL.Path))
 	}
 	info, err := s.sessions.Session(r)
 	if err != nil {

@@ -14,38 +14,6 @@ import (
 	"time"
 )
 
-// eraseLedger is a small in-memory Ledger for the Eraser's tests: links by
-// user, and a record of Forget calls.
-type eraseLedger struct {
-	mu        sync.Mutex
-	links     map[string][]string
-	lookupErr error
-	forgetErr error
-	forgotten [][]string
-}
-
-func (l *eraseLedger) Record(context.Context, string, time.Time) error       { return nil }
-func (l *eraseLedger) Link(context.Context, string, string, time.Time) error { return nil }
-func (l *eraseLedger) Export(context.Context, func(Entry) error) error       { return nil }
-func (l *eraseLedger) Lookup(_ context.Context, user string) ([]Entry, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.lookupErr != nil {
-		return nil, l.lookupErr
-	}
-	var out []Entry
-	for _, id := range l.links[user] {
-		out = append(out, Entry{AnonymousID: id, CustomUserID: user})
-	}
-	return out, nil
-}
-func (l *eraseLedger) Forget(_ context.Context, user string, ids ...string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.forgotten = append(l.forgotten, append([]string{user}, ids...))
-	return l.forgetErr
-}
-
 // fakeIBM fails each customer_id a set number of times, and records the
 // (fake, inside synctest) time of every call.
 type fakeIBM struct {
@@ -78,9 +46,9 @@ func (f *fakeIBM) DeleteUserData(_ context.Context, id string) error {
 // newEraseFixture returns an Eraser over a fake ledger and a fake IBM;
 // configure, if given, adjusts the config first. Run it inside a
 // synctest bubble: the Eraser's waits then pass in fake time, at once.
-func newEraseFixture(t *testing.T, links map[string][]string, failures map[string]int, configure ...func(*EraserConfig)) (*Eraser, *eraseLedger, *fakeIBM) {
+func newEraseFixture(t *testing.T, links map[string][]string, failures map[string]int, configure ...func(*EraserConfig)) (*Eraser, *fakeLedger, *fakeIBM) {
 	t.Helper()
-	ledger := &eraseLedger{links: links}
+	ledger := &fakeLedger{byUser: links}
 	ibm := &fakeIBM{failures: failures}
 	if ibm.failures == nil {
 		ibm.failures = map[string]int{}
@@ -332,7 +300,7 @@ func TestEraseReportsLedgerErrors(t *testing.T) {
 // NewEraser refuses a config it could not run, naming the field, so that
 // nothing fails at the first Erase.
 func TestNewEraserRefusesBadConfig(t *testing.T) {
-	ok := EraserConfig{Ledger: &eraseLedger{}, Deleter: &fakeIBM{}}
+	ok := EraserConfig{Ledger: &fakeLedger{}, Deleter: &fakeIBM{}}
 	for _, tc := range []struct {
 		name  string
 		edit  func(*EraserConfig)
@@ -379,7 +347,7 @@ func TestEraseLogNeverHoldsTheIDs(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var logs bytes.Buffer
 		e, err := NewEraser(EraserConfig{
-			Ledger: &eraseLedger{links: map[string][]string{"ada@example.com": {"anon-0b8f0a4e-8c1c-4f55-9d1e-3c1e0c7a9b2f"}}},
+			Ledger: &fakeLedger{byUser: map[string][]string{"ada@example.com": {"anon-0b8f0a4e-8c1c-4f55-9d1e-3c1e0c7a9b2f"}}},
 			Deleter: UserDataDeleterFunc(func(_ context.Context, id string) error {
 				return &url.Error{Op: "Delete", URL: "https://api.example/v2/user_data?customer_id=" + url.QueryEscape(id) + "&version=2024-08-25", Err: errIBM}
 			}),

@@ -10,46 +10,6 @@ import (
 	"time"
 )
 
-// countingLedger counts writes; fail makes the next writes fail.
-type countingLedger struct {
-	records, links atomic.Int64
-	fail           atomic.Int64 // writes still to fail
-}
-
-var errWrite = errors.New("write failed")
-
-func (c *countingLedger) failing() bool {
-	for {
-		n := c.fail.Load()
-		if n <= 0 {
-			return false
-		}
-		if c.fail.CompareAndSwap(n, n-1) {
-			return true
-		}
-	}
-}
-
-func (c *countingLedger) Record(context.Context, string, time.Time) error {
-	if c.failing() {
-		return errWrite
-	}
-	c.records.Add(1)
-	return nil
-}
-
-func (c *countingLedger) Link(context.Context, string, string, time.Time) error {
-	if c.failing() {
-		return errWrite
-	}
-	c.links.Add(1)
-	return nil
-}
-
-func (c *countingLedger) Lookup(context.Context, string) ([]Entry, error) { return nil, nil }
-func (c *countingLedger) Forget(context.Context, string, ...string) error { return nil }
-func (c *countingLedger) Export(context.Context, func(Entry) error) error { return nil }
-
 // fakeClock is a settable clock, safe for concurrent reads.
 type fakeClock struct{ t atomic.Pointer[time.Time] }
 
@@ -101,7 +61,7 @@ func TestLedgerRecorderSeen(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l := &countingLedger{}
+			l := &fakeLedger{}
 			clock := newFakeClock(day0)
 			r := NewRecorder(l, clock.now)
 			for i, s := range tc.steps {
@@ -109,7 +69,7 @@ func TestLedgerRecorderSeen(t *testing.T) {
 				if err := r.Seen(context.Background(), s.id, s.isNew); err != nil {
 					t.Fatalf("step %d: Seen: %v", i, err)
 				}
-				if got := l.records.Load(); got != s.records {
+				if got := l.recorded.Load(); got != s.records {
 					t.Errorf("step %d: got %d Record calls, want %d", i, got, s.records)
 				}
 			}
@@ -118,7 +78,7 @@ func TestLedgerRecorderSeen(t *testing.T) {
 }
 
 func TestLedgerRecorderLinked(t *testing.T) {
-	l := &countingLedger{}
+	l := &fakeLedger{}
 	clock := newFakeClock(day0)
 	r := NewRecorder(l, clock.now)
 	ctx := context.Background()
@@ -139,21 +99,21 @@ func TestLedgerRecorderLinked(t *testing.T) {
 		if err := r.Linked(ctx, tc.id, tc.user); err != nil {
 			t.Fatalf("%s: Linked: %v", tc.name, err)
 		}
-		if got := l.links.Load(); got != tc.links {
+		if got := l.linked.Load(); got != tc.links {
 			t.Errorf("%s: got %d Link calls, want %d", tc.name, got, tc.links)
 		}
 		// Link moved the ID's last seen: Seen has nothing to write today.
 		if err := r.Seen(ctx, tc.id, false); err != nil {
 			t.Fatal(err)
 		}
-		if got := l.records.Load(); got != tc.seenRecords {
+		if got := l.recorded.Load(); got != tc.seenRecords {
 			t.Errorf("%s: got %d Record calls after Seen, want %d", tc.name, got, tc.seenRecords)
 		}
 	}
 }
 
 func TestLedgerRecorderRetriesFailedWrites(t *testing.T) {
-	l := &countingLedger{}
+	l := &fakeLedger{}
 	r := NewRecorder(l, newFakeClock(day0).now)
 	ctx := context.Background()
 
@@ -167,7 +127,7 @@ func TestLedgerRecorderRetriesFailedWrites(t *testing.T) {
 	if err := r.Seen(ctx, "anon-1", false); err != nil {
 		t.Fatal(err)
 	}
-	if got := l.records.Load(); got != 1 {
+	if got := l.recorded.Load(); got != 1 {
 		t.Errorf("got %d successful Record calls, want 1 (the retry)", got)
 	}
 
@@ -180,7 +140,7 @@ func TestLedgerRecorderRetriesFailedWrites(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := l.links.Load(); got != 1 {
+	if got := l.linked.Load(); got != 1 {
 		t.Errorf("got %d successful Link calls, want 1 (the retry)", got)
 	}
 }
@@ -199,7 +159,7 @@ func TestNilLedgerRecorderDoesNothing(t *testing.T) {
 }
 
 func TestLedgerRecorderMemoryIsBounded(t *testing.T) {
-	l := &countingLedger{}
+	l := &fakeLedger{}
 	clock := newFakeClock(day0)
 	r := NewRecorder(l, clock.now)
 	ctx := context.Background()
@@ -225,13 +185,13 @@ func TestLedgerRecorderMemoryIsBounded(t *testing.T) {
 		}
 	}
 	// Eviction only costs repeated (idempotent) writes, never a lost one.
-	if got := l.records.Load(); got < n {
+	if got := l.recorded.Load(); got < n {
 		t.Errorf("got %d Record calls, want at least %d", got, n)
 	}
 }
 
 func TestLedgerRecorderConcurrentUse(t *testing.T) {
-	l := &countingLedger{}
+	l := &fakeLedger{}
 	clock := newFakeClock(day0)
 	r := NewRecorder(l, clock.now)
 	var wg sync.WaitGroup
@@ -252,17 +212,17 @@ func TestLedgerRecorderConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 	// Concurrent first sightings may each write; after that nothing does.
-	if got := l.records.Load(); got < 50 || got > 50*16 {
+	if got := l.recorded.Load(); got < 50 || got > 50*16 {
 		t.Errorf("got %d Record calls, want between 50 and %d", got, 50*16)
 	}
-	if got := l.links.Load(); got < 200 || got > 200*4 {
+	if got := l.linked.Load(); got < 200 || got > 200*4 {
 		t.Errorf("got %d Link calls, want between 200 and %d", got, 200*4)
 	}
-	before := l.records.Load() + l.links.Load()
+	before := l.recorded.Load() + l.linked.Load()
 	for i := range 50 {
 		r.Seen(context.Background(), fmt.Sprintf("anon-%d", i), false)
 	}
-	if after := l.records.Load() + l.links.Load(); after != before {
+	if after := l.recorded.Load() + l.linked.Load(); after != before {
 		t.Errorf("got %d writes for IDs already written today, want 0", after-before)
 	}
 }
@@ -286,7 +246,7 @@ func TestUTCDay(t *testing.T) {
 }
 
 func BenchmarkLedgerRecorderSeenNothingToWrite(b *testing.B) {
-	r := NewRecorder(&countingLedger{}, nil)
+	r := NewRecorder(&fakeLedger{}, nil)
 	ctx := context.Background()
 	const id = "anon-0b9f4a52-6f0e-4c4b-9d43-2b1a8f3c0e11"
 	if err := r.Seen(ctx, id, true); err != nil {
@@ -303,7 +263,7 @@ func BenchmarkLedgerRecorderSeenNothingToWrite(b *testing.B) {
 }
 
 func BenchmarkLedgerRecorderLinkedNothingToWrite(b *testing.B) {
-	r := NewRecorder(&countingLedger{}, nil)
+	r := NewRecorder(&fakeLedger{}, nil)
 	ctx := context.Background()
 	const id = "anon-0b9f4a52-6f0e-4c4b-9d43-2b1a8f3c0e11"
 	if err := r.Linked(ctx, id, "customer-42"); err != nil {
@@ -323,7 +283,7 @@ func BenchmarkLedgerRecorderLinkedNothingToWrite(b *testing.B) {
 // customUserID: such links must spread over the shards like any other, or
 // one shard overflows and they are written again and again the same day.
 func TestLedgerRecorderLinksWhoseSubIsTheUserID(t *testing.T) {
-	l := &countingLedger{}
+	l := &fakeLedger{}
 	r := NewRecorder(l, newFakeClock(day0).now)
 	ctx := context.Background()
 	const n = 4 * recorderShardCap // well within the recorder's total bound
@@ -335,7 +295,7 @@ func TestLedgerRecorderLinksWhoseSubIsTheUserID(t *testing.T) {
 			}
 		}
 	}
-	if got := l.links.Load(); got != n {
+	if got := l.linked.Load(); got != n {
 		t.Errorf("got %d Link calls for %d links seen twice the same day, want %d", got, n, n)
 	}
 }
