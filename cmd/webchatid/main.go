@@ -47,7 +47,10 @@ type command struct {
 }
 
 // commands lists the subcommands in the order help shows them.
-var commands = []command{}
+var commands = []command{
+	{"ledger", "-ledger DSN list|forget|export|prune ...", "the anonymous-ID ledger: list, export, forget, prune", runLedger},
+	{"erase", "-ledger DSN [-dry-run] CUSTOM_USER_ID", "delete a user's data at IBM, then forget it in the ledger", runErase},
+}
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, "usage: webchatid COMMAND [FLAGS] [ARGS]\n\ncommands:\n")
