@@ -317,4 +317,3 @@ func TestParseAge(t *testing.T) {
 		}
 	}
 }
-

@@ -25,7 +25,10 @@ import (
 //		return err
 //	})
 //
-// DeleteUserData returns nil only once IBM accepted the deletion.
+// Package [github.com/webchatid/webchatid/identity/userdata] has a client
+// that needs no SDK. DeleteUserData returns nil only once IBM accepted the
+// deletion; it wraps its error with [RetryAfter] when IBM said how long to
+// wait.
 type UserDataDeleter interface {
 	DeleteUserData(ctx context.Context, customerID string) error
 }

@@ -229,4 +229,3 @@ func TestEmptyCustomerIDIsRefused(t *testing.T) {
 		t.Errorf("IBM calls: got %d, want none", n)
 	}
 }
-
