@@ -11,6 +11,7 @@ import (
 
 	"github.com/webchatid/webchatid/identity/ledger/ledgerdsn"
 	"github.com/webchatid/webchatid/internal/ibmtest"
+	"github.com/webchatid/webchatid/internal/leakcheck"
 )
 
 const testAPIKey = "ibm-apikey-Qm7vR2sT9w"
@@ -94,6 +95,7 @@ func TestEraseDeletesEveryIDAtIBMAndForgetsThem(t *testing.T) {
 // asked, the ID that keeps failing stays in the ledger, and the exit status
 // is 1.
 func TestEraseRetriesHonoursThrottlingAndKeepsFailures(t *testing.T) {
+	leakcheck.Check(t)
 	ibm := ibmtest.New(t, testAPIKey)
 	ibm.Script("anon-a", ibmtest.Answer{Status: http.StatusTooManyRequests, RetryAfter: "1"})
 	ibm.Script("anon-b", ibmtest.Answer{Status: http.StatusInternalServerError})

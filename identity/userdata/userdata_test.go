@@ -14,6 +14,7 @@ import (
 	"github.com/webchatid/webchatid/identity/ledger/memstore"
 	"github.com/webchatid/webchatid/identity/userdata"
 	"github.com/webchatid/webchatid/internal/ibmtest"
+	"github.com/webchatid/webchatid/internal/leakcheck"
 )
 
 const apiKey = "test-apikey-Zq8xP3"
@@ -44,6 +45,7 @@ func secretsIn(t *testing.T, ibm *ibmtest.Server, what, s string) {
 }
 
 func TestDeleteUserDataDeletesAtIBMWithOneCachedToken(t *testing.T) {
+	leakcheck.Check(t)
 	ibm := ibmtest.New(t, apiKey)
 	var log bytes.Buffer
 	d := newDeleter(t, ibm, &log)
