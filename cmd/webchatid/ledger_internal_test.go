@@ -317,3 +317,19 @@ func TestParseAge(t *testing.T) {
 		}
 	}
 }
+
+// webchatid ledger and webchatid erase are reachable through the command table.
+func TestLedgerAndEraseAreCommands(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"ledger", "-ledger", "memory", "export"}, nil, &out, &errb); code != exitOK {
+		t.Errorf("webchatid ledger -ledger memory export: exit %d, stderr %q", code, errb.String())
+	}
+	if code := run(context.Background(), []string{"erase", "-ledger", "memory", "-dry-run", "customer-1"}, nil, &out, &errb); code != exitOK || !strings.Contains(out.String(), "would delete 0 customer_id(s)") {
+		t.Errorf("webchatid erase -dry-run: exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
+	}
+	out.Reset()
+	run(context.Background(), []string{"help"}, nil, &out, &errb)
+	if !strings.Contains(out.String(), "ledger ") || !strings.Contains(out.String(), "erase ") {
+		t.Errorf("help: got %q, want ledger and erase listed", out.String())
+	}
+}
