@@ -176,6 +176,10 @@ func (c eraseCommand) erase(ctx context.Context, f eraseFlags, std stdio) (err e
 		return err
 	}
 	prog.total = len(ids)
+	if len(ids) == 0 {
+		fmt.Fprintf(std.out, "no customer_ids of %q in the ledger: nothing to delete at IBM\n", f.user)
+		return nil
+	}
 	if f.dryRun {
 		tags := make([]string, len(ids))
 		for i, id := range ids {
@@ -183,10 +187,6 @@ func (c eraseCommand) erase(ctx context.Context, f eraseFlags, std stdio) (err e
 		}
 		fmt.Fprintf(std.out, "would delete %d customer_id(s) of %q at IBM, about %v at 1 every %v: %s\n",
 			len(ids), f.user, time.Duration(max(len(ids)-1, 0))*f.interval, f.interval, strings.Join(tags, " "))
-		return nil
-	}
-	if len(ids) == 0 {
-		fmt.Fprintf(std.out, "no customer_ids of %q in the ledger: nothing to delete at IBM\n", f.user)
 		return nil
 	}
 	e, err := ledger.NewEraser(ledger.EraserConfig{
