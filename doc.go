@@ -65,6 +65,8 @@
 //     from a DSN.
 //   - [github.com/webchatid/webchatid/identity/ledger/ledgertest]: the
 //     conformance suite of ledger stores.
+//   - [github.com/webchatid/webchatid/identity/userdata]: the client of IBM's
+//     user-data deletion API that a ledger Eraser calls.
 //   - [github.com/webchatid/webchatid/identity/revocation/memrevoke]:
 //     server-side session revocation in memory, and
 //     [github.com/webchatid/webchatid/identity/revocation/revocationtest],
@@ -77,8 +79,7 @@
 // Runnable programs: [github.com/webchatid/webchatid/examples/webchat] (the
 // demo: go run ./examples/webchat),
 // [github.com/webchatid/webchatid/examples/minimal] (the smallest app that
-// mounts the handlers) and [github.com/webchatid/webchatid/examples/ledgerctl]
-// (an operator tool for privacy requests);
+// mounts the handlers);
 // [github.com/webchatid/webchatid/examples/loadgen] and
 // [github.com/webchatid/webchatid/examples/benchchart] measure and chart
 // token throughput under load, and
@@ -102,5 +103,7 @@
 // IBM deletes a customer's data by customer_id, which is the token's sub. A
 // person who chatted anonymously and later logged in has data under one or
 // more anonymous IDs; the ledger keeps them, linked to the person's own user
-// ID, so that an erasure request can be honoured (see ledger.Eraser).
+// ID, so that an erasure request can be honoured: ledger.Eraser deletes each
+// at IBM through a userdata.Deleter, paced to IBM's limit, and forgets only
+// what IBM confirmed; "webchatid erase" does it from the command line.
 package webchatid

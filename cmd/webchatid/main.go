@@ -28,6 +28,17 @@
 //     webchatid doctor -url http://127.0.0.1:3001/createJWT -jwks http://127.0.0.1:3001/.well-known/jwks.json
 //     webchatid doctor -ibm-key public.pem -payload-key ibm-private.pem - < token.txt
 //
+//   - ledger lists, exports, forgets and prunes the anonymous-ID ledger
+//     (JSON lines, one per row):
+//
+//     webchatid ledger -ledger sqlite:ledger.db list cade-id
+//     webchatid ledger -ledger sqlite:ledger.db prune -older-than 45d
+//
+//   - erase deletes a user's data at IBM through ledger.Eraser, paced to
+//     IBM's limit, and forgets in the ledger only what IBM confirmed:
+//
+//     webchatid erase -ledger sqlite:ledger.db cade-id
+//
 // Each subcommand's -h lists its flags.
 //
 // Exit status: 0 on success, 1 when the command fails (a check failed, a
@@ -79,7 +90,8 @@ var commands = []command{
 	keygenCmd.with(runKeygen),
 	fingerprintCmd.with(runFingerprint),
 	doctorCmd.with(runDoctor),
-	// ledger and erase follow.
+	{"ledger", "-ledger DSN list|forget|export|prune ...", "the anonymous-ID ledger: list, export, forget, prune", runLedger},
+	{"erase", "-ledger DSN [-dry-run] CUSTOM_USER_ID", "delete a user's data at IBM, then forget it in the ledger", runErase},
 }
 
 // with returns c running run. A command's own file declares c without run,

@@ -25,7 +25,10 @@ import (
 //		return err
 //	})
 //
-// DeleteUserData returns nil only once IBM accepted the deletion.
+// Package [github.com/webchatid/webchatid/identity/userdata] has a client
+// that needs no SDK. DeleteUserData returns nil only once IBM accepted the
+// deletion; it wraps its error with [RetryAfter] when IBM said how long to
+// wait.
 type UserDataDeleter interface {
 	DeleteUserData(ctx context.Context, customerID string) error
 }
@@ -52,6 +55,38 @@ const (
 
 	maxEraseBackoff = 15 * time.Minute
 )
+
+// RetryAfter returns err marked as "try again no sooner than d from now":
+// a [UserDataDeleter] returns it when IBM throttled the call (HTTP 429 with
+// a Retry-After header). The [Eraser] then makes no call to the Deleter,
+// for this or any other customer_id, until d has passed, and waits at least
+// that long before retrying this customer_id (longer if its backoff says
+// so). The attempt still counts toward MaxAttempts. The returned error's
+// text is err's, and errors.Is and errors.As see err through it. A d of
+// zero or less changes nothing.
+func RetryAfter(err error, d time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &retryAfterError{err: err, after: d}
+}
+
+type retryAfterError struct {
+	err   error
+	after time.Duration
+}
+
+func (e *retryAfterError) Error() string { return e.err.Error() }
+func (e *retryAfterError) Unwrap() error { return e.err }
+
+// retryAfter returns the wait err asks for through [RetryAfter], or 0.
+func retryAfter(err error) time.Duration {
+	var ra *retryAfterError
+	if errors.As(err, &ra) {
+		return max(ra.after, 0)
+	}
+	return 0
+}
 
 // ErrErasureIncomplete is returned (wrapped) by [Eraser.Erase] when some
 // customer_ids could not be deleted at IBM; the [ErasureReport] lists them,
@@ -95,6 +130,15 @@ type EraserConfig struct {
 	// further retry waits twice as long, up to 15 minutes. Other IDs are
 	// tried in the meantime. If zero, DefaultEraseBackoff (30 s) is used.
 	Backoff time.Duration
+
+	// OnResult, if not nil, is called once for each customer_id when it is
+	// done: with a nil error once IBM confirmed its deletion, else with the
+	// final error (out of attempts, ctx ended, or not a valid customer_id).
+	// It runs on the goroutine of Erase, before the confirmed IDs are
+	// forgotten in the ledger, and must not block for long; a progress
+	// display is its purpose. The customer_id is usually an anonymous ID, a
+	// cookie value: do not print or log it in full. The default is nil.
+	OnResult func(customerID string, err error)
 
 	// Logger receives a line per failed attempt and a summary. Lines carry
 	// counts and the Deleter's errors, never the IDs themselves (an
@@ -227,7 +271,7 @@ func (e *Eraser) plan(ctx context.Context, customUserID string, rep *ErasureRepo
 	pending := jobs[:0]
 	for _, j := range jobs {
 		if err := headersafe.Check(j.id); err != nil {
-			rep.Failed = append(rep.Failed, ErasureFailure{CustomerID: j.id, Err: fmt.Errorf("ledger: erase: not a valid customer_id: %w", err)})
+			e.fail(rep, ErasureFailure{CustomerID: j.id, Err: fmt.Errorf("ledger: erase: not a valid customer_id: %w", err)})
 			continue
 		}
 		pending = append(pending, j)
@@ -241,7 +285,7 @@ func (e *Eraser) plan(ctx context.Context, customUserID string, rep *ErasureRepo
 func (e *Eraser) deleteAll(ctx context.Context, pending []*eraseJob, rep *ErasureReport) {
 	failRest := func(err error) {
 		for _, p := range pending {
-			rep.Failed = append(rep.Failed, ErasureFailure{CustomerID: p.id, Attempts: p.attempts, Err: err})
+			e.fail(rep, ErasureFailure{CustomerID: p.id, Attempts: p.attempts, Err: err})
 		}
 	}
 	for len(pending) > 0 {
@@ -262,21 +306,48 @@ func (e *Eraser) deleteAll(ctx context.Context, pending []*eraseJob, rep *Erasur
 		pending = slices.Delete(pending, k, k+1)
 		if err == nil {
 			rep.Deleted = append(rep.Deleted, j.id)
+			if e.cfg.OnResult != nil {
+				e.cfg.OnResult(j.id, nil)
+			}
 			continue
 		}
 		e.log.LogAttrs(ctx, slog.LevelWarn, "ledger: erasure: IBM deletion failed",
 			slog.Int("attempt", j.attempts), slog.Int("max_attempts", e.cfg.MaxAttempts), slog.String("error", redactID(err, j.id)))
 		if j.attempts >= e.cfg.MaxAttempts || ctx.Err() != nil {
-			rep.Failed = append(rep.Failed, ErasureFailure{CustomerID: j.id, Attempts: j.attempts, Err: err})
+			e.fail(rep, ErasureFailure{CustomerID: j.id, Attempts: j.attempts, Err: err})
 			if ctx.Err() != nil {
 				failRest(ctx.Err())
 				return
 			}
 			continue
 		}
-		j.notBefore = time.Now().Add(e.backoff(j.attempts))
+		wait := e.backoff(j.attempts)
+		if ra := retryAfter(err); ra > 0 {
+			// IBM throttles the instance, not the ID: hold every call.
+			e.holdUntil(time.Now().Add(ra))
+			wait = max(wait, ra)
+		}
+		j.notBefore = time.Now().Add(wait)
 		// At the back, so that ties favour IDs not tried yet.
 		pending = append(pending, j)
+	}
+}
+
+// fail records f in rep and reports it to OnResult.
+func (e *Eraser) fail(rep *ErasureReport, f ErasureFailure) {
+	rep.Failed = append(rep.Failed, f)
+	if e.cfg.OnResult != nil {
+		e.cfg.OnResult(f.CustomerID, f.Err)
+	}
+}
+
+// holdUntil makes the next call to the Deleter, by any Erase, start no
+// sooner than t.
+func (e *Eraser) holdUntil(t time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if t.After(e.next) {
+		e.next = t
 	}
 }
 

@@ -452,3 +452,101 @@ func TestEraseMakesNoCallAfterContextEnded(t *testing.T) {
 		}
 	})
 }
+
+// A Deleter that says "retry after d" (IBM's 429 with Retry-After) holds
+// every call, not only the throttled ID's, for at least d, even when the
+// backoff and the interval are shorter.
+func TestEraseHonoursRetryAfter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var (
+			mu        sync.Mutex
+			calls     []ibmCall
+			throttled = true
+		)
+		const wait = 90 * time.Second
+		deleter := UserDataDeleterFunc(func(_ context.Context, id string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			calls = append(calls, ibmCall{id, time.Now()})
+			if id == "anon-1" && throttled {
+				throttled = false
+				return RetryAfter(errIBM, wait)
+			}
+			return nil
+		})
+		e, ledger, _ := newEraseFixture(t, map[string][]string{"user-1": {"anon-1", "anon-2"}}, nil,
+			func(c *EraserConfig) { c.Deleter, c.Interval, c.Backoff = deleter, time.Second, time.Second })
+		rep, err := e.Erase(context.Background(), "user-1")
+		if err != nil {
+			t.Fatalf("Erase: %v", err)
+		}
+		if got, want := callIDs(calls), []string{"anon-1", "anon-2", "anon-1"}; !slices.Equal(got, want) {
+			t.Fatalf("IBM calls: got %v, want %v", got, want)
+		}
+		if gap := calls[1].at.Sub(calls[0].at); gap < wait {
+			t.Errorf("the next call (another ID) came %v after the 429, want at least %v", gap, wait)
+		}
+		if gap := calls[2].at.Sub(calls[0].at); gap < wait {
+			t.Errorf("the retry came %v after the 429, want at least %v", gap, wait)
+		}
+		if want := []string{"anon-2", "anon-1"}; !slices.Equal(rep.Deleted, want) {
+			t.Errorf("deleted: got %v, want %v", rep.Deleted, want)
+		}
+		if len(ledger.forgotten) != 1 || len(ledger.forgotten[0]) != 3 {
+			t.Errorf("Forget calls: got %v, want both IDs forgotten", ledger.forgotten)
+		}
+	})
+}
+
+func TestRetryAfterKeepsTheError(t *testing.T) {
+	err := RetryAfter(errIBM, time.Minute)
+	if !errors.Is(err, errIBM) || err.Error() != errIBM.Error() {
+		t.Errorf("RetryAfter(errIBM): got %v, want errIBM's text and errors.Is errIBM", err)
+	}
+	if got := retryAfter(fmtWrap(err)); got != time.Minute {
+		t.Errorf("retryAfter of a wrapped RetryAfter: got %v, want 1m", got)
+	}
+	if RetryAfter(nil, time.Minute) != nil {
+		t.Error("RetryAfter(nil): got an error, want nil")
+	}
+}
+
+func fmtWrap(err error) error { return errors.Join(errors.New("context"), err) }
+
+// OnResult hears of every customer_id once, when it is done: nil for a
+// confirmed deletion, the final error otherwise; and before Forget.
+func TestEraseOnResultReportsEachIDOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		type result struct {
+			id        string
+			ok        bool
+			forgotten int
+		}
+		var results []result
+		var ledger *fakeLedger
+		e, l, _ := newEraseFixture(t,
+			map[string][]string{"user-1": {"anon-ok", "anon-flaky", "anon-bad", "bad id"}},
+			map[string]int{"anon-flaky": 1, "anon-bad": -1},
+			func(c *EraserConfig) {
+				c.MaxAttempts = 3
+				c.OnResult = func(id string, err error) {
+					ledger.mu.Lock()
+					n := len(ledger.forgotten)
+					ledger.mu.Unlock()
+					results = append(results, result{id, err == nil, n})
+				}
+			})
+		ledger = l
+		rep, err := e.Erase(context.Background(), "user-1")
+		if !errors.Is(err, ErrErasureIncomplete) {
+			t.Fatalf("Erase: got %v, want ErrErasureIncomplete", err)
+		}
+		want := []result{{"bad id", false, 0}, {"anon-ok", true, 0}, {"anon-flaky", true, 0}, {"anon-bad", false, 0}}
+		if !slices.Equal(results, want) {
+			t.Errorf("OnResult calls: got %v, want %v", results, want)
+		}
+		if len(rep.Deleted)+len(rep.Failed) != len(results) {
+			t.Errorf("report has %d outcomes, OnResult heard %d", len(rep.Deleted)+len(rep.Failed), len(results))
+		}
+	})
+}
