@@ -98,6 +98,9 @@ func startFleet(t *testing.T, base string) *fleet {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "webchat")
 	build := exec.Command("go", "build", "-o", bin, ".")
+	if raceBuild { // a data race in a replica then fails the test (exit status 66)
+		build.Args = append(build.Args[:2], append([]string{"-race"}, build.Args[2:]...)...)
+	}
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -197,7 +200,10 @@ func (f *fleet) start(r *replica, bin string, args []string) {
 		}
 		_ = r.cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-r.done:
+		case err := <-r.done:
+			if err != nil {
+				t.Errorf("replica %d exited with %v after SIGTERM", r.i, err)
+			}
 		case <-time.After(fleetDeadline):
 			_ = r.cmd.Process.Kill()
 			<-r.done
