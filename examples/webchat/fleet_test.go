@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -144,7 +145,7 @@ func startFleet(t *testing.T, base string) *fleet {
 		f.replicas = append(f.replicas, r)
 	}
 	for _, r := range f.replicas {
-		f.waitReady(r)
+		f.waitReady(t, r)
 	}
 	f.proxy = newFleetProxy(f.replicas)
 	srv := httptest.NewServer(&httputil.ReverseProxy{
@@ -221,9 +222,9 @@ func (f *fleet) start(r *replica, bin string, args []string) {
 }
 
 // waitReady waits until the replica's /readyz answers 200.
-func (f *fleet) waitReady(r *replica) {
-	f.t.Helper()
-	f.waitFor(fmt.Sprintf("replica %d ready", r.i), func() bool {
+func (f *fleet) waitReady(t *testing.T, r *replica) {
+	t.Helper()
+	f.waitFor(t, fmt.Sprintf("replica %d ready", r.i), func() bool {
 		res, err := http.Get(r.url + "readyz")
 		if err != nil {
 			return false
@@ -234,12 +235,12 @@ func (f *fleet) waitReady(r *replica) {
 }
 
 // waitFor polls cond until it holds, failing the test at fleetDeadline.
-func (f *fleet) waitFor(what string, cond func() bool) {
-	f.t.Helper()
+func (f *fleet) waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
 	deadline := time.Now().Add(fleetDeadline)
 	for !cond() {
 		if time.Now().After(deadline) {
-			f.t.Fatalf("gave up waiting for %s", what)
+			t.Fatalf("gave up waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -317,9 +318,9 @@ func writeSecretMount(t *testing.T, dir, version string, active, published []byt
 }
 
 // A fleetProxy is the load balancer: round robin over the live replicas. A
-// replica whose connection fails is marked down and the request goes to
-// the next one (the request had no body, so it can be sent again), as a
-// load balancer's passive health check does. The header X-Fleet-Pin: N
+// request whose connection fails goes to the next replica (it had no body,
+// so it can be sent again), and a replica that refuses connections is
+// marked down, as a load balancer's passive health check does. The header X-Fleet-Pin: N
 // sends a request to replica N; answers carry X-Fleet-Replica: N.
 type fleetProxy struct {
 	backends []string // host:port
@@ -359,7 +360,11 @@ func (p *fleetProxy) RoundTrip(req *http.Request) (*http.Response, error) {
 		if req.Body != nil && req.Body != http.NoBody {
 			return nil, err
 		}
-		p.down[i].Store(true)
+		// A refused connection: the process is gone. (A connection cut
+		// mid-request is retried elsewhere but not yet marked down.)
+		if op := (*net.OpError)(nil); errors.As(err, &op) && op.Op == "dial" {
+			p.down[i].Store(true)
+		}
 	}
 	return nil, err
 }
@@ -385,7 +390,7 @@ type visitor struct {
 func (f *fleet) newVisitor() *visitor {
 	jar, err := cookiejar.New(nil)
 	if err != nil {
-		f.t.Fatal(err)
+		panic(err) // cookiejar.New(nil) never fails
 	}
 	return &visitor{f: f, client: &http.Client{Jar: jar}}
 }
@@ -455,11 +460,11 @@ func (v *visitor) token(pin int) (issued, error) {
 	return tok, nil
 }
 
-func (v *visitor) mustToken(pin int) issued {
-	v.f.t.Helper()
+func (v *visitor) mustToken(t *testing.T, pin int) issued {
+	t.Helper()
 	tok, err := v.token(pin)
 	if err != nil {
-		v.f.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return tok
 }
@@ -516,9 +521,9 @@ func (f *fleet) union() (jwk.Set, error) {
 
 func (f *fleet) testOneSub(t *testing.T) {
 	v := f.newVisitor()
-	first := v.mustToken(0)
+	first := v.mustToken(t, 0)
 	for i, r := range f.replicas {
-		tok := v.mustToken(i)
+		tok := v.mustToken(t, i)
 		if tok.replica != i {
 			t.Fatalf("pinned to replica %d, answered by %d", i, tok.replica)
 		}
@@ -540,13 +545,13 @@ func (f *fleet) testOneSub(t *testing.T) {
 func (f *fleet) testLoginAcrossReplicas(t *testing.T) {
 	const a, b, c = 0, 1, 2
 	v := f.newVisitor()
-	anon := v.mustToken(a)
+	anon := v.mustToken(t, a)
 	if err := v.post("authenticate", a); err != nil {
 		t.Fatal(err)
 	}
 	stolen := v.client.Jar.Cookies(mustURL(t, f.url)) // a copy taken before logout
 
-	in := v.mustToken(b)
+	in := v.mustToken(t, b)
 	if in.user != "cade-id" || in.sub != anon.sub {
 		t.Fatalf("token from B after login on A: user %q sub %q, want cade-id and %q", in.user, in.sub, anon.sub)
 	}
@@ -554,7 +559,7 @@ func (f *fleet) testLoginAcrossReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, pin := range []int{a, b, c} {
-		if out := v.mustToken(pin); out.user != "" || out.sub != anon.sub {
+		if out := v.mustToken(t, pin); out.user != "" || out.sub != anon.sub {
 			t.Errorf("token from replica %d after logout on C: user %q sub %q, want anonymous with %q", pin, out.user, out.sub, anon.sub)
 		}
 	}
@@ -564,7 +569,7 @@ func (f *fleet) testLoginAcrossReplicas(t *testing.T) {
 	jar.SetCookies(mustURL(t, f.url), stolen)
 	thief := &visitor{f: f, client: &http.Client{Jar: jar}}
 	for _, pin := range []int{a, b, c} {
-		if tok := thief.mustToken(pin); tok.user != "" {
+		if tok := thief.mustToken(t, pin); tok.user != "" {
 			t.Errorf("replica %d honours the session cookie copied before logout: user %q", pin, tok.user)
 		}
 	}
@@ -724,11 +729,11 @@ func (f *fleet) testRotation(t *testing.T) {
 		wg.Wait()
 	}()
 
-	f.waitFor("tokens before the rollout", func() bool { return iterations.Load() >= 5 })
+	f.waitFor(t, "tokens before the rollout", func() bool { return iterations.Load() >= 5 })
 	for _, r := range f.replicas {
 		f.rotate(t, r)
 		n := iterations.Load()
-		f.waitFor("tokens after a replica rotated", func() bool { return iterations.Load() >= n+5 })
+		f.waitFor(t, "tokens after a replica rotated", func() bool { return iterations.Load() >= n+5 })
 	}
 	close(stop)
 	wg.Wait()
@@ -763,7 +768,7 @@ func (f *fleet) rotate(t *testing.T, r *replica) {
 		t.Fatal(err)
 	}
 	v := f.newVisitor()
-	f.waitFor(fmt.Sprintf("replica %d signing with %s", r.i, f.nextK), func() bool {
+	f.waitFor(t, fmt.Sprintf("replica %d signing with %s", r.i, f.nextK), func() bool {
 		tok, err := v.token(r.i)
 		return err == nil && tok.kid == f.nextK
 	})
@@ -819,7 +824,7 @@ func (f *fleet) testKill(t *testing.T) {
 	}
 	defer halt()
 
-	f.waitFor("load before the kill", func() bool { return served.Load() >= 40 })
+	f.waitFor(t, "load before the kill", func() bool { return served.Load() >= 40 })
 	victim := f.replicas[1]
 	if err := victim.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
@@ -827,7 +832,7 @@ func (f *fleet) testKill(t *testing.T) {
 	<-victim.done
 	victim.alive = false
 	atKill := served.Load()
-	f.waitFor("load after the kill", func() bool { return served.Load() >= atKill+60 })
+	f.waitFor(t, "load after the kill", func() bool { return served.Load() >= atKill+60 })
 	halt()
 
 	for _, err := range errs {
@@ -835,7 +840,7 @@ func (f *fleet) testKill(t *testing.T) {
 	}
 	for _, r := range f.replicas {
 		if r.alive {
-			f.waitReady(r)
+			f.waitReady(t, r)
 		}
 	}
 	rows := map[string]bool{}
