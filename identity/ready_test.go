@@ -2,35 +2,65 @@ package identity_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/webchatid/webchatid/identity"
 	"github.com/webchatid/webchatid/identity/ledger/memstore"
-	"github.com/webchatid/webchatid/identity/ledger/sqlstore"
-	"github.com/webchatid/webchatid/identity/ledger/sqlstore/sqlite"
 	"github.com/webchatid/webchatid/identity/revocation/memrevoke"
 )
 
-// openSQLite opens a real SQLite store in a directory whose name stands in
-// for a DSN's secret: it must never reach a probe's answer.
-func openSQLite(t *testing.T) *sqlstore.Store {
-	t.Helper()
-	s, err := sqlite.Open(filepath.Join(t.TempDir(), "secret-dsn-marker.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+// The stores' own Ping is tested against real SQLite and PostgreSQL in
+// their packages; identity's tests must not import a database driver
+// (footprint_test.go), so here a real memstore or memrevoke gets a Ping
+// that fails on demand, with an error carrying what a driver's might.
+
+const driverError = "dial tcp db.internal:5432: connect: connection refused (user=app password=secret-dsn-marker)"
+
+// downLedger is a memstore.Store whose database can go away.
+type downLedger struct {
+	*memstore.Store
+	down  atomic.Bool
+	pings atomic.Int64
 }
 
-func probe(t *testing.T, srv *identity.Server) (int, string) {
+func (l *downLedger) Ping(ctx context.Context) error {
+	l.pings.Add(1)
+	if l.down.Load() {
+		return errors.New(driverError)
+	}
+	return l.Store.Ping(ctx)
+}
+
+// downRevoker is a memrevoke store whose database can go away.
+type downRevoker struct {
+	identity.Revoker
+	down atomic.Bool
+}
+
+func (r *downRevoker) Ping(ctx context.Context) error {
+	if r.down.Load() {
+		return errors.New(driverError)
+	}
+	return ctx.Err()
+}
+
+// ledgerRevoker is one store serving as both, as sqlstore's Store does.
+type ledgerRevoker struct {
+	*downLedger
+	identity.Revoker
+}
+
+func (lr ledgerRevoker) Ping(ctx context.Context) error { return lr.downLedger.Ping(ctx) }
+
+func probe(t *testing.T, h http.Handler) (int, string) {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	srv.ReadyHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
 	if cc := rec.Header().Get("Cache-Control"); cc != "no-store" {
 		t.Errorf("Cache-Control: %q, want no-store", cc)
 	}
@@ -42,59 +72,73 @@ func TestReadyWithoutStoresIsReady(t *testing.T) {
 	if err := srv.Ready(context.Background()); err != nil {
 		t.Errorf("Ready: %v, want nil", err)
 	}
-	if code, body := probe(t, srv); code != http.StatusOK || body != "ok\n" {
+	if code, body := probe(t, srv.ReadyHandler()); code != http.StatusOK || body != "ok\n" {
 		t.Errorf("probe: %d %q, want 200 \"ok\\n\"", code, body)
 	}
 }
 
 func TestReadyPingsTheLedger(t *testing.T) {
-	store := openSQLite(t)
+	store := &downLedger{Store: memstore.New()}
 	logs := &logBuffer{}
 	srv := newServer(t, identity.Config{Ledger: store, Revoker: memrevoke.New(), Logger: logs.logger()})
 	if err := srv.Ready(context.Background()); err != nil {
 		t.Fatalf("Ready with a working ledger: %v", err)
 	}
 	h := srv.ReadyHandler()
-	get := func() (int, string) {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
-		return rec.Code, rec.Body.String()
-	}
-	if code, body := get(); code != http.StatusOK || body != "ok\n" {
+	if code, body := probe(t, h); code != http.StatusOK || body != "ok\n" {
 		t.Fatalf("probe with a working ledger: %d %q", code, body)
 	}
 
-	store.Close() // the database is gone
+	store.down.Store(true)
 	err := srv.Ready(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "ledger") {
-		t.Fatalf("Ready with a closed ledger: %v, want an error naming the ledger", err)
+	if err == nil || !strings.Contains(err.Error(), "ledger") || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("Ready with the ledger down: %v, want an error naming the ledger and wrapping the cause", err)
 	}
 	for range 3 {
-		code, body := get()
+		code, body := probe(t, h)
 		if code != http.StatusServiceUnavailable || body != "unavailable: ledger\n" {
-			t.Errorf("probe with a closed ledger: %d %q, want 503 \"unavailable: ledger\\n\"", code, body)
+			t.Errorf("probe with the ledger down: %d %q, want 503 \"unavailable: ledger\\n\"", code, body)
 		}
-		if strings.Contains(body, "secret-dsn-marker") || strings.Contains(body, "closed") {
+		if strings.Contains(body, "secret-dsn-marker") || strings.Contains(body, "refused") {
 			t.Errorf("probe answer %q carries the error's detail", body)
 		}
 	}
 	if n := strings.Count(logs.String(), "identity: not ready"); n != 1 {
 		t.Errorf("three failed probes logged %d times, want once:\n%s", n, logs)
 	}
-	if !strings.Contains(logs.String(), "store=ledger") || !strings.Contains(logs.String(), "database is closed") {
+	if !strings.Contains(logs.String(), "store=ledger") || !strings.Contains(logs.String(), "connection refused") {
 		t.Errorf("the log lacks the store or the error:\n%s", logs)
+	}
+
+	store.down.Store(false)
+	if code, body := probe(t, h); code != http.StatusOK || body != "ok\n" {
+		t.Errorf("probe after the ledger came back: %d %q", code, body)
+	}
+	if !strings.Contains(logs.String(), "identity: ready again") {
+		t.Errorf("the recovery was not logged:\n%s", logs)
 	}
 }
 
 func TestReadyPingsTheRevoker(t *testing.T) {
-	revocations := openSQLite(t)
+	revocations := &downRevoker{Revoker: memrevoke.New()}
 	srv := newServer(t, identity.Config{Ledger: memstore.New(), Revoker: revocations})
-	if code, body := probe(t, srv); code != http.StatusOK {
+	if code, body := probe(t, srv.ReadyHandler()); code != http.StatusOK {
 		t.Fatalf("probe with working stores: %d %q", code, body)
 	}
-	revocations.Close()
-	if code, body := probe(t, srv); code != http.StatusServiceUnavailable || body != "unavailable: revoker\n" {
-		t.Errorf("probe with a closed revocation store: %d %q, want 503 \"unavailable: revoker\\n\"", code, body)
+	revocations.down.Store(true)
+	if code, body := probe(t, srv.ReadyHandler()); code != http.StatusServiceUnavailable || body != "unavailable: revoker\n" {
+		t.Errorf("probe with the revocation store down: %d %q, want 503 \"unavailable: revoker\\n\"", code, body)
+	}
+}
+
+func TestReadyPingsOneStoreOnce(t *testing.T) {
+	store := ledgerRevoker{downLedger: &downLedger{Store: memstore.New()}, Revoker: memrevoke.New()}
+	srv := newServer(t, identity.Config{Ledger: store, Revoker: store})
+	if err := srv.Ready(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := store.pings.Load(); n != 1 {
+		t.Errorf("one store as Ledger and Revoker pinged %d times, want once", n)
 	}
 }
 
