@@ -60,6 +60,7 @@ type config struct {
 	serviceInstanceID string
 	ledger            string
 	bindingKeyFile    string
+	sessionKeyFile    string
 	subject           string // "anonymous-id" or "user-id"
 	logoutPolicy      identity.LogoutPolicy
 	sessionEnd        string // "reload" or "destroy"
@@ -85,6 +86,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.region, "region", "", "IBM web chat `region`, e.g. us-south")
 	fs.StringVar(&c.serviceInstanceID, "service-instance-id", "", "IBM web chat service instance `ID`")
 	fs.StringVar(&c.bindingKeyFile, "binding-key", "", "`file` of at least 32 random bytes that binds anonymous IDs to their cookies (openssl rand 32 > binding.key; or env WEBCHATID_BINDING_KEY holding them as hex); default: a new key at each start, so a restart gives every visitor a new anonymous ID")
+	fs.StringVar(&c.sessionKeyFile, "session-key", "", "`file` of exactly 32 random bytes that seals the login cookie (openssl rand 32 > session.key); replicas share it; default: a new key at each start, so a restart logs everyone out")
 	fs.StringVar(&c.ledger, "ledger", "", "anonymous-ID ledger `DSN`: memory, sqlite:PATH or postgres://… (default: "+ledgerdsn.Default(ledgerApp)+")")
 	fs.StringVar(&c.subject, "subject", "anonymous-id", "the tokens' sub: `anonymous-id` (IBM's tutorial: the same before and after login) or user-id (user-<custom user ID> while logged in, through Config.Subject, so login and logout change sub and webchatid.js ends web chat's session)")
 	policy := fs.String("logout-policy", "keep", "what logout does with the anonymous ID: `keep`, rotate (shared devices), or on-request (the page's \"shared device\" box asks for a new one)")
@@ -153,10 +155,10 @@ func runWrapped(ctx context.Context, args []string, stdout, stderr io.Writer, re
 	defer closeLedger()
 	log.Info("ledger of anonymous IDs", "dsn", ledgerName)
 
-	// The demo keeps logins in a sealed cookie with a key made at start:
-	// restarting the demo logs everyone out. A real app loads its keys.
-	sessionKey := make([]byte, 32)
-	if _, err := rand.Read(sessionKey); err != nil {
+	// Logins live in a sealed cookie: with -session-key every replica opens
+	// it; without, a key made at start (restarting logs everyone out).
+	sessionKey, err := sessionKey(c, log)
+	if err != nil {
 		return err
 	}
 
@@ -205,6 +207,9 @@ func runWrapped(ctx context.Context, args []string, stdout, stderr io.Writer, re
 	// The library's endpoints, as an app mounts them: /createJWT, /authenticate,
 	// /logout, /session, /.well-known/jwks.json and /webchatid.js.
 	mux.Handle("/", srv.Handler())
+	// Readiness for a load balancer: 503 while the ledger's database is
+	// unreachable (DEPLOYING.md).
+	mux.Handle("GET /readyz", srv.ReadyHandler())
 	if !c.ibm() {
 		mux.Handle("POST /standin/message", &standin{
 			verifyKey:  signer.Public(),
@@ -330,6 +335,27 @@ func bindingKey(c config, log *slog.Logger) ([]byte, error) {
 	}
 	if len(k) < 32 {
 		return nil, fmt.Errorf("binding key is %d bytes, need at least 32 random bytes (openssl rand 32)", len(k))
+	}
+	return k, nil
+}
+
+// sessionKey returns the key that seals the login cookie: from -session-key
+// (exactly 32 bytes), or new.
+func sessionKey(c config, log *slog.Logger) ([]byte, error) {
+	if c.sessionKeyFile == "" {
+		k := make([]byte, 32)
+		if _, err := rand.Read(k); err != nil {
+			return nil, err
+		}
+		log.Info("no -session-key: logins are sealed with a key made at start; restarting logs everyone out")
+		return k, nil
+	}
+	k, err := os.ReadFile(c.sessionKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("-session-key: %w", err)
+	}
+	if len(k) != 32 {
+		return nil, fmt.Errorf("-session-key: the file holds %d bytes, want exactly 32 random bytes (openssl rand 32)", len(k))
 	}
 	return k, nil
 }

@@ -306,6 +306,7 @@ func TestFlagErrors(t *testing.T) {
 		{"unknown logout policy", []string{"-logout-policy", "forget"}, "-logout-policy"},
 		{"unknown subject", []string{"-subject", "email"}, "-subject"},
 		{"unknown session end", []string{"-session-end", "close"}, "-session-end"},
+		{"session key of the wrong size", []string{"-key", "testdata/signing-key.pem", "-standin-key", "testdata/standin-ibm-key.pem", "-ledger", "memory", "-session-key", "testdata/signing-key.pem"}, "want exactly 32"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -433,6 +434,7 @@ func TestRoutes(t *testing.T) {
 		{"GET", "createJWT", 200, "text/plain; charset=utf-8"},
 		{"GET", "session", 200, "application/json"},
 		{"GET", ".well-known/jwks.json", 200, ""},
+		{"GET", "readyz", 200, "text/plain; charset=utf-8"},
 		{"POST", "authenticate", 204, ""},
 		{"POST", "logout", 204, ""},
 	}

@@ -231,3 +231,19 @@ func (s *recorderShard[K]) mark(k K, day int64) {
 	}
 	s.days[k] = day
 }
+
+// A Pinger is a store that can tell whether it is reachable, for readiness
+// checks: a fleet's load balancer should stop sending visitors to a replica
+// that cannot reach its database. identity.Server.Ready pings its Ledger and
+// its revocation store when they implement Pinger. The stores in this module
+// do: sqlstore's Store pings its database and runs a trivial query, and
+// memstore's Store is always ready.
+//
+// Ping returns nil when the store can serve requests, and otherwise an
+// error saying why (it may carry driver details, so callers must not send it
+// to clients). It honours ctx's deadline and cancellation. Implementations
+// must be safe for concurrent use and cheap enough to call every few
+// seconds.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}

@@ -188,3 +188,9 @@ func (s *Store) Export(ctx context.Context, fn func(ledger.Entry) error) error {
 	}
 	return nil
 }
+
+var _ ledger.Pinger = (*Store)(nil)
+
+// Ping implements [ledger.Pinger]: a Store in memory is always ready, so
+// Ping fails only when ctx is done.
+func (s *Store) Ping(ctx context.Context) error { return ctx.Err() }

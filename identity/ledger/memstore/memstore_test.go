@@ -30,3 +30,15 @@ func TestZeroStoreIsUsable(t *testing.T) {
 		t.Errorf("Lookup after Link: got %v, want one entry", got)
 	}
 }
+
+func TestPing(t *testing.T) {
+	var s memstore.Store
+	if err := s.Ping(context.Background()); err != nil {
+		t.Errorf("Ping: %v, want nil", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Ping(ctx); err == nil {
+		t.Error("Ping with a cancelled context: got nil, want an error")
+	}
+}

@@ -156,3 +156,8 @@ func TestCrashKeepsAcknowledgedLinks(t *testing.T) {
 		return open(t, dsn) // a new connection pool
 	})
 }
+
+func TestPing(t *testing.T) {
+	dsn := freshDSN(t)
+	storetest.Ping(t, func() (*sqlstore.Store, error) { return postgres.Open(context.Background(), dsn) })
+}

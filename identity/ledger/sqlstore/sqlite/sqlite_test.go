@@ -181,3 +181,8 @@ func TestCrashKeepsAcknowledgedLinks(t *testing.T) {
 		return s
 	})
 }
+
+func TestPing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	storetest.Ping(t, func() (*sqlstore.Store, error) { return sqlite.Open(path) })
+}

@@ -83,3 +83,27 @@ func mustOpen(t *testing.T, open Open) *sqlstore.Store {
 	t.Cleanup(func() { s.Close() })
 	return s
 }
+
+// Ping checks Store.Ping on a freshly opened store (open must give each call
+// its own database): nil while the store works, an error once its schema is
+// gone (so Ping runs a query, not only a connection check), and an error
+// once its database handle is closed.
+func Ping(t *testing.T, open Open) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := mustOpen(t, open)
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping on a working store: %v", err)
+	}
+	if _, err := s.DB().ExecContext(ctx, `DROP TABLE webchatid_schema_version`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(ctx); err == nil {
+		t.Error("Ping with the schema dropped: got nil, want an error")
+	}
+	s.Close()
+	if err := s.Ping(ctx); err == nil {
+		t.Error("Ping on a closed store: got nil, want an error")
+	}
+}
