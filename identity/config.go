@@ -267,7 +267,7 @@ func (cfg *Config) validate() error {
 	}
 	switch src := cfg.Sessions.(type) {
 	case *CookieSessions:
-		if src == nil || src.sealer == nil {
+		if src == nil || src.sealers == nil {
 			return fmt.Errorf("identity: Config.Sessions: a *CookieSessions must be made by NewCookieSessions")
 		}
 	case SessionSourceFunc:
