@@ -1,6 +1,7 @@
 package identity_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -227,4 +230,68 @@ func ExampleServer_RotateKeys() {
 	// signing with 2026-10
 	// signing with 2026-11 - keys published: 2
 	// signing with 2026-11 - keys published: 1
+}
+
+// Keys that rotate without a restart: a keys.FileSource reads them from
+// files (mounted secrets, say) and hands every change to Server.Rotate.
+// Watch polls the files; Reload (on SIGHUP) reads them at once. The files
+// are fixed: signing.pem signs and previous.pem only verifies; the same key
+// in both is listed once.
+func ExampleServer_Rotate() {
+	dir, err := os.MkdirTemp("", "webchatid-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	install := func(from, to string) { // write beside, then rename over
+		data, err := os.ReadFile(from)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := os.WriteFile(to+".tmp", data, 0o600); err != nil {
+			log.Fatal(err)
+		}
+		if err := os.Rename(to+".tmp", to); err != nil {
+			log.Fatal(err)
+		}
+	}
+	signing, previous := filepath.Join(dir, "signing.pem"), filepath.Join(dir, "previous.pem")
+	install("testdata/rsa2048-a.pem", signing) // test keys; never use them
+	install("testdata/rsa2048-a.pem", previous)
+
+	var srv *identity.Server
+	src, err := keys.NewFileSource(keys.FileSourceConfig{
+		SigningKeyFiles: []string{signing, previous},
+		Logger:          quiet,
+		OnChange:        func(m keys.Material) error { return srv.Rotate(identity.KeysFrom(m)) },
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv, err = identity.New(identity.Config{SigningKeys: identity.KeysFrom(src.Material()).SigningKeys, Logger: quiet})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = src.Watch(ctx) }() // returns when ctx is done
+	fmt.Println("keys published:", len(srv.PublicKeys()))
+
+	// The new key signs, the old one still verifies.
+	install("testdata/rsa2048-b.pkcs8.pem", signing)
+	if err := src.Reload(); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("keys published:", len(srv.PublicKeys()))
+
+	// Once the old key's tokens have expired, it goes.
+	install("testdata/rsa2048-b.pkcs8.pem", previous)
+	if err := src.Reload(); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("keys published:", len(srv.PublicKeys()), "- reloads:", src.Stats().Reloads)
+	// Output:
+	// keys published: 1
+	// keys published: 2
+	// keys published: 1 - reloads: 2
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/webchatid/webchatid/cookie"
+	"github.com/webchatid/webchatid/identity/keys"
 )
 
 // Keys is a set of keys for [Server.Rotate]. A nil or empty field leaves
@@ -126,4 +127,14 @@ func (s *Server) Rotate(k Keys) error {
 		s.log().LogAttrs(context.Background(), slog.LevelInfo, "identity: binding keys rotated", slog.Int("keys", len(bindingKeys)))
 	}
 	return nil
+}
+
+// KeysFrom returns the Keys that m holds, for a [keys.FileSource]'s
+// OnChange to pass to Rotate; each signing key's KeyID is its thumbprint.
+func KeysFrom(m keys.Material) Keys {
+	k := Keys{SessionKeys: m.SessionKeys, BindingKeys: m.BindingKeys}
+	for _, s := range m.SigningKeys {
+		k.SigningKeys = append(k.SigningKeys, SigningKey{Key: s})
+	}
+	return k
 }

@@ -55,8 +55,8 @@ var (
 type Server struct {
 	cfg      Config
 	anon     atomic.Pointer[cookie.Anonymous] // swapped by Rotate
-	sessions SessionSource // nil: everyone anonymous
-	store    SessionStore  // nil: no /authenticate, /logout
+	sessions SessionSource                    // nil: everyone anonymous
+	store    SessionStore                     // nil: no /authenticate, /logout
 	ibm      *rsa.PublicKey
 	skew     time.Duration // iat backdating; exp-iat stays within the target's limit
 	recorder *ledger.Recorder

@@ -67,8 +67,10 @@ type FileSourceConfig struct {
 	OnChange func(Material) error
 }
 
-// Material is a set of keys a [FileSource] loaded. Its slices are the
-// caller's to keep but the keys in them are shared: do not modify them.
+// Material is a set of keys a [FileSource] loaded, in the order of their
+// files; a key found in several files is listed once, at its first. Its
+// slices are the caller's to keep but the keys in them are shared: do not
+// modify them.
 type Material struct {
 	// SigningKeys are the RSA signing keys, the one that signs first.
 	SigningKeys []crypto.Signer
@@ -78,10 +80,12 @@ type Material struct {
 	// BindingKeys are the anonymous-ID binding keys, the one that signs
 	// first.
 	BindingKeys [][]byte
+
+	signingFiles []string // where each signing key came from, for the log
 }
 
 func (m Material) clone() Material {
-	return Material{SigningKeys: slices.Clone(m.SigningKeys), SessionKeys: slices.Clone(m.SessionKeys), BindingKeys: slices.Clone(m.BindingKeys)}
+	return Material{SigningKeys: slices.Clone(m.SigningKeys), SessionKeys: slices.Clone(m.SessionKeys), BindingKeys: slices.Clone(m.BindingKeys), signingFiles: m.signingFiles}
 }
 
 // FileSourceStats counts a [FileSource]'s reloads since [NewFileSource].
@@ -270,27 +274,22 @@ func (s *FileSource) parse(groups [][]fileContent) (Material, error) {
 		if err != nil {
 			return Material{}, fmt.Errorf("%w: signing key %s: %w", ErrInvalid, f.path, err)
 		}
-		for j, prev := range m.SigningKeys {
-			if prev.Public().(*rsa.PublicKey).Equal(k.Public()) {
-				return Material{}, fmt.Errorf("%w: signing key %s: is the same key as %s", ErrInvalid, f.path, groups[0][j].path)
-			}
+		if !slices.ContainsFunc(m.SigningKeys, func(prev crypto.Signer) bool { return prev.Public().(*rsa.PublicKey).Equal(k.Public()) }) {
+			m.SigningKeys = append(m.SigningKeys, k)
+			m.signingFiles = append(m.signingFiles, f.path)
 		}
-		m.SigningKeys = append(m.SigningKeys, k)
 	}
 	var err error
-	if m.SessionKeys, err = parseSecrets(groups[1], "session key"); err != nil {
+	if m.SessionKeys, err = parseSecrets(groups[1], "session key", sessionKeyLen); err != nil {
 		return Material{}, err
 	}
-	if m.BindingKeys, err = parseSecrets(groups[2], "binding key"); err != nil {
+	if m.BindingKeys, err = parseSecrets(groups[2], "binding key", 0); err != nil {
 		return Material{}, err
 	}
-	for i, k := range m.SessionKeys {
-		if len(k) != sessionKeyLen {
-			return Material{}, fmt.Errorf("%w: session key %s: is %d bytes, need exactly %d (AES-256; openssl rand 32)", ErrInvalid, groups[1][i].path, len(k), sessionKeyLen)
-		}
-		for j, b := range m.BindingKeys {
+	for _, k := range m.SessionKeys {
+		for _, b := range m.BindingKeys {
 			if subtle.ConstantTimeCompare(k, b) == 1 {
-				return Material{}, fmt.Errorf("%w: session key %s: is also binding key %s: use a separate random key for each purpose", ErrInvalid, groups[1][i].path, groups[2][j].path)
+				return Material{}, fmt.Errorf("%w: a session key is also a binding key: use a separate random key for each purpose", ErrInvalid)
 			}
 		}
 	}
@@ -308,7 +307,9 @@ func checkSigningKey(k crypto.Signer) error {
 	return nil
 }
 
-func parseSecrets(files []fileContent, what string) ([][]byte, error) {
+// parseSecrets parses each file's secret, of exactly size bytes unless size
+// is 0, listing a secret found in several files once.
+func parseSecrets(files []fileContent, what string, size int) ([][]byte, error) {
 	var out [][]byte
 	for _, f := range files {
 		if f.err != nil {
@@ -318,12 +319,12 @@ func parseSecrets(files []fileContent, what string) ([][]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s %s: %w", ErrInvalid, what, f.path, err)
 		}
-		for i, prev := range out {
-			if subtle.ConstantTimeCompare(prev, k) == 1 {
-				return nil, fmt.Errorf("%w: %s %s: is the same key as %s", ErrInvalid, what, f.path, files[i].path)
-			}
+		if size > 0 && len(k) != size {
+			return nil, fmt.Errorf("%w: %s %s: is %d bytes, need exactly %d (AES-256; openssl rand %d)", ErrInvalid, what, f.path, len(k), size, size)
 		}
-		out = append(out, k)
+		if !slices.ContainsFunc(out, func(prev []byte) bool { return subtle.ConstantTimeCompare(prev, k) == 1 }) {
+			out = append(out, k)
+		}
 	}
 	return out, nil
 }
@@ -340,7 +341,7 @@ func (s *FileSource) logLoaded(ctx context.Context, msg string, m Material) {
 		fp, _ := Fingerprint(pub) // an RSA key always marshals
 		s.log().LogAttrs(ctx, slog.LevelInfo, msg,
 			slog.String("role", role), slog.String("kid", keyID(pub)), slog.String("sha256", fp),
-			slog.String("file", s.cfg.SigningKeyFiles[i]))
+			slog.String("file", m.signingFiles[i]))
 	}
 	s.log().LogAttrs(ctx, slog.LevelInfo, msg,
 		slog.Int("signing_keys", len(m.SigningKeys)), slog.Int("session_keys", len(m.SessionKeys)), slog.Int("binding_keys", len(m.BindingKeys)))

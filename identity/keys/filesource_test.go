@@ -200,7 +200,6 @@ func TestNewFileSourceRefuses(t *testing.T) {
 		"negative":         {keys.FileSourceConfig{SigningKeyFiles: []string{good}, Interval: -time.Second}, "Interval: -1s is negative"},
 		"a 1024-bit key":   {keys.FileSourceConfig{SigningKeyFiles: []string{weak}}, weak + ": RSA key is 1024 bits, need at least 2048"},
 		"an EC key":        {keys.FileSourceConfig{SigningKeyFiles: []string{filepath.Join("testdata", keyEC)}}, "need RSA"},
-		"the same key":     {keys.FileSourceConfig{SigningKeyFiles: []string{good, good}}, "is the same key as"},
 		"a short secret":   {keys.FileSourceConfig{SigningKeyFiles: []string{good}, BindingKeyFiles: []string{short}}, short + ": secret is 31 bytes"},
 		"a missing secret": {keys.FileSourceConfig{SigningKeyFiles: []string{good}, SessionKeyFiles: []string{filepath.Join(dir, "nope")}}, "no such file"},
 	}
@@ -294,7 +293,7 @@ func TestFileSourceBadChangeKeepsOldKeys(t *testing.T) {
 		"a short binding key":           {files: map[string][]byte{"binding": bindingB[:20]}, wantMsg: "%s/binding: secret is 20 bytes"},
 		"a 40-byte session key":         {files: map[string][]byte{"session": bindingA}, wantMsg: "%s/session: is 40 bytes, need exactly 32"},
 		"a missing file":                {files: map[string][]byte{"old.pem": nil}, wantMsg: "no such file"},
-		"the session key reused":        {files: map[string][]byte{"binding": sessionB, "session": sessionB}, wantMsg: "use a separate random key for each purpose"},
+		"the session key reused":        {files: map[string][]byte{"binding": sessionB, "session": sessionB}, wantMsg: "a session key is also a binding key"},
 		"OnChange refuses the new keys": {files: map[string][]byte{"signing.pem": b, "old.pem": a}, onChange: errors.New("app says no"), wantMsg: "OnChange refused the new keys: app says no"},
 	}
 	for name, tt := range tests {
@@ -431,4 +430,29 @@ func TestFileSourceKidIsClaimsKeyID(t *testing.T) {
 			t.Errorf("%s: log lacks %q:\n%s", name, want, logs.String())
 		}
 	}
+}
+
+// The same key in two files (signing.pem and previous.pem between
+// rotations) is listed once, so that a fixed pair of files can always be
+// loaded.
+func TestFileSourceListsAKeyOnce(t *testing.T) {
+	dir := t.TempDir()
+	s, p, k1, k2 := filepath.Join(dir, "signing.pem"), filepath.Join(dir, "previous.pem"), filepath.Join(dir, "session"), filepath.Join(dir, "session.previous")
+	renameOver(t, s, readFile(t, keyA))
+	renameOver(t, p, readFile(t, keyA))
+	renameOver(t, k1, sessionA)
+	renameOver(t, k2, hexText(sessionA))
+	src, err := keys.NewFileSource(keys.FileSourceConfig{SigningKeyFiles: []string{s, p}, SessionKeyFiles: []string{k1, k2}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSigning(t, src.Material(), rsaKey(t, keyA))
+	if got := len(src.Material().SessionKeys); got != 1 {
+		t.Errorf("got %d session keys, want 1", got)
+	}
+	renameOver(t, s, readFile(t, keyB))
+	if err := src.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	wantSigning(t, src.Material(), rsaKey(t, keyB), rsaKey(t, keyA))
 }
