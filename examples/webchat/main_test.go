@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
@@ -92,7 +93,7 @@ func TestStandin(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &standin{verifyKey: signing.Public(), payloadKey: ibm, log: discardLog(), now: func() time.Time { return now }}
+			s := &standin{verifyKey: func() crypto.PublicKey { return signing.Public() }, payloadKey: ibm, log: discardLog(), now: func() time.Time { return now }}
 			if tc.noKey {
 				s.payloadKey = nil
 			}
@@ -231,7 +232,7 @@ func TestStandinRefusesSubChangeWithinSession(t *testing.T) {
 		}
 		return tok
 	}
-	s := &standin{verifyKey: signing.Public(), payloadKey: ibm, log: discardLog(), now: func() time.Time { return now }}
+	s := &standin{verifyKey: func() crypto.PublicKey { return signing.Public() }, payloadKey: ibm, log: discardLog(), now: func() time.Time { return now }}
 	send := func(session, sub string) (int, string) {
 		r := httptest.NewRequest(http.MethodPost, "/standin/message", strings.NewReader(`{"text":"hi"}`))
 		r.Header.Set("Authorization", "Bearer "+token(sub))

@@ -30,12 +30,13 @@ const sessionKeyLen = 32
 // FileSourceConfig.Interval is zero.
 const defaultInterval = 10 * time.Second
 
-// FileSourceConfig configures a [FileSource]. Only SigningKeyFiles is
-// required.
+// FileSourceConfig configures a [FileSource]: at least one file of some
+// kind is required.
 type FileSourceConfig struct {
 	// SigningKeyFiles are PEM files of RSA private keys of at least 2048
 	// bits (see [ParsePrivatePEM]). The first key signs; the others only
-	// verify (identity.Config.SigningKeys). At least one is required.
+	// verify (identity.Config.SigningKeys). If empty, Material has no
+	// signing keys.
 	SigningKeyFiles []string
 
 	// SessionKeyFiles are files of the keys that seal session cookies
@@ -137,8 +138,8 @@ func NewFileSource(cfg FileSourceConfig) (*FileSource, error) {
 	cfg.SigningKeyFiles = slices.Clone(cfg.SigningKeyFiles)
 	cfg.SessionKeyFiles = slices.Clone(cfg.SessionKeyFiles)
 	cfg.BindingKeyFiles = slices.Clone(cfg.BindingKeyFiles)
-	if len(cfg.SigningKeyFiles) == 0 {
-		return nil, errors.New("keys: FileSourceConfig.SigningKeyFiles: at least one file is required")
+	if len(cfg.SigningKeyFiles)+len(cfg.SessionKeyFiles)+len(cfg.BindingKeyFiles) == 0 {
+		return nil, errors.New("keys: FileSourceConfig: no files: set SigningKeyFiles, SessionKeyFiles or BindingKeyFiles")
 	}
 	if cfg.Interval < 0 {
 		return nil, fmt.Errorf("keys: FileSourceConfig.Interval: %v is negative", cfg.Interval)

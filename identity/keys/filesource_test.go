@@ -196,7 +196,7 @@ func TestNewFileSourceRefuses(t *testing.T) {
 		cfg     keys.FileSourceConfig
 		wantMsg string
 	}{
-		"no signing key":   {keys.FileSourceConfig{}, "SigningKeyFiles: at least one file is required"},
+		"no files":         {keys.FileSourceConfig{}, "FileSourceConfig: no files"},
 		"negative":         {keys.FileSourceConfig{SigningKeyFiles: []string{good}, Interval: -time.Second}, "Interval: -1s is negative"},
 		"a 1024-bit key":   {keys.FileSourceConfig{SigningKeyFiles: []string{weak}}, weak + ": RSA key is 1024 bits, need at least 2048"},
 		"an EC key":        {keys.FileSourceConfig{SigningKeyFiles: []string{filepath.Join("testdata", keyEC)}}, "need RSA"},
