@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -376,5 +377,49 @@ func TestDemoReloadWithoutKeyFiles(t *testing.T) {
 	d := startRotatingDemo(t)
 	if err := d.doReload(); err == nil || !strings.Contains(err.Error(), "no key files") {
 		t.Errorf("got %v, want an error saying there are no key files", err)
+	}
+}
+
+// The real binary reloads its key files on SIGHUP.
+func TestMainReloadsOnSIGHUP(t *testing.T) {
+	files := newKeyDir(t)
+	cmd := mainCommand(strings.Join(append(files.flags(), "-watch-interval", "0", "-addr", "127.0.0.1:0", "-ledger", "memory", "-standin-key", "testdata/standin-ibm-key.pem"), " "))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	}()
+	var seen string
+	buf := make([]byte, 4096)
+	for !strings.Contains(seen, "/  (web chat") {
+		n, err := stdout.Read(buf)
+		if err != nil {
+			t.Fatalf("demo printed no URL: %v (%q)", err, seen)
+		}
+		seen += string(buf[:n])
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	_, rest, _ := strings.Cut(seen, "open ")
+	url, _, _ := strings.Cut(rest, " ")
+	d := &rotatingDemo{t: t, url: url, client: &http.Client{}}
+	kidB := kidOf(t, signingB)
+
+	files.install(map[string][]byte{"signing.pem": files.read(signingB)})
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); !slices.Contains(d.kids(), kidB); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the demo did not load the new key within a minute of SIGHUP")
+		}
+	}
+	if got := tokenKid(t, d.token()); got != kidB {
+		t.Errorf("token after SIGHUP: kid %s, want %s", got, kidB)
 	}
 }
