@@ -307,6 +307,9 @@ func TestFlagErrors(t *testing.T) {
 		{"unknown logout policy", []string{"-logout-policy", "forget"}, "-logout-policy"},
 		{"unknown subject", []string{"-subject", "email"}, "-subject"},
 		{"unknown session end", []string{"-session-end", "close"}, "-session-end"},
+		{"negative watch interval", []string{"-watch-interval", "-1s"}, "-watch-interval"},
+		{"a text file as session key", []string{"-key", "testdata/signing-key.pem", "-session-key", "testdata/README.md", "-ledger", "memory"}, "-session-key"},
+		{"a public key as signing key", []string{"-key", "testdata/signing-key.pem", "-key", "testdata/standin-ibm-public.pem", "-ledger", "memory"}, "holds PUBLIC KEY blocks"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
