@@ -50,7 +50,7 @@ type Config struct {
 	// SigningKeys are the keys tokens are signed with. The first one signs;
 	// the others are only published by the JWKS endpoint, so that tokens
 	// they signed before a rotation keep verifying until they expire (see
-	// also [Server.RotateKeys]). Key IDs must be distinct. At least one key
+	// also [Server.Rotate]). Key IDs must be distinct. At least one key
 	// is required; there is no default.
 	SigningKeys []SigningKey
 
@@ -98,7 +98,8 @@ type Config struct {
 
 	// SessionKeys, when Sessions is nil, makes the Server keep sessions in a
 	// sealed cookie (a [CookieSessions]) set up by SessionCookie: each key
-	// is 32 random bytes, the first seals and all open, for rotation.
+	// is 32 random bytes, the first seals and all open, for rotation
+	// (also at run time: [Server.Rotate]).
 	// Setting both Sessions and SessionKeys is an error. The default is no
 	// session cookie.
 	SessionKeys [][]byte
@@ -267,7 +268,7 @@ func (cfg *Config) validate() error {
 	}
 	switch src := cfg.Sessions.(type) {
 	case *CookieSessions:
-		if src == nil || src.sealer == nil {
+		if src == nil || src.sealers == nil {
 			return fmt.Errorf("identity: Config.Sessions: a *CookieSessions must be made by NewCookieSessions")
 		}
 	case SessionSourceFunc:

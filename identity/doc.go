@@ -64,7 +64,11 @@
 // Rotation: list several keys in Config.SigningKeys (the first signs, the
 // others are published by the JWKS endpoint for verification only), and
 // restart; or call [Server.RotateKeys] at run time, which swaps the whole key
-// set atomically.
+// set atomically. [Server.Rotate] does the same for signing, session and
+// binding keys together, all or nothing, and a [keys.FileSource] calls it
+// when the key files change (see [KeysFrom]). IBM verifies with the one key
+// pasted into its Security tab, so paste the new key there when the first
+// signing key changes.
 //
 // # Targets
 //

@@ -1,6 +1,7 @@
 package identity_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,10 +9,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/webchatid/webchatid/claims"
+	"github.com/webchatid/webchatid/cookie"
 	"github.com/webchatid/webchatid/identity"
 	"github.com/webchatid/webchatid/identity/keys"
 )
@@ -227,4 +231,94 @@ func ExampleServer_RotateKeys() {
 	// signing with 2026-10
 	// signing with 2026-11 - keys published: 2
 	// signing with 2026-11 - keys published: 1
+}
+
+// serverFromFiles returns a Server whose keys follow the files in dir, and
+// the source that watches them (call its Reload on SIGHUP).
+func serverFromFiles(ctx context.Context, dir string) (*identity.Server, *keys.FileSource, error) {
+	file := func(name string) string { return filepath.Join(dir, name) }
+	var srv *identity.Server
+	src, err := keys.NewFileSource(keys.FileSourceConfig{
+		SigningKeyFiles: []string{file("signing.pem"), file("previous.pem")}, // the first signs
+		SessionKeyFiles: []string{file("session.key"), file("session-previous.key")},
+		BindingKeyFiles: []string{file("binding.key"), file("binding-previous.key")},
+		OnChange:        func(m keys.Material) error { return srv.Rotate(identity.KeysFrom(m)) },
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	m := src.Material()
+	srv, err = identity.New(identity.Config{
+		SigningKeys: identity.KeysFrom(m).SigningKeys,
+		SessionKeys: m.SessionKeys,
+		Anonymous:   cookie.Config{BindingKeys: m.BindingKeys},
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	go func() { _ = src.Watch(ctx) }() // returns when ctx is done
+	return srv, src, nil
+}
+
+// Keys that rotate without a restart: a keys.FileSource reads them from
+// files (mounted secrets, say) and hands every change to Server.Rotate.
+// Watch polls the files; Reload (on SIGHUP) reads them at once. The names
+// are fixed: the key in use and the previous one; the same key in both is
+// listed once.
+func ExampleServer_Rotate() {
+	dir, err := os.MkdirTemp("", "webchatid-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	install := func(name string, data []byte) { // write beside, then rename over
+		if err := os.WriteFile(filepath.Join(dir, name+".tmp"), data, 0o600); err != nil {
+			log.Fatal(err)
+		}
+		if err := os.Rename(filepath.Join(dir, name+".tmp"), filepath.Join(dir, name)); err != nil {
+			log.Fatal(err)
+		}
+	}
+	read := func(path string) []byte {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			log.Fatal(err)
+		}
+		return b
+	}
+	oldKey, newKey := read("testdata/rsa2048-a.pem"), read("testdata/rsa2048-b.pkcs8.pem") // test keys
+	// Fixed secrets for the example; never use them (openssl rand -hex 32).
+	install("signing.pem", oldKey)
+	install("previous.pem", oldKey)
+	for _, name := range []string{"session.key", "session-previous.key"} {
+		install(name, []byte(strings.Repeat("5e", 32)))
+	}
+	for _, name := range []string{"binding.key", "binding-previous.key"} {
+		install(name, []byte(strings.Repeat("b1", 32)))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv, src, err := serverFromFiles(ctx, dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("keys published:", len(srv.PublicKeys()))
+
+	// The new key signs, the old one still verifies.
+	install("signing.pem", newKey)
+	if err := src.Reload(); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("keys published:", len(srv.PublicKeys()))
+
+	// Once the old key's tokens have expired (Config.TTL), it goes.
+	install("previous.pem", newKey)
+	if err := src.Reload(); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("keys published:", len(srv.PublicKeys()), "- reloads:", src.Stats().Reloads)
+	// Output:
+	// keys published: 1
+	// keys published: 2
+	// keys published: 1 - reloads: 2
 }

@@ -216,7 +216,7 @@ func (s *Server) serveAuthenticate(w http.ResponseWriter, r *http.Request) {
 	}
 	// Link before the session exists: in strict mode a ledger failure must
 	// not leave a login the ledger does not know.
-	if id, ok := s.anon.PeekID(r); ok {
+	if id, ok := s.anon.Load().PeekID(r); ok {
 		sub, err := s.subject(r, id.Value, info)
 		if err == nil && s.ledgerTrusts(id, sub) {
 			err = s.record(r.Context(), sub, false, info)

@@ -98,8 +98,8 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	}
 	// The visitor keeps the __Host- anonymous ID; an unprefixed one a
 	// sibling subdomain set for the whole site goes.
-	if s.anon.NameFor(r) != s.anon.Name() {
-		cookie.ExpireTossed(w, r, s.anon.Name())
+	if anon := s.anon.Load(); anon.NameFor(r) != anon.Name() {
+		cookie.ExpireTossed(w, r, anon.Name())
 	}
 	if !rotate {
 		return nil
@@ -116,7 +116,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 // fails and Config.StrictLedger is set (an error wrapping
 // [ErrLedgerUnavailable]; the new cookie is set anyway).
 func (s *Server) RotateAnonymousID(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.anon.Rotate(w, r)
+	id, err := s.anon.Load().Rotate(w, r)
 	if err != nil {
 		return fmt.Errorf("identity: anonymous ID: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -53,13 +54,16 @@ var (
 // atomically; it is safe for concurrent use.
 type Server struct {
 	cfg      Config
-	anon     *cookie.Anonymous
-	sessions SessionSource // nil: everyone anonymous
-	store    SessionStore  // nil: no /authenticate, /logout
+	anon     atomic.Pointer[cookie.Anonymous] // swapped by Rotate
+	sessions SessionSource                    // nil: everyone anonymous
+	store    SessionStore                     // nil: no /authenticate, /logout
 	ibm      *rsa.PublicKey
 	skew     time.Duration // iat backdating; exp-iat stays within the target's limit
 	recorder *ledger.Recorder
 	keys     atomic.Pointer[keyState]
+
+	rotateMu    sync.Mutex // serialises RotateKeys and Rotate
+	bindingKeys [][]byte   // the anonymous cookie's, under rotateMu
 
 	cors *corsPolicy // nil: CORS off
 	cop  *http.CrossOriginProtection
@@ -97,10 +101,12 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, skew: min(claims.DefaultSkew, cfg.Target.maxTTL()-cfg.TTL)}
-	var err error
-	if s.anon, err = cookie.NewAnonymous(cfg.Anonymous); err != nil {
+	anon, err := cookie.NewAnonymous(cfg.Anonymous)
+	if err != nil {
 		return nil, fmt.Errorf("identity: Config.Anonymous: %w", err)
 	}
+	s.anon.Store(anon)
+	s.bindingKeys = slices.Clone(cfg.Anonymous.BindingKeys)
 	s.sessions = cfg.Sessions
 	if len(cfg.SessionKeys) > 0 {
 		sc := cfg.SessionCookie
@@ -127,7 +133,7 @@ func New(cfg Config) (*Server, error) {
 	// One name for both cookies would make every token request overwrite
 	// the login, and every login the anonymous ID.
 	if cs, ok := s.sessions.(*CookieSessions); ok {
-		for _, n := range s.anon.Names() {
+		for _, n := range anon.Names() {
 			if slices.Contains(cs.Names(), n) {
 				return nil, fmt.Errorf("identity: Config.Anonymous.Name: %q is also the session cookie's name", n)
 			}
@@ -191,6 +197,8 @@ func (s *Server) log() *slog.Logger {
 // IBM's web chat verifies with the one public key pasted in its Security
 // tab, so paste the new public key there at the moment keys[0] changes.
 func (s *Server) RotateKeys(keys ...SigningKey) error {
+	s.rotateMu.Lock()
+	defer s.rotateMu.Unlock()
 	st, err := newKeyState(keys, "RotateKeys: keys", s.cfg.Target, s.cfg.Now, s.log())
 	if err != nil {
 		return err
@@ -289,7 +297,7 @@ const unmarkedWarning = "identity: a request reached the Server without identity
 // [ErrLedgerUnavailable], [ErrClaims] or [ErrInvalidSession], or are
 // failures of the cookie, the payload encryption or the signer.
 func (s *Server) Token(w http.ResponseWriter, r *http.Request) (token string, expires time.Time, err error) {
-	id, err := s.anon.GetOrSetID(w, r)
+	id, err := s.anon.Load().GetOrSetID(w, r)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("identity: anonymous ID: %w", err)
 	}

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/webchatid/webchatid/cookie"
@@ -204,11 +206,21 @@ func (ContextSessions) Session(r *http.Request) (*SessionInfo, error) {
 // Make one with [NewCookieSessions]; its zero value is not usable, and [New]
 // refuses it.
 type CookieSessions struct {
-	sealer  *cookie.Sealer // the configured name, or DefaultSessionCookie
-	host    *cookie.Sealer // "__Host-" + DefaultSessionCookie for Secure responses; nil unless the name is defaulted
-	log     *slog.Logger   // nil: slog.Default()
-	revoker Revoker        // nil: no server-side revocation (Config.Revoker)
+	// sealers is shared by the copies New makes, so that rotating the
+	// app's CookieSessions or the Server's rotates both.
+	sealers *atomic.Pointer[sessionSealers]
+	cfg     cookie.SealerConfig // as given, without Keys, to rebuild the sealers on rotation
+	log     *slog.Logger        // nil: slog.Default()
+	revoker Revoker             // nil: no server-side revocation (Config.Revoker)
 	now     func() time.Time
+}
+
+// sessionSealers are the sealers of one set of keys, swapped as a whole by
+// [CookieSessions.RotateKeys].
+type sessionSealers struct {
+	keys   [][]byte       // for Server.Rotate's check that session and binding keys differ
+	sealer *cookie.Sealer // the configured name, or DefaultSessionCookie
+	host   *cookie.Sealer // "__Host-" + DefaultSessionCookie for Secure responses; nil unless the name is defaulted
 }
 
 // NewCookieSessions returns a CookieSessions using a sealed cookie with the
@@ -226,6 +238,20 @@ func NewCookieSessions(cfg cookie.SealerConfig) (*CookieSessions, error) {
 }
 
 func newCookieSessions(cfg cookie.SealerConfig, log *slog.Logger) (*CookieSessions, error) {
+	ss, err := newSessionSealers(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c := &CookieSessions{sealers: new(atomic.Pointer[sessionSealers]), log: log, now: cfg.Now}
+	c.cfg, c.cfg.Keys = cfg, nil
+	c.sealers.Store(ss)
+	if c.now == nil {
+		c.now = time.Now
+	}
+	return c, nil
+}
+
+func newSessionSealers(cfg cookie.SealerConfig) (*sessionSealers, error) {
 	defaulted := cfg.Name == ""
 	if defaulted {
 		cfg.Name = DefaultSessionCookie
@@ -234,18 +260,40 @@ func newCookieSessions(cfg cookie.SealerConfig, log *slog.Logger) (*CookieSessio
 	if err != nil {
 		return nil, err
 	}
-	c := &CookieSessions{sealer: s, log: log, now: cfg.Now}
-	if c.now == nil {
-		c.now = time.Now
-	}
+	ss := &sessionSealers{sealer: s, keys: slices.Clone(cfg.Keys)}
 	if defaulted && cfg.Domain == "" && (cfg.Path == "" || cfg.Path == "/") && cfg.Secure != cookie.SecureNever {
 		hcfg := cfg
 		hcfg.Name, hcfg.Secure = "__Host-"+DefaultSessionCookie, cookie.SecureAlways
-		if c.host, err = cookie.NewSealer(hcfg); err != nil {
+		if ss.host, err = cookie.NewSealer(hcfg); err != nil {
 			return nil, err
 		}
 	}
-	return c, nil
+	return ss, nil
+}
+
+// RotateKeys replaces the keys that seal and open the session cookie, with
+// the rules of SealerConfig.Keys: keys[0] seals from now on, and every key
+// opens. To rotate without logging anyone out, pass the new key first and
+// the previous one after it, and drop the previous one in a later call once
+// the sessions it sealed have expired (SealerConfig.MaxAge, 24 hours by
+// default). The swap is atomic and the request path takes no lock. The
+// copy a [Server] makes of a CookieSessions given as Config.Sessions shares
+// its keys, so rotating either rotates both. On error the keys stay as
+// they were; the error never contains key material.
+func (c *CookieSessions) RotateKeys(keys ...[]byte) error {
+	for i, k := range keys {
+		if err := checkSessionKey(k); err != nil {
+			return fmt.Errorf("identity: CookieSessions.RotateKeys: keys[%d]: %w", i, err)
+		}
+	}
+	cfg := c.cfg
+	cfg.Keys = keys
+	ss, err := newSessionSealers(cfg)
+	if err != nil {
+		return fmt.Errorf("identity: CookieSessions.RotateKeys: %w", err)
+	}
+	c.sealers.Store(ss)
+	return nil
 }
 
 func (c *CookieSessions) logger() *slog.Logger {
@@ -256,17 +304,17 @@ func (c *CookieSessions) logger() *slog.Logger {
 }
 
 // pick is the sealer for a response to r.
-func (c *CookieSessions) pick(r *http.Request) *cookie.Sealer {
-	if c.host != nil && c.sealer.Secure(r) {
-		return c.host
+func (ss *sessionSealers) pick(r *http.Request) *cookie.Sealer {
+	if ss.host != nil && ss.sealer.Secure(r) {
+		return ss.host
 	}
-	return c.sealer
+	return ss.sealer
 }
 
 // expireTossed deletes the plain name where a sibling subdomain could have
 // set it, unless it is a __Host- name, which cannot be tossed.
-func (c *CookieSessions) expireTossed(w http.ResponseWriter, r *http.Request) {
-	if name := c.sealer.Name(); !strings.HasPrefix(strings.ToLower(name), "__host-") {
+func (ss *sessionSealers) expireTossed(w http.ResponseWriter, r *http.Request) {
+	if name := ss.sealer.Name(); !strings.HasPrefix(strings.ToLower(name), "__host-") {
 		cookie.ExpireTossed(w, r, name)
 	}
 }
@@ -277,7 +325,7 @@ func (c *CookieSessions) expireTossed(w http.ResponseWriter, r *http.Request) {
 // revoked one or one without a session ID. The only error is a failure of
 // that Revoker (one read per call with a session, none without).
 func (c *CookieSessions) Session(r *http.Request) (*SessionInfo, error) {
-	sealer := c.pick(r)
+	sealer := c.sealers.Load().pick(r)
 	plain, err := sealer.Read(r)
 	if err != nil {
 		if !errors.Is(err, http.ErrNoCookie) {
@@ -324,7 +372,8 @@ func (c *CookieSessions) Login(w http.ResponseWriter, r *http.Request, info *Ses
 	if err := info.validate(); err != nil {
 		return err
 	}
-	sealer := c.pick(r)
+	ss := c.sealers.Load()
+	sealer := ss.pick(r)
 	id, err := newSessionID()
 	if err != nil {
 		return fmt.Errorf("identity: session ID: %w", err)
@@ -337,9 +386,9 @@ func (c *CookieSessions) Login(w http.ResponseWriter, r *http.Request, info *Ses
 	if err := sealer.Write(w, r, plain); err != nil {
 		return fmt.Errorf("identity: writing session cookie: %w", err)
 	}
-	if sealer != c.sealer {
-		c.sealer.Clear(w, r)
-		c.expireTossed(w, r)
+	if sealer != ss.sealer {
+		ss.sealer.Clear(w, r)
+		ss.expireTossed(w, r)
 	}
 	return nil
 }
@@ -359,7 +408,8 @@ func (c *CookieSessions) Logout(w http.ResponseWriter, r *http.Request) {
 // logout revokes the request's session (with a revoker), then clears the
 // cookies. On a revocation failure nothing is written.
 func (c *CookieSessions) logout(w http.ResponseWriter, r *http.Request) error {
-	sealer := c.pick(r)
+	ss := c.sealers.Load()
+	sealer := ss.pick(r)
 	if c.revoker != nil {
 		if plain, err := sealer.Read(r); err == nil {
 			var sealed sessionCookie
@@ -374,24 +424,25 @@ func (c *CookieSessions) logout(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	if sealer != c.sealer {
+	if sealer != ss.sealer {
 		sealer.Clear(w, r)
 	}
-	c.sealer.Clear(w, r)
-	c.expireTossed(w, r)
+	ss.sealer.Clear(w, r)
+	ss.expireTossed(w, r)
 	return nil
 }
 
 // Name returns the session cookie's name: the configured one, or
 // [DefaultSessionCookie] (responses with Secure then use the __Host- name;
 // see [CookieSessions.Names]).
-func (c *CookieSessions) Name() string { return c.sealer.Name() }
+func (c *CookieSessions) Name() string { return c.sealers.Load().sealer.Name() }
 
 // Names returns every name the session cookie may have: Name, and the
 // __Host- name when the name is defaulted.
 func (c *CookieSessions) Names() []string {
-	if c.host == nil {
-		return []string{c.sealer.Name()}
+	ss := c.sealers.Load()
+	if ss.host == nil {
+		return []string{ss.sealer.Name()}
 	}
-	return []string{c.sealer.Name(), c.host.Name()}
+	return []string{ss.sealer.Name(), ss.host.Name()}
 }

@@ -15,7 +15,6 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,7 +24,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -38,7 +36,21 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, nil)
+	// SIGHUP reloads the key files at once (see -watch-interval).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reload := make(chan struct{})
+	go func() {
+		for range hup {
+			select {
+			case reload <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	err := runDemo(ctx, os.Args[1:], os.Stdout, os.Stderr, hooks{reload: reload})
 	if errors.Is(err, flag.ErrHelp) {
 		return
 	}
@@ -51,7 +63,10 @@ func main() {
 // config holds the parsed command line.
 type config struct {
 	addr              string
-	keyFile           string
+	keyFiles          fileList // the first signs, the others only verify
+	sessionKeyFiles   fileList
+	bindingKeyFiles   fileList
+	watchInterval     time.Duration
 	ibmPublicKeyFile  string
 	standinKeyFile    string
 	ttl               time.Duration
@@ -59,8 +74,6 @@ type config struct {
 	region            string
 	serviceInstanceID string
 	ledger            string
-	bindingKeyFile    string
-	sessionKeyFile    string
 	subject           string // "anonymous-id" or "user-id"
 	logoutPolicy      identity.LogoutPolicy
 	sessionEnd        string // "reload" or "destroy"
@@ -78,15 +91,16 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("webchat", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:3001", "listen `address` (host:port; port 0 picks a free one)")
-	fs.StringVar(&c.keyFile, "key", "", "RS256 private key PEM `file` that signs tokens (or env WEBCHATID_PRIVATE_KEY holding the PEM text); default: a new 2048-bit key at each start")
+	fs.Var(&c.keyFiles, "key", "RS256 private key PEM `file` that signs tokens; repeat it to list more: the first signs, the others only verify (published in the JWKS). Or env WEBCHATID_PRIVATE_KEY holding the PEM text; default: a new 2048-bit key at each start")
+	fs.Var(&c.sessionKeyFiles, "session-key", "`file` of the 32-byte key that seals login cookies (openssl rand -hex 32 > session.key; raw, hex or base64); repeat it to list more: the first seals, all open; default: a new key at each start, so a restart logs everyone out")
+	fs.DurationVar(&c.watchInterval, "watch-interval", 10*time.Second, "how often the -key, -session-key and -binding-key files are checked for changes; 0: only on SIGHUP")
 	fs.StringVar(&c.ibmPublicKeyFile, "ibm-public-key", "", "PEM `file` of the \"IBM-provided public key\" that encrypts user_payload (or env WEBCHATID_IBM_PUBLIC_KEY); default: a stand-in key pair, so the stand-in can decrypt")
 	fs.StringVar(&c.standinKeyFile, "standin-key", "", "private key PEM `file` of the stand-in IBM (its public half encrypts user_payload); default: a new key at each start")
 	fs.DurationVar(&c.ttl, "ttl", time.Hour, "token lifetime")
 	fs.StringVar(&c.integrationID, "integration-id", "", "IBM web chat integration `ID` (with -region and -service-instance-id: use IBM's real web chat)")
 	fs.StringVar(&c.region, "region", "", "IBM web chat `region`, e.g. us-south")
 	fs.StringVar(&c.serviceInstanceID, "service-instance-id", "", "IBM web chat service instance `ID`")
-	fs.StringVar(&c.bindingKeyFile, "binding-key", "", "`file` of at least 32 random bytes that binds anonymous IDs to their cookies (openssl rand 32 > binding.key; or env WEBCHATID_BINDING_KEY holding them as hex); default: a new key at each start, so a restart gives every visitor a new anonymous ID")
-	fs.StringVar(&c.sessionKeyFile, "session-key", "", "`file` of exactly 32 random bytes that seals the login cookie (openssl rand 32 > session.key); replicas share it; default: a new key at each start, so a restart logs everyone out")
+	fs.Var(&c.bindingKeyFiles, "binding-key", "`file` of at least 32 random bytes that binds anonymous IDs to their cookies (openssl rand 32 > binding.key; raw, hex or base64; or env WEBCHATID_BINDING_KEY holding them as hex); repeat it to list more: the first binds, all verify; default: a new key at each start, so a restart gives every visitor a new anonymous ID")
 	fs.StringVar(&c.ledger, "ledger", "", "anonymous-ID ledger `DSN`: memory, sqlite:PATH or postgres://… (default: "+ledgerdsn.Default(ledgerApp)+")")
 	fs.StringVar(&c.subject, "subject", "anonymous-id", "the tokens' sub: `anonymous-id` (IBM's tutorial: the same before and after login) or user-id (user-<custom user ID> while logged in, through Config.Subject, so login and logout change sub and webchatid.js ends web chat's session)")
 	policy := fs.String("logout-policy", "keep", "what logout does with the anonymous ID: `keep`, rotate (shared devices), or on-request (the page's \"shared device\" box asks for a new one)")
@@ -119,6 +133,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if c.ttl <= 0 {
 		return c, fmt.Errorf("-ttl %v: must be positive", c.ttl)
 	}
+	if c.watchInterval < 0 {
+		return c, fmt.Errorf("-watch-interval %v: must not be negative", c.watchInterval)
+	}
 	return c, nil
 }
 
@@ -134,13 +151,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 // runWrapped is run with the demo's handler passed through wrap, if not nil:
 // tests count requests with it.
 func runWrapped(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(url string), wrap func(http.Handler) http.Handler) error {
+	return runDemo(ctx, args, stdout, stderr, hooks{ready: ready, wrap: wrap})
+}
+
+// hooks are what main and the tests plug into the demo.
+type hooks struct {
+	ready    func(url string)                // called with the page's URL once the listener is open
+	wrap     func(http.Handler) http.Handler // wraps the demo's handler
+	reload   <-chan struct{}                 // each receive reloads the key files (SIGHUP in main)
+	reloaded func(error)                     // told how each reload from reload went
+}
+
+// runDemo is run with hooks; nil ones are not used.
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, h hooks) error {
+	ready, wrap := h.ready, h.wrap
 	c, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
-	signer, err := signingKey(c, stdout, log)
+	dk, err := loadKeys(c, stdout, log)
 	if err != nil {
 		return err
 	}
@@ -155,26 +186,15 @@ func runWrapped(ctx context.Context, args []string, stdout, stderr io.Writer, re
 	defer closeLedger()
 	log.Info("ledger of anonymous IDs", "dsn", ledgerName)
 
-	// Logins live in a sealed cookie: with -session-key every replica opens
-	// it; without, a key made at start (restarting logs everyone out).
-	sessionKey, err := sessionKey(c, log)
-	if err != nil {
-		return err
-	}
-
-	// The binding MAC proves that a browser was issued its anonymous ID, so
-	// the ledger records and links only IDs this demo issued.
-	bindingKey, err := bindingKey(c, log)
-	if err != nil {
-		return err
-	}
-
+	// Logins live in a sealed cookie; the binding MAC proves that a browser
+	// was issued its anonymous ID, so the ledger records and links only IDs
+	// this demo issued.
 	cfg := identity.Config{
-		SigningKeys:  []identity.SigningKey{{Key: signer}},
+		SigningKeys:  dk.signingKeys(),
 		IBMPublicKey: ibmPub,
 		TTL:          c.ttl,
-		Anonymous:    cookie.Config{BindingKeys: [][]byte{bindingKey}},
-		SessionKeys:  [][]byte{sessionKey},
+		Anonymous:    cookie.Config{BindingKeys: dk.binding},
+		SessionKeys:  dk.session,
 		Revoker:      revokerFor(ledger), // logout revokes the session server-side
 		Authenticate: authenticateDemoUser,
 		Ledger:       ledger,
@@ -212,7 +232,7 @@ func runWrapped(ctx context.Context, args []string, stdout, stderr io.Writer, re
 	mux.Handle("GET /readyz", srv.ReadyHandler())
 	if !c.ibm() {
 		mux.Handle("POST /standin/message", &standin{
-			verifyKey:  signer.Public(),
+			verifyKey:  func() crypto.PublicKey { return srv.PublicKeys()[0] }, // IBM holds one key: the one signing now
 			payloadKey: standinPriv,
 			log:        log,
 			now:        time.Now,
@@ -243,6 +263,14 @@ func runWrapped(ctx context.Context, args []string, stdout, stderr io.Writer, re
 	}
 	fmt.Fprintf(stdout, "webchatid demo: open %s  (web chat: %s; ledger: %s; stop with Ctrl-C)\n", url, mode, ledgerName)
 	log.Info("listening", "url", url, "ttl", c.ttl, "web_chat", mode)
+
+	followCtx, stopFollowing := context.WithCancel(ctx)
+	following := make(chan struct{})
+	go func() {
+		defer close(following)
+		dk.follow(followCtx, srv, c.watchInterval, h.reload, h.reloaded, log)
+	}()
+	defer func() { stopFollowing(); <-following }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -276,88 +304,6 @@ func userSubject(r *http.Request, anonID string, s *identity.SessionInfo) (strin
 		return anonID, nil
 	}
 	return "user-" + s.CustomUserID, nil
-}
-
-// signingKey loads the site's signing key from -key or WEBCHATID_PRIVATE_KEY,
-// or makes an ephemeral one and prints its public key for IBM's Security tab.
-func signingKey(c config, stdout io.Writer, log *slog.Logger) (crypto.Signer, error) {
-	switch {
-	case c.keyFile != "":
-		k, err := keys.LoadPrivateFile(c.keyFile)
-		if err != nil {
-			return nil, fmt.Errorf("-key: %w", err)
-		}
-		return k, nil
-	case os.Getenv("WEBCHATID_PRIVATE_KEY") != "":
-		k, err := keys.PrivateFromEnv("WEBCHATID_PRIVATE_KEY")
-		if err != nil {
-			return nil, err
-		}
-		return k, nil
-	}
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return nil, err
-	}
-	pemText, err := keys.PublicPEM(k.Public())
-	if err != nil {
-		return nil, err
-	}
-	log.Warn("no -key or WEBCHATID_PRIVATE_KEY: signing with an ephemeral 2048-bit RSA key; tokens stop verifying when the demo restarts")
-	fmt.Fprintf(stdout, "Ephemeral signing key; its public key (paste into IBM's Security tab to try it with real web chat):\n%s", pemText)
-	return k, nil
-}
-
-// bindingKey returns the anonymous-ID binding key: from -binding-key, from
-// WEBCHATID_BINDING_KEY (hex), or new.
-func bindingKey(c config, log *slog.Logger) ([]byte, error) {
-	var k []byte
-	switch {
-	case c.bindingKeyFile != "":
-		b, err := os.ReadFile(c.bindingKeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("-binding-key: %w", err)
-		}
-		k = b
-	case os.Getenv("WEBCHATID_BINDING_KEY") != "":
-		b, err := hex.DecodeString(strings.TrimSpace(os.Getenv("WEBCHATID_BINDING_KEY")))
-		if err != nil {
-			return nil, errors.New("WEBCHATID_BINDING_KEY: not hex (make one with openssl rand -hex 32)")
-		}
-		k = b
-	default:
-		k = make([]byte, 32)
-		if _, err := rand.Read(k); err != nil {
-			return nil, err
-		}
-		log.Warn("no -binding-key or WEBCHATID_BINDING_KEY: anonymous IDs are bound with an ephemeral key; visitors get new IDs when the demo restarts")
-		return k, nil
-	}
-	if len(k) < 32 {
-		return nil, fmt.Errorf("binding key is %d bytes, need at least 32 random bytes (openssl rand 32)", len(k))
-	}
-	return k, nil
-}
-
-// sessionKey returns the key that seals the login cookie: from -session-key
-// (exactly 32 bytes), or new.
-func sessionKey(c config, log *slog.Logger) ([]byte, error) {
-	if c.sessionKeyFile == "" {
-		k := make([]byte, 32)
-		if _, err := rand.Read(k); err != nil {
-			return nil, err
-		}
-		log.Info("no -session-key: logins are sealed with a key made at start; restarting logs everyone out")
-		return k, nil
-	}
-	k, err := os.ReadFile(c.sessionKeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("-session-key: %w", err)
-	}
-	if len(k) != 32 {
-		return nil, fmt.Errorf("-session-key: the file holds %d bytes, want exactly 32 random bytes (openssl rand 32)", len(k))
-	}
-	return k, nil
 }
 
 // payloadKeys returns the public key that encrypts user_payload and, when it

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
@@ -92,7 +93,7 @@ func TestStandin(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &standin{verifyKey: signing.Public(), payloadKey: ibm, log: discardLog(), now: func() time.Time { return now }}
+			s := &standin{verifyKey: func() crypto.PublicKey { return signing.Public() }, payloadKey: ibm, log: discardLog(), now: func() time.Time { return now }}
 			if tc.noKey {
 				s.payloadKey = nil
 			}
@@ -231,7 +232,7 @@ func TestStandinRefusesSubChangeWithinSession(t *testing.T) {
 		}
 		return tok
 	}
-	s := &standin{verifyKey: signing.Public(), payloadKey: ibm, log: discardLog(), now: func() time.Time { return now }}
+	s := &standin{verifyKey: func() crypto.PublicKey { return signing.Public() }, payloadKey: ibm, log: discardLog(), now: func() time.Time { return now }}
 	send := func(session, sub string) (int, string) {
 		r := httptest.NewRequest(http.MethodPost, "/standin/message", strings.NewReader(`{"text":"hi"}`))
 		r.Header.Set("Authorization", "Bearer "+token(sub))
@@ -306,7 +307,9 @@ func TestFlagErrors(t *testing.T) {
 		{"unknown logout policy", []string{"-logout-policy", "forget"}, "-logout-policy"},
 		{"unknown subject", []string{"-subject", "email"}, "-subject"},
 		{"unknown session end", []string{"-session-end", "close"}, "-session-end"},
-		{"session key of the wrong size", []string{"-key", "testdata/signing-key.pem", "-standin-key", "testdata/standin-ibm-key.pem", "-ledger", "memory", "-session-key", "testdata/signing-key.pem"}, "want exactly 32"},
+		{"negative watch interval", []string{"-watch-interval", "-1s"}, "-watch-interval"},
+		{"a text file as session key", []string{"-key", "testdata/signing-key.pem", "-session-key", "testdata/README.md", "-ledger", "memory"}, "-session-key"},
+		{"a public key as signing key", []string{"-key", "testdata/signing-key.pem", "-key", "testdata/standin-ibm-public.pem", "-ledger", "memory"}, "holds PUBLIC KEY blocks"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -23,8 +23,8 @@ import (
 // private half of the "IBM-provided public key", and answers with what an
 // action would see.
 type standin struct {
-	verifyKey  crypto.PublicKey
-	payloadKey *rsa.PrivateKey // nil when IBM's real public key encrypts user_payload
+	verifyKey  func() crypto.PublicKey // the key IBM's Security tab holds
+	payloadKey *rsa.PrivateKey         // nil when IBM's real public key encrypts user_payload
 	log        *slog.Logger
 	now        func() time.Time
 
@@ -101,7 +101,7 @@ func (s *standin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	tok, err := claims.Verify(token, s.verifyKey, claims.WithLeeway(0), claims.WithClock(s.now))
+	tok, err := claims.Verify(token, s.verifyKey(), claims.WithLeeway(0), claims.WithClock(s.now))
 	if err != nil {
 		if isExpired(err) {
 			n := s.expired.Add(1)

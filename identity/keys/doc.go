@@ -6,6 +6,11 @@
 // with the key pasted into IBM's Security tab. A key's kid, its RFC 7638
 // thumbprint, is claims.KeyID.
 //
+// It also reads the secrets that seal session cookies and bind anonymous
+// IDs ([ParseSecret], [LoadSecretFile]: raw bytes, hex or base64), and
+// [FileSource] reloads every key when its files change, so keys rotate
+// without a restart.
+//
 // Errors wrap [ErrInvalid] and say what is wrong (the wrong half of a key
 // pair, newlines lost in a copy, a truncated paste) without ever quoting
 // the key material.

@@ -1,9 +1,11 @@
 package keys_test
 
 import (
+	"context"
 	"crypto/rsa"
 	"fmt"
 	"log"
+	"log/slog"
 	"os"
 
 	"github.com/webchatid/webchatid/claims"
@@ -41,4 +43,33 @@ func ExampleParsePrivatePEM() {
 	// 2048 bits
 	// sha256: fd8d60c18cdebc6051667f5633cf3f2576ef6537746565ce8cba40012773b533
 	// kid: CEE5NLS6stGacJMYcsAqjJYsyrtxB74mmb-Z1El5ceo
+}
+
+// A FileSource loads the keys from files (here the test keys; never use
+// them for anything else) and, run with Watch, reloads them when the files
+// change. OnChange hands each new set to the server, as
+// identity.Server.Rotate does; on SIGHUP, call Reload.
+func ExampleNewFileSource() {
+	src, err := keys.NewFileSource(keys.FileSourceConfig{
+		SigningKeyFiles: []string{"testdata/rsa2048-a.pem", "testdata/rsa2048-b.pkcs8.pem"}, // the first signs
+		Logger:          slog.New(slog.DiscardHandler),
+		OnChange: func(m keys.Material) error {
+			fmt.Println("new keys:", len(m.SigningKeys))
+			return nil
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = src.Watch(ctx) }() // returns when ctx is done
+
+	fp, err := keys.Fingerprint(src.Material().SigningKeys[0].Public())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("signing with sha256:", fp)
+	// Output:
+	// signing with sha256: fd8d60c18cdebc6051667f5633cf3f2576ef6537746565ce8cba40012773b533
 }
