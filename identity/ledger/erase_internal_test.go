@@ -26,6 +26,7 @@ type eraseLedger struct {
 
 func (l *eraseLedger) Record(context.Context, string, time.Time) error       { return nil }
 func (l *eraseLedger) Link(context.Context, string, string, time.Time) error { return nil }
+func (l *eraseLedger) Prune(context.Context, time.Time) (int, error)         { return 0, nil }
 func (l *eraseLedger) Export(context.Context, func(Entry) error) error       { return nil }
 func (l *eraseLedger) Lookup(_ context.Context, user string) ([]Entry, error) {
 	l.mu.Lock()

@@ -48,6 +48,7 @@ func (c *countingLedger) Link(context.Context, string, string, time.Time) error 
 
 func (c *countingLedger) Lookup(context.Context, string) ([]Entry, error) { return nil, nil }
 func (c *countingLedger) Forget(context.Context, string, ...string) error { return nil }
+func (c *countingLedger) Prune(context.Context, time.Time) (int, error)   { return 0, nil }
 func (c *countingLedger) Export(context.Context, func(Entry) error) error { return nil }
 
 // fakeClock is a settable clock, safe for concurrent reads.
