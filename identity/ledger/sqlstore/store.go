@@ -86,6 +86,9 @@ type Store struct {
 	closeMu sync.RWMutex // guards closed and sending on queue
 	closed  bool
 	stats   storeStats
+	// testHookBatch, if set (by tests, before the first write), is called
+	// by a writer with each batch's size before committing it.
+	testHookBatch func(n int)
 
 	// SQLite's one writer connection, opened at the first write.
 	writeMu sync.Mutex

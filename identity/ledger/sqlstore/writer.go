@@ -196,6 +196,9 @@ func (s *Store) writeLoop() {
 				break fill
 			}
 		}
+		if h := s.testHookBatch; h != nil {
+			h(len(batch))
+		}
 		s.commitBatch(batch)
 		clear(batch)
 	}
