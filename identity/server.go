@@ -342,9 +342,13 @@ func (s *Server) record(ctx context.Context, sub string, isNew bool, info *Sessi
 	if s.recorder == nil {
 		return nil
 	}
-	err := s.recorder.Seen(ctx, sub, isNew)
+	// The ledger's own deadline, whatever the request's (see
+	// Config.LedgerTimeout); the request's values (trace IDs) are kept.
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.LedgerTimeout)
+	defer cancel()
+	err := s.recorder.Seen(lctx, sub, isNew)
 	if info != nil {
-		err = errors.Join(err, s.recorder.Linked(ctx, sub, info.CustomUserID))
+		err = errors.Join(err, s.recorder.Linked(lctx, sub, info.CustomUserID))
 	}
 	if err == nil {
 		return nil
