@@ -687,7 +687,7 @@ func testPruneRace(t *testing.T, l ledger.Ledger) {
 		func() error {
 			for range 30 {
 				if _, err := l.Prune(ctx, at(time.Hour)); err != nil {
-					return fmt.Errorf("Prune: %w", err)
+					return fmt.Errorf("prune: %w", err)
 				}
 			}
 			return nil
