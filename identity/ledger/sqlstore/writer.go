@@ -295,6 +295,11 @@ func (s *Store) writeRows(ops []*op) error {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.WriteTimeout)
 	defer cancel()
+	if s.dialect == Postgres && len(linkKeys) == 0 {
+		// One statement is atomic by itself: one round trip, no BEGIN
+		// and COMMIT (fresh visitors' batches are all like this).
+		return s.writeRowsPostgres(ctx, s.db, ids, idKeys, nil, nil)
+	}
 	return s.writeTx(ctx, func(tx *sql.Tx) error {
 		if s.dialect == Postgres {
 			return s.writeRowsPostgres(ctx, tx, ids, idKeys, links, linkKeys)
@@ -350,7 +355,12 @@ ON CONFLICT (custom_user_id, anonymous_id) DO UPDATE SET
 WHERE excluded.first_seen < l.first_seen OR excluded.last_seen > l.last_seen`
 )
 
-func (s *Store) writeRowsPostgres(ctx context.Context, tx *sql.Tx, ids map[string]idRow, idKeys []string, links map[linkRow]idRow, linkKeys []linkRow) error {
+// execer is a *sql.Tx or the *sql.DB.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func (s *Store) writeRowsPostgres(ctx context.Context, tx execer, ids map[string]idRow, idKeys []string, links map[linkRow]idRow, linkKeys []linkRow) error {
 	first, last := make([]time.Time, len(idKeys)), make([]time.Time, len(idKeys))
 	for i, id := range idKeys {
 		first[i], last[i] = ids[id].first, ids[id].last
