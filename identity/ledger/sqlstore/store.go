@@ -132,6 +132,9 @@ func NewWithOptions(ctx context.Context, db *sql.DB, d Dialect, opts Options) (*
 	if err := opts.fill(d); err != nil {
 		return nil, err
 	}
+	if d == SQLite && db.Stats().MaxOpenConnections == 1 {
+		return nil, errors.New("sqlstore: SQLite: db allows one open connection, which the Store's writer keeps; allow at least 2 (db.SetMaxOpenConns), so that reads have one")
+	}
 	if err := migrate(ctx, db, d); err != nil {
 		return nil, err
 	}

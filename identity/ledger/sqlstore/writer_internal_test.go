@@ -240,6 +240,23 @@ func TestACallerThatGivesUpReturnsAtOnce(t *testing.T) {
 	}
 }
 
+// TestSQLiteNeedsAConnectionBesideTheWriter: with one connection in all,
+// the writer would keep it and reads would wait forever; New says so.
+func TestSQLiteNeedsAConnectionBesideTheWriter(t *testing.T) {
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "ledger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if s, err := New(db, SQLite); err == nil || !strings.Contains(err.Error(), "at least 2") {
+		if err == nil {
+			s.Close()
+		}
+		t.Errorf("New with MaxOpenConns(1): got %v, want an error saying to allow 2", err)
+	}
+}
+
 func TestOptionsAreChecked(t *testing.T) {
 	for _, tc := range []struct {
 		d    Dialect
