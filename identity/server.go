@@ -159,7 +159,7 @@ func New(cfg Config) (*Server, error) {
 			"identity: Config.Anonymous.MaxAge is under the 45 days IBM advises: IBM bills monthly active users by sub, so a returning visitor whose cookie expired counts again",
 			slog.Duration("max_age", m))
 	}
-	s.recorder = ledger.NewRecorder(cfg.Ledger, cfg.Now)
+	s.recorder = ledger.NewRecorder(withLedgerTimeout(cfg.Ledger, cfg.LedgerTimeout), cfg.Now)
 
 	s.cop = http.NewCrossOriginProtection()
 	for _, o := range slices.Concat(cfg.TrustedOrigins, cfg.AllowedOrigins) {
@@ -342,13 +342,9 @@ func (s *Server) record(ctx context.Context, sub string, isNew bool, info *Sessi
 	if s.recorder == nil {
 		return nil
 	}
-	// The ledger's own deadline, whatever the request's (see
-	// Config.LedgerTimeout); the request's values (trace IDs) are kept.
-	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.LedgerTimeout)
-	defer cancel()
-	err := s.recorder.Seen(lctx, sub, isNew)
+	err := s.recorder.Seen(ctx, sub, isNew)
 	if info != nil {
-		err = errors.Join(err, s.recorder.Linked(lctx, sub, info.CustomUserID))
+		err = errors.Join(err, s.recorder.Linked(ctx, sub, info.CustomUserID))
 	}
 	if err == nil {
 		return nil
