@@ -189,6 +189,15 @@ type Config struct {
 	// The default is false: [New] refuses a Ledger without BindingKeys.
 	LedgerWithoutBinding bool
 
+	// LedgerTimeout bounds each ledger write of a request. The write runs
+	// on a context detached from the request's cancellation with this
+	// deadline of its own, so a ledger that hangs (a black-holed database,
+	// a locked file) delays a token by at most LedgerTimeout and, unless
+	// StrictLedger is set, the token is still issued; and a client that
+	// disconnects does not abort a write already under way. If zero, 250
+	// ms is used ([DefaultLedgerTimeout]); negative values are refused.
+	LedgerTimeout time.Duration
+
 	// LogoutPolicy says whether POST /logout keeps the anonymous ID (and so
 	// sub) or gives the browser a new one, for shared devices; see
 	// [LogoutPolicy] for the trade-off. If zero, [KeepAnonymousID] is used.
@@ -225,6 +234,11 @@ type Config struct {
 	// used.
 	Now func() time.Time
 }
+
+// DefaultLedgerTimeout is the [Config.LedgerTimeout] used when it is zero:
+// short beside a token request's budget, long beside a healthy ledger write
+// (a group commit takes a few milliseconds).
+const DefaultLedgerTimeout = 250 * time.Millisecond
 
 // validate fills the defaults of a copy of the caller's Config and checks
 // every field except SigningKeys (see newKeyState) and the parts checked by
@@ -297,6 +311,12 @@ func (cfg *Config) validate() error {
 		if _, ok := cfg.Sessions.(*CookieSessions); !ok {
 			return fmt.Errorf("identity: Config.Revoker: revokes sealed session cookies: set SessionKeys, or Sessions to a *CookieSessions (a session source of your own revokes its sessions itself)")
 		}
+	}
+	switch {
+	case cfg.LedgerTimeout < 0:
+		return fmt.Errorf("identity: Config.LedgerTimeout: %v is negative", cfg.LedgerTimeout)
+	case cfg.LedgerTimeout == 0:
+		cfg.LedgerTimeout = DefaultLedgerTimeout
 	}
 	if cfg.Ledger != nil && len(cfg.Anonymous.BindingKeys) == 0 && !cfg.LedgerWithoutBinding {
 		return fmt.Errorf("identity: Config.Ledger: needs Config.Anonymous.BindingKeys, so that only IDs this server issued are recorded and linked (without them anyone can present a made-up ID, or someone else's: sub is in every token); set BindingKeys to 32 or more random bytes kept across restarts (openssl rand 32), or set Config.LedgerWithoutBinding to accept that risk")

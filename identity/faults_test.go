@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/webchatid/webchatid/claims"
@@ -282,16 +283,6 @@ func TestFaults(t *testing.T) {
 			wantStatus: 503, wantLog: "ledger", wantStats: identity.Stats{LedgerErrors: 1},
 		},
 		{
-			name: "a ledger that hangs returns when the request ends",
-			cfg:  func(c *identity.Config) { c.Ledger = &fakeLedger{hang: true} },
-			run: func(t *testing.T, f *advFixture) *httptest.ResponseRecorder {
-				ctx, cancel := context.WithCancel(context.Background())
-				time.AfterFunc(time.Millisecond, cancel)
-				return get(f, ctx)
-			},
-			wantStatus: 200, wantLog: "ledger write failed", wantStats: identity.Stats{LedgerErrors: 1},
-		},
-		{
 			name: "a signer that fails at request time (a KMS gone): 500, no token",
 			cfg: func(c *identity.Config) {
 				s := &failingSigner{Signer: rsaKey(t, keyA)}
@@ -347,6 +338,72 @@ func TestFaults(t *testing.T) {
 				t.Errorf("Stats: got %+v, want %+v", got, row.wantStats)
 			}
 		})
+	}
+}
+
+// TestFaultsHangingLedgerHasItsOwnDeadline: a ledger that never answers
+// delays a token by Config.LedgerTimeout, not by the request's own life
+// (which may be unbounded), and a request that ends early does not cut a
+// ledger write short. Fake time (testing/synctest): no real waiting.
+func TestFaultsHangingLedgerHasItsOwnDeadline(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		strict     bool
+		cancelAt   time.Duration // the request's context ends then; 0: never
+		wantStatus int
+	}{
+		{name: "the request never ends: token after LedgerTimeout", wantStatus: 200},
+		{name: "the request ends first: the write still gets its deadline", cancelAt: time.Millisecond, wantStatus: 200},
+		{name: "StrictLedger: 503 after LedgerTimeout", strict: true, wantStatus: 503},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const timeout = 3 * time.Second
+				f := newAdvFixture(t, func(c *identity.Config) {
+					c.Ledger, c.StrictLedger, c.LedgerTimeout = &fakeLedger{hang: true}, tc.strict, timeout
+				})
+				ctx := context.Background()
+				if tc.cancelAt > 0 {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithCancel(ctx)
+					defer cancel()
+					time.AfterFunc(tc.cancelAt, cancel)
+				}
+				start := time.Now()
+				rec := f.serve(f.req("GET", "/createJWT", "", nil).WithContext(ctx))
+				if took := time.Since(start); took != timeout {
+					t.Errorf("the request took %v, want LedgerTimeout (%v)", took, timeout)
+				}
+				if rec.Code != tc.wantStatus {
+					t.Errorf("got status %d, want %d", rec.Code, tc.wantStatus)
+				}
+				if logs := f.logs.String(); !strings.Contains(logs, "deadline exceeded") {
+					t.Errorf("the log lacks the ledger's deadline (not the request's cancellation):\n%s", logs)
+				}
+				if got := f.srv.Stats().LedgerErrors; got != 1 {
+					t.Errorf("Stats.LedgerErrors: got %d, want 1", got)
+				}
+			})
+		})
+	}
+}
+
+// The default LedgerTimeout is short beside a request, and a negative one
+// is refused.
+func TestLedgerTimeoutDefaultAndValidation(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newAdvFixture(t, func(c *identity.Config) { c.Ledger = &fakeLedger{hang: true} })
+		start := time.Now()
+		if rec := f.serve(f.req("GET", "/createJWT", "", nil)); rec.Code != 200 {
+			t.Errorf("got status %d, want 200", rec.Code)
+		}
+		if took := time.Since(start); took != 250*time.Millisecond {
+			t.Errorf("a hanging ledger delayed the token by %v, want the default 250ms", took)
+		}
+	})
+	cfg := identity.Config{SigningKeys: []identity.SigningKey{{Key: rsaKey(t, keyA)}}, LedgerTimeout: -time.Second}
+	if _, err := identity.New(cfg); err == nil || !strings.Contains(err.Error(), "LedgerTimeout") {
+		t.Errorf("New with a negative LedgerTimeout: got %v, want an error naming it", err)
 	}
 }
 

@@ -310,6 +310,7 @@ func (l *fakeLedger) Lookup(context.Context, string) ([]ledger.Entry, error) {
 	return nil, nil
 }
 func (l *fakeLedger) Forget(context.Context, string, ...string) error { return nil }
+func (l *fakeLedger) Prune(context.Context, time.Time) (int, error)   { return 0, nil }
 func (l *fakeLedger) Export(context.Context, func(ledger.Entry) error) error {
 	return nil
 }

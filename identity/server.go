@@ -165,7 +165,7 @@ func New(cfg Config) (*Server, error) {
 			"identity: Config.Anonymous.MaxAge is under the 45 days IBM advises: IBM bills monthly active users by sub, so a returning visitor whose cookie expired counts again",
 			slog.Duration("max_age", m))
 	}
-	s.recorder = ledger.NewRecorder(cfg.Ledger, cfg.Now)
+	s.recorder = ledger.NewRecorder(withLedgerTimeout(cfg.Ledger, cfg.LedgerTimeout), cfg.Now)
 
 	s.cop = http.NewCrossOriginProtection()
 	for _, o := range slices.Concat(cfg.TrustedOrigins, cfg.AllowedOrigins) {

@@ -43,12 +43,6 @@ var errUsage = errors.New("usage")
 // openFunc opens a ledger named by a DSN; ledgerdsn.Open, or a test's.
 type openFunc func(ctx context.Context, dsn string) (ledger.Ledger, func() error, error)
 
-// pruner is the optional method of a ledger store that removes anonymous
-// IDs linked to nobody and last seen before cutoff, returning how many.
-type pruner interface {
-	Prune(ctx context.Context, cutoff time.Time) (int, error)
-}
-
 // row is one JSON line.
 type row struct {
 	AnonymousID  string    `json:"anonymous_id"`
@@ -151,11 +145,7 @@ func (c ledgerCommand) command(ctx context.Context, dsn string, args []string, s
 	case "export":
 		return l.Export(ctx, write)
 	case "prune":
-		p, ok := l.(pruner)
-		if !ok {
-			return fmt.Errorf("this %s ledger cannot prune (its store, %T, has no Prune method; a newer webchatid has one)", ledgerdsn.Kind(dsn), l)
-		}
-		n, err := p.Prune(ctx, cutoff)
+		n, err := l.Prune(ctx, cutoff)
 		if err != nil {
 			return fmt.Errorf("prune: %w", err)
 		}

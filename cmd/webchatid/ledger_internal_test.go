@@ -260,13 +260,19 @@ func TestLedgerPrune(t *testing.T) {
 		}
 	})
 
-	t.Run("a store without Prune says so", func(t *testing.T) {
-		var l struct{ ledger.Ledger } // only the Ledger methods
-		l.Ledger = memstore.New()
-		var errb bytes.Buffer
-		code := ledgerCommand{open: openAs(l), now: time.Now}.run(context.Background(), []string{"-ledger", "memory", "prune", "-older-than", "45d"}, stdio{out: new(bytes.Buffer), err: &errb})
-		if code != exitFail || !strings.Contains(errb.String(), "cannot prune") {
-			t.Errorf("got %d, %q; want 1 and cannot prune", code, errb.String())
+	t.Run("on SQLite", func(t *testing.T) {
+		dsn := seedSQLite(t) // anon-unlinked last seen at t0, the others linked
+		var out, errb bytes.Buffer
+		code := runLedger(context.Background(), []string{"-ledger", dsn, "prune", "-before", t0.Add(time.Minute).Format(time.RFC3339)}, stdio{out: &out, err: &errb})
+		if code != exitOK || !strings.Contains(errb.String(), "pruned 1 anonymous ID(s)") {
+			t.Fatalf("prune: got %d, %q; want 0 and pruned 1", code, errb.String())
+		}
+		out.Reset()
+		if code := runLedger(context.Background(), []string{"-ledger", dsn, "export"}, stdio{out: &out, err: &errb}); code != exitOK {
+			t.Fatalf("export: exit %d, %s", code, errb.String())
+		}
+		if strings.Contains(out.String(), "anon-unlinked") || strings.Count(out.String(), "\n") != 4 {
+			t.Errorf("after prune the ledger holds:\n%s\nwant the 4 linked rows, anon-unlinked gone", out.String())
 		}
 	})
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"time"
 
 	"github.com/webchatid/webchatid/identity"
 	"github.com/webchatid/webchatid/identity/ledger"
@@ -38,4 +40,29 @@ func openLedger(ctx context.Context, name string) (ledger.Ledger, string, func()
 		return nil, "", nil, fmt.Errorf("-ledger: %w", err)
 	}
 	return l, ledgerdsn.Redact(name), func() { _ = closeLedger() }, nil
+}
+
+// ledgerRetention is -ledger-retention's default: the anonymous cookie's
+// lifetime, after which no browser still holds a never-linked ID.
+const ledgerRetention = ledger.DefaultRetention
+
+// startPruner runs a ledger.Pruner on l in the background (at once, then
+// hourly) when retention is positive, and returns a function that stops it
+// and waits for it, to be called before the ledger is closed.
+func startPruner(ctx context.Context, l ledger.Ledger, retention time.Duration, log *slog.Logger) (stop func(), err error) {
+	if retention == 0 {
+		log.Info("ledger retention off: never-linked anonymous IDs are kept")
+		return func() {}, nil
+	}
+	p, err := ledger.NewPruner(ledger.PrunerConfig{Ledger: l, MaxAge: retention, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("-ledger-retention: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = p.Run(ctx) // returns ctx's error once stopped
+	}()
+	return func() { cancel(); <-done }, nil
 }

@@ -74,6 +74,7 @@ type config struct {
 	region            string
 	serviceInstanceID string
 	ledger            string
+	ledgerRetention   time.Duration
 	subject           string // "anonymous-id" or "user-id"
 	logoutPolicy      identity.LogoutPolicy
 	sessionEnd        string // "reload" or "destroy"
@@ -102,6 +103,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.serviceInstanceID, "service-instance-id", "", "IBM web chat service instance `ID`")
 	fs.Var(&c.bindingKeyFiles, "binding-key", "`file` of at least 32 random bytes that binds anonymous IDs to their cookies (openssl rand 32 > binding.key; raw, hex or base64; or env WEBCHATID_BINDING_KEY holding them as hex); repeat it to list more: the first binds, all verify; default: a new key at each start, so a restart gives every visitor a new anonymous ID")
 	fs.StringVar(&c.ledger, "ledger", "", "anonymous-ID ledger `DSN`: memory, sqlite:PATH or postgres://… (default: "+ledgerdsn.Default(ledgerApp)+")")
+	fs.DurationVar(&c.ledgerRetention, "ledger-retention", ledgerRetention, "prune never-linked anonymous IDs from the ledger once unseen this long (hourly, in the background; 0: never)")
 	fs.StringVar(&c.subject, "subject", "anonymous-id", "the tokens' sub: `anonymous-id` (IBM's tutorial: the same before and after login) or user-id (user-<custom user ID> while logged in, through Config.Subject, so login and logout change sub and webchatid.js ends web chat's session)")
 	policy := fs.String("logout-policy", "keep", "what logout does with the anonymous ID: `keep`, rotate (shared devices), or on-request (the page's \"shared device\" box asks for a new one)")
 	fs.StringVar(&c.sessionEnd, "session-end", "reload", "how webchatid.js ends web chat's session on logout or a sub change: `reload` (destroySession, page reload) or destroy (destroy, destroySession, a new web chat without reload)")
@@ -135,6 +137,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.watchInterval < 0 {
 		return c, fmt.Errorf("-watch-interval %v: must not be negative", c.watchInterval)
+	}
+	if c.ledgerRetention < 0 {
+		return c, fmt.Errorf("-ledger-retention %v: must not be negative", c.ledgerRetention)
 	}
 	return c, nil
 }
@@ -185,6 +190,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, h hoo
 	}
 	defer closeLedger()
 	log.Info("ledger of anonymous IDs", "dsn", ledgerName)
+	stopPruner, err := startPruner(ctx, ledger, c.ledgerRetention, log)
+	if err != nil {
+		return err
+	}
+	defer stopPruner() // before closeLedger
 
 	// Logins live in a sealed cookie; the binding MAC proves that a browser
 	// was issued its anonymous ID, so the ledger records and links only IDs

@@ -87,3 +87,33 @@ func ExampleEraser() {
 	// deleted: [anon-1111 anon-2222] failed: 0
 	// left in the ledger: 0
 }
+
+// ExampleNewPruner keeps never-linked anonymous IDs for 45 days after they
+// were last seen (the anonymous cookie's lifetime); linked IDs stay until a
+// privacy request forgets them. A server runs p.Run(ctx) in a goroutine.
+func ExampleNewPruner() {
+	ctx := context.Background()
+	store := memstore.New()
+	now := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	_ = store.Record(ctx, "anon-old", now.AddDate(0, 0, -50))
+	_ = store.Record(ctx, "anon-recent", now.AddDate(0, 0, -10))
+	_ = store.Link(ctx, "anon-linked", "customer-42", now.AddDate(0, 0, -90))
+
+	p, err := ledger.NewPruner(ledger.PrunerConfig{Ledger: store, Now: func() time.Time { return now }})
+	if err != nil {
+		log.Fatal(err)
+	}
+	n, err := p.Prune(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("pruned:", n)
+	_ = store.Export(ctx, func(e ledger.Entry) error {
+		fmt.Println("kept:", e.AnonymousID)
+		return nil
+	})
+	// Output:
+	// pruned: 1
+	// kept: anon-linked
+	// kept: anon-recent
+}

@@ -13,7 +13,9 @@ import (
 // and fails the next fail writes with errWrite; for the Eraser's tests it
 // answers Lookup from byUser (anonymous IDs by custom user ID) and records
 // every Forget call in forgotten, and lookupErr and forgetErr make those
-// fail. Export lists nothing. It is safe for concurrent use.
+// fail; for the Pruner's tests Prune records each cutoff, reports pruned
+// rows removed and fails with pruneErr. Export lists nothing. It is safe for
+// concurrent use.
 type fakeLedger struct {
 	recorded, linked atomic.Int64
 	fail             atomic.Int64 // writes still to fail
@@ -23,6 +25,9 @@ type fakeLedger struct {
 	lookupErr error
 	forgetErr error
 	forgotten [][]string // each Forget call: the user, then the IDs
+	pruned    int        // what Prune reports it removed
+	pruneErr  error
+	cutoffs   []time.Time // each Prune call's cutoff
 }
 
 var errWrite = errors.New("write failed")
@@ -77,3 +82,17 @@ func (l *fakeLedger) Forget(_ context.Context, user string, ids ...string) error
 }
 
 func (l *fakeLedger) Export(context.Context, func(Entry) error) error { return nil }
+
+func (l *fakeLedger) Prune(_ context.Context, cutoff time.Time) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cutoffs = append(l.cutoffs, cutoff)
+	return l.pruned, l.pruneErr
+}
+
+// pruneCalls returns the cutoffs Prune was called with, in order.
+func (l *fakeLedger) pruneCalls() []time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]time.Time(nil), l.cutoffs...)
+}

@@ -80,6 +80,15 @@ type Ledger interface {
 	// AnonymousID then CustomUserID (byte order). It stops at and returns
 	// the first error fn returns. fn may call the Ledger.
 	Export(ctx context.Context, fn func(Entry) error) error
+
+	// Prune removes the anonymous IDs that are linked to no user and
+	// were last seen before cutoff (strictly), and returns how many it
+	// removed. Linked IDs and their links are never pruned: only Forget
+	// removes them. An ID seen again after being pruned is recorded
+	// afresh. Prune may work in several transactions; on an error it
+	// returns the number removed so far. [Pruner] calls it in the
+	// background to bound the ledger's growth.
+	Prune(ctx context.Context, cutoff time.Time) (int, error)
 }
 
 // Memory bounds of a [Recorder]: it remembers at most

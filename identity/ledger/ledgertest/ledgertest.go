@@ -52,6 +52,10 @@ func Run(t *testing.T, open func(t *testing.T) ledger.Ledger) {
 		{"a canceled context is refused", testCanceled},
 		{"50 concurrent writers lose nothing", testConcurrent},
 		{"forget racing with link never fails or deadlocks", testForgetRace},
+		{"prune removes only never-linked IDs last seen before the cutoff", testPrune},
+		{"prune keeps an ID recorded again after the cutoff", testPruneRecordAgain},
+		{"prune of more IDs than one chunk removes them all", testPruneMany},
+		{"prune racing with link never removes a link", testPruneRace},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t))
@@ -438,6 +442,9 @@ func testCanceled(t *testing.T, l ledger.Ledger) {
 	if err := l.Link(ctx, "anon-1", "user-1", at(0)); !errors.Is(err, context.Canceled) {
 		t.Errorf("Link: got %v, want context.Canceled", err)
 	}
+	if _, err := l.Prune(ctx, at(time.Hour)); !errors.Is(err, context.Canceled) {
+		t.Errorf("Prune: got %v, want context.Canceled", err)
+	}
 	if got := export(t, l); len(got) != 0 {
 		t.Errorf("Export after canceled writes: got %v, want nothing", got)
 	}
@@ -587,5 +594,106 @@ func concurrently(t *testing.T, jobs ...func() error) {
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func prune(t *testing.T, l ledger.Ledger, cutoff time.Time) int {
+	t.Helper()
+	n, err := l.Prune(context.Background(), cutoff)
+	if err != nil {
+		t.Fatalf("Prune(%v): %v", cutoff, err)
+	}
+	return n
+}
+
+func testPrune(t *testing.T, l ledger.Ledger) {
+	ctx := context.Background()
+	if n := prune(t, l, at(time.Hour)); n != 0 {
+		t.Errorf("Prune of an empty ledger: got %d, want 0", n)
+	}
+	must(t, l.Record(ctx, "anon-old", at(0)))
+	must(t, l.Record(ctx, "anon-old2", at(time.Minute)))
+	must(t, l.Record(ctx, "anon-at-cutoff", at(time.Hour)))
+	must(t, l.Record(ctx, "anon-new", at(2*time.Hour)))
+	must(t, l.Link(ctx, "anon-old-linked", "user-1", at(0)))
+	must(t, l.Link(ctx, "anon-shared", "user-2", at(0)))
+	if n := prune(t, l, at(time.Hour)); n != 2 {
+		t.Errorf("Prune: got %d removed, want 2 (anon-old, anon-old2)", n)
+	}
+	wantEntries(t, "Export after Prune", export(t, l), []ledger.Entry{
+		entry("anon-at-cutoff", "", time.Hour, time.Hour), // not before the cutoff
+		entry("anon-new", "", 2*time.Hour, 2*time.Hour),
+		entry("anon-old-linked", "user-1", 0, 0),
+		entry("anon-shared", "user-2", 0, 0),
+	})
+	if n := prune(t, l, at(time.Hour)); n != 0 {
+		t.Errorf("Prune again: got %d removed, want 0", n)
+	}
+	// Once pruned, an ID seen again starts afresh.
+	must(t, l.Record(ctx, "anon-old", at(3*time.Hour)))
+	wantEntries(t, "Export after re-record", export(t, l)[2:3], []ledger.Entry{entry("anon-old", "", 3*time.Hour, 3*time.Hour)})
+}
+
+func testPruneRecordAgain(t *testing.T, l ledger.Ledger) {
+	ctx := context.Background()
+	must(t, l.Record(ctx, "anon-1", at(0)))
+	must(t, l.Record(ctx, "anon-1", at(2*time.Hour))) // last seen moves past the cutoff
+	must(t, l.Record(ctx, "anon-2", at(0)))
+	if n := prune(t, l, at(time.Hour)); n != 1 {
+		t.Errorf("Prune: got %d removed, want 1", n)
+	}
+	wantEntries(t, "Export", export(t, l), []ledger.Entry{entry("anon-1", "", 0, 2*time.Hour)})
+}
+
+func testPruneMany(t *testing.T, l ledger.Ledger) {
+	ctx := context.Background()
+	const n = 2500 // more than one transaction's worth in the SQL stores
+	var jobs []func() error
+	for w := range 10 {
+		jobs = append(jobs, func() error {
+			for i := w; i < n; i += 10 {
+				if err := l.Record(ctx, fmt.Sprintf("anon-%04d", i), at(time.Duration(i%3)*time.Minute)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	concurrently(t, jobs...)
+	must(t, l.Record(ctx, "anon-keep", at(time.Hour)))
+	if got := prune(t, l, at(time.Hour)); got != n {
+		t.Errorf("Prune: got %d removed, want %d", got, n)
+	}
+	wantEntries(t, "Export", export(t, l), []ledger.Entry{entry("anon-keep", "", time.Hour, time.Hour)})
+}
+
+// testPruneRace: Prune racing with Link on old, never-linked IDs may remove
+// an ID before it is linked (Link then records it afresh), but never a link.
+func testPruneRace(t *testing.T, l ledger.Ledger) {
+	ctx := context.Background()
+	const n = 300
+	for i := range n {
+		must(t, l.Record(ctx, fmt.Sprintf("anon-%03d", i), at(0)))
+	}
+	concurrently(t,
+		func() error {
+			for i := range n {
+				if err := l.Link(ctx, fmt.Sprintf("anon-%03d", i), "user-1", at(0)); err != nil {
+					return fmt.Errorf("Link(anon-%03d): %w", i, err)
+				}
+			}
+			return nil
+		},
+		func() error {
+			for range 30 {
+				if _, err := l.Prune(ctx, at(time.Hour)); err != nil {
+					return fmt.Errorf("prune: %w", err)
+				}
+			}
+			return nil
+		},
+	)
+	if got := len(lookup(t, l, "user-1")); got != n {
+		t.Errorf("Lookup after the race: got %d links, want all %d", got, n)
 	}
 }

@@ -156,6 +156,24 @@ func (s *Store) Forget(ctx context.Context, customUserID string, anonIDs ...stri
 	return nil
 }
 
+// Prune implements [ledger.Ledger].
+func (s *Store) Prune(ctx context.Context, cutoff time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	cutoff = norm(cutoff)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, sp := range s.anon {
+		if len(s.users[id]) == 0 && sp.last.Before(cutoff) {
+			delete(s.anon, id)
+			n++
+		}
+	}
+	return n, nil
+}
+
 // Export implements [ledger.Ledger]. It copies the rows under the lock and
 // calls fn without holding it, so fn may use the Store.
 func (s *Store) Export(ctx context.Context, fn func(ledger.Entry) error) error {

@@ -17,4 +17,23 @@
 // time earlier and a last-seen time later, so retries and concurrent writers
 // from several processes are safe. Times are stored in UTC, to the
 // microsecond.
+//
+// # Group commit
+//
+// Record and Link are group-committed: concurrent calls that arrive while a
+// transaction is being committed wait and go into the next one together
+// (at most [Options.MaxBatch] rows), and each call returns only after the
+// transaction holding its row has committed. A batch that fails is retried
+// row by row, so a bad row fails only its own caller. On SQLite every write
+// of the Store goes through one connection (the file has one write lock);
+// on PostgreSQL each batch is one multi-row upsert per table, from
+// [Options.Writers] writers. [Store.Stats] reports batches, rows, the
+// largest batch and errors; [Store.Close] commits what is pending, after
+// which writes fail with [ErrClosed].
+//
+// # Retention
+//
+// [Store.Prune] deletes the never-linked anonymous IDs last seen before a
+// cutoff (schema version 3 indexes last_seen for it); ledger.Pruner calls
+// it in the background.
 package sqlstore

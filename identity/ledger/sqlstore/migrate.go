@@ -33,10 +33,13 @@ var migrations = [][]string{
 		)`,
 		`CREATE INDEX webchatid_revoked_sessions_until ON webchatid_revoked_sessions (revoked_until)`,
 	},
+	{ // 3: retention (Store.Prune finds old IDs by last_seen)
+		`CREATE INDEX webchatid_anonymous_ids_last_seen ON webchatid_anonymous_ids (last_seen)`,
+	},
 }
 
 // SchemaVersion is the schema version this package creates and expects.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // ErrSchemaTooNew is returned by [New] when the database was migrated by a
 // newer version of this package.

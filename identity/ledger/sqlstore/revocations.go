@@ -31,18 +31,17 @@ func (s *Store) Revoke(ctx context.Context, sessionID string, until time.Time) e
 	if sessionID == "" {
 		return errors.New("sqlstore: Revoke: empty session ID")
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	if err := s.checkOpen(ctx); err != nil {
+		return fmt.Errorf("sqlstore: Revoke: %w", err)
+	}
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.dialect.rebind(pruneRevokedSQL), s.dialect.timeArg(time.Now())); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, s.dialect.rebind(revokeSQL), sessionID, s.dialect.timeArg(until))
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("sqlstore: Revoke: %w", err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, s.dialect.rebind(pruneRevokedSQL), s.dialect.timeArg(time.Now())); err != nil {
-		return fmt.Errorf("sqlstore: Revoke: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, s.dialect.rebind(revokeSQL), sessionID, s.dialect.timeArg(until)); err != nil {
-		return fmt.Errorf("sqlstore: Revoke: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlstore: Revoke: %w", err)
 	}
 	return nil

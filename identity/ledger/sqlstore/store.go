@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/webchatid/webchatid/identity/ledger"
@@ -61,16 +62,37 @@ AND NOT EXISTS (SELECT 1 FROM webchatid_links WHERE webchatid_links.anonymous_id
 // [database/sql]. It is safe for concurrent use, also by several processes
 // sharing one database.
 //
-// The schema is three tables, webchatid_anonymous_ids, webchatid_links and
-// webchatid_schema_version, in the database's default schema (for
-// PostgreSQL, the first schema of the connection's search_path).
+// Record and Link are group-committed: concurrent calls share one
+// transaction (see [Options]), and each returns only after the transaction
+// holding its row has committed. On SQLite all of the Store's writes go
+// through one connection, so they never wait for each other's write lock.
+//
+// The schema is four tables, webchatid_anonymous_ids, webchatid_links,
+// webchatid_revoked_sessions and webchatid_schema_version, in the
+// database's default schema (for PostgreSQL, the first schema of the
+// connection's search_path).
 type Store struct {
 	db      *sql.DB
 	dialect Dialect
+	opts    Options
 
-	record, link, lookup *sql.Stmt
-	userIDs, id          string
-	unlink, dropOrphan   string
+	lookup           *sql.Stmt
+	userIDs, id      string
+	unlink, dropOrph string
+
+	// The group-commit writers (writer.go).
+	queue   chan *op
+	writers sync.WaitGroup
+	closeMu sync.RWMutex // guards closed and sending on queue
+	closed  bool
+	stats   storeStats
+	// testHookBatch, if set (by tests, before the first write), is called
+	// by a writer with each batch's size before committing it.
+	testHookBatch func(n int)
+
+	// SQLite's one writer connection, opened at the first write.
+	writeMu sync.Mutex
+	wconn   *sql.Conn
 }
 
 // New returns a Store on db, creating or upgrading its schema first; it is
@@ -80,7 +102,13 @@ func New(db *sql.DB, d Dialect) (*Store, error) {
 	return NewContext(context.Background(), db, d)
 }
 
-// NewContext returns a Store on db, creating or upgrading its schema first.
+// NewContext is [NewWithOptions] with the default [Options].
+func NewContext(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
+	return NewWithOptions(ctx, db, d, Options{})
+}
+
+// NewWithOptions returns a Store on db, creating or upgrading its schema
+// first, with its writers tuned by opts.
 //
 // Migration is idempotent and safe when several processes start together:
 // it runs in one transaction holding the database's write lock (SQLite:
@@ -89,19 +117,28 @@ func New(db *sql.DB, d Dialect) (*Store, error) {
 // version of this package is refused with [ErrSchemaTooNew].
 //
 // For SQLite, open db with a busy timeout, foreign keys on and immediate
-// transactions, as package sqlite does; otherwise concurrent writers may see
-// "database is locked".
-func NewContext(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
+// transactions, as package sqlite does, and allow it at least two
+// connections (the writer keeps one). For PostgreSQL, size db's pool to at
+// least opts.Writers plus the reads you expect, and set its idle limit to
+// the same number, so that connections are reused rather than re-opened
+// (package postgres does).
+func NewWithOptions(ctx context.Context, db *sql.DB, d Dialect, opts Options) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("sqlstore: nil *sql.DB")
 	}
 	if !d.valid() {
 		return nil, fmt.Errorf("sqlstore: unknown dialect %v", d)
 	}
+	if err := opts.fill(d); err != nil {
+		return nil, err
+	}
+	if d == SQLite && db.Stats().MaxOpenConnections == 1 {
+		return nil, errors.New("sqlstore: SQLite: db allows one open connection, which the Store's writer keeps; allow at least 2 (db.SetMaxOpenConns), so that reads have one")
+	}
 	if err := migrate(ctx, db, d); err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, dialect: d}
+	s := &Store{db: db, dialect: d, opts: opts}
 	userIDs, id := userIDsSQL, idSQL
 	if d == Postgres {
 		userIDs += " FOR UPDATE"
@@ -109,18 +146,13 @@ func NewContext(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
 	}
 	s.userIDs, s.id = d.rebind(userIDs), d.rebind(id)
 	s.unlink = d.rebind(unlinkSQL)
-	s.dropOrphan = d.rebind(dropOrphanSQL)
-	for _, p := range []struct {
-		stmt **sql.Stmt
-		q    string
-	}{{&s.record, recordSQL}, {&s.link, linkSQL}, {&s.lookup, lookupSQL}} {
-		st, err := db.PrepareContext(ctx, d.rebind(p.q))
-		if err != nil {
-			s.closeStmts()
-			return nil, fmt.Errorf("sqlstore: prepare: %w", err)
-		}
-		*p.stmt = st
+	s.dropOrph = d.rebind(dropOrphanSQL)
+	st, err := db.PrepareContext(ctx, d.rebind(lookupSQL))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: prepare: %w", err)
 	}
+	s.lookup = st
+	s.startWriters()
 	return s, nil
 }
 
@@ -130,60 +162,47 @@ func (s *Store) DB() *sql.DB { return s.db }
 // Dialect returns the Store's dialect.
 func (s *Store) Dialect() Dialect { return s.dialect }
 
-// Close releases the Store's prepared statements and closes its database
-// handle. A Store made by [New] shares that handle with its caller: call
-// Close only when nothing else uses it.
+// Close stops accepting writes (they then fail with [ErrClosed]), waits
+// for the writers to commit every row already handed to them, and closes
+// the Store's statements, its writer connection and its database handle.
+// A Store made by [New] shares that handle with its caller: call Close only
+// when nothing else uses it. Close is safe to call more than once.
 func (s *Store) Close() error {
-	s.closeStmts()
+	s.closeMu.Lock()
+	if s.closed {
+		s.closeMu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.queue)
+	s.closeMu.Unlock()
+	s.writers.Wait()
+	s.writeMu.Lock()
+	if s.wconn != nil {
+		s.wconn.Close()
+		s.wconn = nil
+	}
+	s.writeMu.Unlock()
+	s.lookup.Close()
 	return s.db.Close()
 }
 
-func (s *Store) closeStmts() {
-	for _, st := range []*sql.Stmt{s.record, s.link, s.lookup} {
-		if st != nil {
-			st.Close()
-		}
-	}
-}
-
-// Record implements [ledger.Ledger] with one upsert.
+// Record implements [ledger.Ledger]: the ID's upsert, group-committed with
+// the other writes waiting.
 func (s *Store) Record(ctx context.Context, anonID string, at time.Time) error {
 	if anonID == "" {
 		return errEmptyID
 	}
-	t := s.dialect.timeArg(at)
-	if _, err := s.record.ExecContext(ctx, anonID, t, t); err != nil {
-		return fmt.Errorf("sqlstore: record: %w", err)
-	}
-	return nil
+	return s.enqueue(ctx, anonID, "", at)
 }
 
 // Link implements [ledger.Ledger]: the ID's upsert and the link's upsert
-// in one transaction.
-func (s *Store) Link(ctx context.Context, anonID, customUserID string, at time.Time) (err error) {
+// in one transaction, group-committed with the other writes waiting.
+func (s *Store) Link(ctx context.Context, anonID, customUserID string, at time.Time) error {
 	if anonID == "" || customUserID == "" {
 		return errEmptyID
 	}
-	t := s.dialect.timeArg(at)
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlstore: link: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tx.Rollback()
-		}
-	}()
-	if _, err := tx.StmtContext(ctx, s.record).ExecContext(ctx, anonID, t, t); err != nil {
-		return fmt.Errorf("sqlstore: link: %w", err)
-	}
-	if _, err := tx.StmtContext(ctx, s.link).ExecContext(ctx, anonID, customUserID, t, t); err != nil {
-		return fmt.Errorf("sqlstore: link: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlstore: link: commit: %w", err)
-	}
-	return nil
+	return s.enqueue(ctx, anonID, customUserID, at)
 }
 
 // Lookup implements [ledger.Ledger].
@@ -209,16 +228,18 @@ func (s *Store) Lookup(ctx context.Context, customUserID string) ([]ledger.Entry
 }
 
 // Forget implements [ledger.Ledger] in one transaction.
-func (s *Store) Forget(ctx context.Context, customUserID string, anonIDs ...string) (err error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+func (s *Store) Forget(ctx context.Context, customUserID string, anonIDs ...string) error {
+	if err := s.checkOpen(ctx); err != nil {
+		return err
+	}
+	err := s.writeTx(ctx, func(tx *sql.Tx) error { return s.forget(ctx, tx, customUserID, anonIDs) })
 	if err != nil {
 		return fmt.Errorf("sqlstore: forget: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			tx.Rollback()
-		}
-	}()
+	return nil
+}
+
+func (s *Store) forget(ctx context.Context, tx *sql.Tx, customUserID string, anonIDs []string) (err error) {
 	var ids []string
 	if customUserID == "" {
 		// IDs linked to nobody (the unlink below finds no link); locked
@@ -226,13 +247,13 @@ func (s *Store) Forget(ctx context.Context, customUserID string, anonIDs ...stri
 		ids = slices.Compact(slices.Sorted(slices.Values(anonIDs)))
 		for _, id := range ids {
 			if _, err := queryStrings(ctx, tx, s.id, id); err != nil {
-				return fmt.Errorf("sqlstore: forget: %w", err)
+				return err
 			}
 		}
 	} else {
 		ids, err = queryStrings(ctx, tx, s.userIDs, customUserID)
 		if err != nil {
-			return fmt.Errorf("sqlstore: forget: %w", err)
+			return err
 		}
 		if len(anonIDs) > 0 {
 			ids = slices.DeleteFunc(ids, func(id string) bool { return !slices.Contains(anonIDs, id) })
@@ -240,14 +261,11 @@ func (s *Store) Forget(ctx context.Context, customUserID string, anonIDs ...stri
 	}
 	for _, id := range ids {
 		if _, err := tx.ExecContext(ctx, s.unlink, customUserID, id); err != nil {
-			return fmt.Errorf("sqlstore: forget: %w", err)
+			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.dropOrphan, id, id); err != nil {
-			return fmt.Errorf("sqlstore: forget: %w", err)
+		if _, err := tx.ExecContext(ctx, s.dropOrph, id, id); err != nil {
+			return err
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlstore: forget: commit: %w", err)
 	}
 	return nil
 }

@@ -42,16 +42,49 @@ func DSN(path string) (string, error) {
 	return path + "?" + params, nil
 }
 
+// DefaultReaders is the number of read connections [Open] allows beside
+// the one writer connection.
+const DefaultReaders = 4
+
+// Options tune [OpenOptions]. The zero value gives the defaults.
+type Options struct {
+	// Readers is the number of connections for reads (Lookup, Export,
+	// Revoked) beside the Store's one writer connection: the pool holds
+	// at most Readers+1 connections and keeps them all open when idle. If
+	// zero, [DefaultReaders] (4) is used.
+	Readers int
+
+	// Store tunes the Store's group commit (Writers must stay 0 or 1 for
+	// SQLite).
+	Store sqlstore.Options
+}
+
 // Open opens (creating if needed) the SQLite database file at path and
 // returns a [sqlstore.Store] on it with its schema created or migrated. A new
 // file gets mode 0600, owner only: the ledger is personal data. The Store
 // owns the database: call its Close method when done.
+//
+// All writes go through one connection and are group-committed (see
+// [sqlstore.Store]): SQLite has one write lock per file, and one writer
+// that commits many rows per transaction is faster than many connections
+// taking turns for the lock.
 func Open(path string) (*sqlstore.Store, error) {
-	return OpenContext(context.Background(), path)
+	return OpenOptions(context.Background(), path, Options{})
 }
 
 // OpenContext is [Open] with a context for the schema migration.
 func OpenContext(ctx context.Context, path string) (*sqlstore.Store, error) {
+	return OpenOptions(ctx, path, Options{})
+}
+
+// OpenOptions is [OpenContext] with [Options].
+func OpenOptions(ctx context.Context, path string, opts Options) (*sqlstore.Store, error) {
+	switch {
+	case opts.Readers < 0:
+		return nil, fmt.Errorf("sqlite: Options.Readers: %d is negative", opts.Readers)
+	case opts.Readers == 0:
+		opts.Readers = DefaultReaders
+	}
 	dsn, err := DSN(path)
 	if err != nil {
 		return nil, err
@@ -67,12 +100,14 @@ func OpenContext(ctx context.Context, path string) (*sqlstore.Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	db.SetMaxOpenConns(opts.Readers + 1)
+	db.SetMaxIdleConns(opts.Readers + 1)
 	// Switching a new file to WAL takes an exclusive lock, and SQLite
 	// answers a second process doing the same at the same moment with
 	// SQLITE_BUSY at once, without waiting (to avoid a deadlock). So when
 	// processes start together, retry for a while.
 	for attempt := 1; ; attempt++ {
-		s, err := sqlstore.NewContext(ctx, db, sqlstore.SQLite)
+		s, err := sqlstore.NewWithOptions(ctx, db, sqlstore.SQLite, opts.Store)
 		if err == nil {
 			return s, nil
 		}

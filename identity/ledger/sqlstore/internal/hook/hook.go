@@ -1,0 +1,18 @@
+// Package hook lets the tests of the store packages (which must open a real
+// database, and so cannot live in package sqlstore without giving its
+// importers a driver) reach into a sqlstore.Store's writer. Package
+// sqlstore sets these at init; nothing but tests calls them.
+package hook
+
+var (
+	// OnBatch sets, on store s (a *sqlstore.Store), a function each writer
+	// calls with a batch's size before committing it. Set it before the
+	// first write.
+	OnBatch func(s any, f func(n int))
+
+	// Queued returns how many rows wait in s's queue.
+	Queued func(s any) int
+
+	// Closing reports whether Close has begun on s.
+	Closing func(s any) bool
+)

@@ -1,0 +1,93 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// pruneChunk bounds the IDs one Prune transaction deletes, so that a large
+// first prune does not hold the writer (or, on PostgreSQL, thousands of row
+// locks) for long; Prune loops until a chunk comes back short.
+const pruneChunk = 1000
+
+const (
+	// pruneSQLite deletes up to pruneChunk never-linked IDs last seen
+	// before the cutoff. SQLite has one writer, so nothing can link an ID
+	// between the check and the delete.
+	pruneSQLite = `DELETE FROM webchatid_anonymous_ids WHERE anonymous_id IN (
+	SELECT a.anonymous_id FROM webchatid_anonymous_ids a
+	WHERE a.last_seen < ? AND NOT EXISTS (SELECT 1 FROM webchatid_links l WHERE l.anonymous_id = a.anonymous_id)
+	LIMIT ?)`
+
+	// prunePick locks (FOR UPDATE, in ID order as Link and Forget take
+	// them) the candidates; pruneLocked then deletes those still unlinked
+	// and old. In READ COMMITTED the second statement sees every link
+	// committed before the locks were granted, and a Link not yet
+	// committed waits for the ID's lock, so a link is never cascaded away.
+	prunePick = `SELECT a.anonymous_id FROM webchatid_anonymous_ids a
+WHERE a.last_seen < $1 AND NOT EXISTS (SELECT 1 FROM webchatid_links l WHERE l.anonymous_id = a.anonymous_id)
+ORDER BY a.anonymous_id LIMIT $2 FOR UPDATE`
+	pruneLocked = `DELETE FROM webchatid_anonymous_ids a WHERE a.anonymous_id = ANY($1::text[]) AND a.last_seen < $2
+AND NOT EXISTS (SELECT 1 FROM webchatid_links l WHERE l.anonymous_id = a.anonymous_id)`
+)
+
+// Prune implements [ledger.Ledger]: it deletes the anonymous IDs linked to
+// no user and last seen before cutoff, in transactions of at most 1000 IDs
+// each (so concurrent writes wait little), and returns how many it
+// deleted. The index webchatid_anonymous_ids_last_seen (schema version 3)
+// keeps it from scanning the table.
+func (s *Store) Prune(ctx context.Context, cutoff time.Time) (int, error) {
+	if err := s.checkOpen(ctx); err != nil {
+		return 0, err
+	}
+	t := s.dialect.timeArg(cutoff)
+	total := 0
+	for {
+		var n int64
+		err := s.writeTx(ctx, func(tx *sql.Tx) error {
+			if s.dialect == SQLite {
+				res, err := tx.ExecContext(ctx, pruneSQLite, t, pruneChunk)
+				if err != nil {
+					return err
+				}
+				n, err = res.RowsAffected()
+				return err
+			}
+			ids, err := queryStrings(ctx, tx, prunePick, t, pruneChunk)
+			if err != nil || len(ids) == 0 {
+				return err
+			}
+			res, err := tx.ExecContext(ctx, pruneLocked, ids, t)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			if err == nil && len(ids) == pruneChunk && n == 0 {
+				n = 1 // a full chunk that lost every ID to Link: look again
+			}
+			return err
+		})
+		if err != nil {
+			return total, fmt.Errorf("sqlstore: prune: %w", err)
+		}
+		total += int(n)
+		if n < pruneChunk {
+			return total, nil
+		}
+	}
+}
+
+// checkOpen refuses a write on a closed Store or with an ended ctx.
+func (s *Store) checkOpen(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return nil
+}

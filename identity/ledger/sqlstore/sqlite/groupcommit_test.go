@@ -1,0 +1,249 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/webchatid/webchatid/identity/ledger/sqlstore"
+	"github.com/webchatid/webchatid/identity/ledger/sqlstore/internal/hook"
+	"github.com/webchatid/webchatid/identity/ledger/sqlstore/sqlite"
+	"github.com/webchatid/webchatid/internal/leakcheck"
+)
+
+// openStore opens a Store on a new SQLite file with package sqlite.
+func openStore(t *testing.T, opts sqlstore.Options) *sqlstore.Store {
+	t.Helper()
+	s, err := sqlite.OpenOptions(context.Background(), filepath.Join(t.TempDir(), "ledger.db"), sqlite.Options{Store: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// holdFirstBatch makes the Store's writer stop before committing its first
+// batch until release is called; it returns once that batch was taken, so
+// every row that arrives afterwards waits in the queue.
+func holdFirstBatch(t *testing.T, s *sqlstore.Store) (release func()) {
+	t.Helper()
+	taken, proceed := make(chan int), make(chan struct{})
+	var once sync.Once
+	hook.OnBatch(s, func(int) {
+		once.Do(func() {
+			taken <- 1
+			<-proceed
+		})
+	})
+	go s.Record(context.Background(), "anon-first", time.Now())
+	<-taken
+	return sync.OnceFunc(func() { close(proceed) })
+}
+
+// waitQueued waits until n rows wait in the queue. It polls a condition,
+// not a clock.
+func waitQueued(s *sqlstore.Store, n int) {
+	for hook.Queued(s) < n {
+		runtime.Gosched()
+	}
+}
+
+func concurrentRecords(s *sqlstore.Store, ids ...string) (wait func() []error) {
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Go(func() { errs[i] = s.Record(context.Background(), id, time.Now()) })
+	}
+	return func() []error { wg.Wait(); return errs }
+}
+
+func ids(n int) []string {
+	var out []string
+	for i := range n {
+		out = append(out, fmt.Sprintf("anon-%02d", i))
+	}
+	return out
+}
+
+func countIDs(t *testing.T, db *sql.DB) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM webchatid_anonymous_ids").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestCallsArrivingDuringACommitShareTheNextOne: while one transaction is
+// being written, the calls that arrive wait and then commit together, and
+// each returns only once its row is stored.
+func TestCallsArrivingDuringACommitShareTheNextOne(t *testing.T) {
+	leakcheck.Check(t)
+	s := openStore(t, sqlstore.Options{})
+	release := holdFirstBatch(t, s)
+	const n = 40
+	wait := concurrentRecords(s, ids(n)...)
+	waitQueued(s, n)
+	if got := countIDs(t, s.DB()); got != 0 {
+		t.Fatalf("rows stored while the writer is held: got %d, want 0", got)
+	}
+	release()
+	for _, err := range wait() {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Every caller returned after its commit: all rows are there now.
+	if got := countIDs(t, s.DB()); got != n+1 {
+		t.Errorf("rows stored after the callers returned: got %d, want %d", got, n+1)
+	}
+	if st := s.Stats(); st.Rows != n+1 || st.LargestBatch != n || st.Batches != 2 {
+		t.Errorf("Stats: got %+v, want %d rows in 2 batches, the largest of %d", st, n+1, n)
+	}
+}
+
+// TestBatchIsBoundedByMaxBatch: a queue longer than MaxBatch is committed in
+// several transactions of at most MaxBatch rows.
+func TestBatchIsBoundedByMaxBatch(t *testing.T) {
+	s := openStore(t, sqlstore.Options{MaxBatch: 8})
+	release := holdFirstBatch(t, s)
+	const n = 8*3 + 1
+	wait := concurrentRecords(s, ids(n)...)
+	waitQueued(s, 8) // the queue holds 8; the others wait to enter it
+	release()
+	for _, err := range wait() {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := s.Stats(); st.LargestBatch != 8 || st.Rows != n+1 || st.Batches < 4 {
+		t.Errorf("Stats: got %+v, want %d rows in batches of at most 8", st, n+1)
+	}
+}
+
+// TestABadRowFailsOnlyItsCaller: a row the database refuses (a trigger
+// raises) makes its batch fail; the batch is retried row by row, so the
+// others commit and only the bad row's caller gets the error.
+func TestABadRowFailsOnlyItsCaller(t *testing.T) {
+	s := openStore(t, sqlstore.Options{})
+	if _, err := s.DB().Exec(`CREATE TRIGGER refuse_bad BEFORE INSERT ON webchatid_anonymous_ids
+		WHEN NEW.anonymous_id = 'anon-bad' BEGIN SELECT RAISE(ABORT, 'bad row'); END`); err != nil {
+		t.Fatal(err)
+	}
+	release := holdFirstBatch(t, s)
+	rows := []string{"anon-1", "anon-2", "anon-bad", "anon-3", "anon-4"}
+	wait := concurrentRecords(s, rows...)
+	waitQueued(s, len(rows))
+	release()
+	for i, err := range wait() {
+		if rows[i] == "anon-bad" {
+			if err == nil || !strings.Contains(err.Error(), "sqlstore: record") || !strings.Contains(err.Error(), "bad row") {
+				t.Errorf("Record(anon-bad): got %v, want the trigger's error", err)
+			}
+		} else if err != nil {
+			t.Errorf("Record(%s): got %v, want nil (only anon-bad is refused)", rows[i], err)
+		}
+	}
+	if got := countIDs(t, s.DB()); got != len(rows) {
+		t.Errorf("rows stored: got %d, want %d (anon-first and the four good rows)", got, len(rows))
+	}
+	if st := s.Stats(); st.FailedBatches != 1 || st.Errors != 1 || st.Rows != uint64(len(rows)) {
+		t.Errorf("Stats: got %+v, want 1 failed batch, 1 error, %d rows", st, len(rows))
+	}
+}
+
+// TestCloseDrainsPendingWrites: rows handed to the writers before Close
+// are committed and acknowledged; writes after Close fail with ErrClosed.
+func TestCloseDrainsPendingWrites(t *testing.T) {
+	leakcheck.Check(t)
+	s := openStore(t, sqlstore.Options{})
+	var file string
+	if err := s.DB().QueryRow("SELECT file FROM pragma_database_list WHERE name = 'main'").Scan(&file); err != nil {
+		t.Fatal(err)
+	}
+	release := holdFirstBatch(t, s)
+	const n = 20
+	wait := concurrentRecords(s, ids(n)...)
+	waitQueued(s, n)
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	for { // Close has stopped new writes
+		if hook.Closing(s) {
+			break
+		}
+		runtime.Gosched()
+	}
+	if err := s.Record(context.Background(), "anon-late", time.Now()); !errors.Is(err, sqlstore.ErrClosed) {
+		t.Errorf("Record after Close: got %v, want ErrClosed", err)
+	}
+	if err := s.Link(context.Background(), "anon-late", "user-1", time.Now()); !errors.Is(err, sqlstore.ErrClosed) {
+		t.Errorf("Link after Close: got %v, want ErrClosed", err)
+	}
+	release()
+	for i, err := range wait() {
+		if err != nil {
+			t.Errorf("Record(anon-%02d) pending at Close: got %v, want nil", i, err)
+		}
+	}
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if _, err := s.Prune(context.Background(), time.Now()); !errors.Is(err, sqlstore.ErrClosed) {
+		t.Errorf("Prune after Close: got %v, want ErrClosed", err)
+	}
+	if err := s.Forget(context.Background(), "user-1"); !errors.Is(err, sqlstore.ErrClosed) {
+		t.Errorf("Forget after Close: got %v, want ErrClosed", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	db, err := sql.Open(sqlite.DriverName, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got := countIDs(t, db); got != n+1 {
+		t.Errorf("rows after Close: got %d, want %d", got, n+1)
+	}
+}
+
+// TestACallerThatGivesUpReturnsAtOnce: a caller whose context ends while
+// its row waits for the writer returns the context's error without waiting
+// for the commit.
+func TestACallerThatGivesUpReturnsAtOnce(t *testing.T) {
+	s := openStore(t, sqlstore.Options{})
+	release := holdFirstBatch(t, s)
+	defer release()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Link(ctx, "anon-1", "user-1", time.Now()) }()
+	waitQueued(s, 1)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Link: got %v, want context.Canceled", err)
+	}
+}
+
+// TestSQLiteNeedsAConnectionBesideTheWriter: with one connection in all,
+// the writer would keep it and reads would wait forever; New says so.
+func TestSQLiteNeedsAConnectionBesideTheWriter(t *testing.T) {
+	db, err := sql.Open(sqlite.DriverName, filepath.Join(t.TempDir(), "ledger.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	if s, err := sqlstore.New(db, sqlstore.SQLite); err == nil || !strings.Contains(err.Error(), "at least 2") {
+		if err == nil {
+			s.Close()
+		}
+		t.Errorf("New with MaxOpenConns(1): got %v, want an error saying to allow 2", err)
+	}
+}
