@@ -2,9 +2,9 @@ package identity_test
 
 import (
 	"context"
-	"encoding/json"
 	"crypto"
 	"crypto/rsa"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
