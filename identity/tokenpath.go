@@ -139,7 +139,7 @@ func newTokenPath(cfg *Config) (*tokenPath, error) {
 		}
 		c, err := admission.New(admission.Config{MaxConcurrent: a.MaxConcurrent, MaxQueue: a.MaxQueue, MaxWait: a.MaxWait})
 		if err != nil {
-			return nil, fmt.Errorf("identity: Config.Admission.%w", err)
+			return nil, fmt.Errorf("identity: Config.Admission: %w", err)
 		}
 		tp.admit = c
 	}
@@ -158,7 +158,7 @@ func newTokenPath(cfg *Config) (*tokenPath, error) {
 		}
 		c, err := reuse.New(reuse.Config{Size: r.Size, MinRemaining: r.MinRemaining})
 		if err != nil {
-			return nil, fmt.Errorf("identity: Config.Reuse.%w", err)
+			return nil, fmt.Errorf("identity: Config.Reuse: %w", err)
 		}
 		tp.reuse = c
 	}

@@ -64,11 +64,11 @@ type waiter struct{ ready chan struct{} } // closed when the slot is handed over
 func New(cfg Config) (*Controller, error) {
 	switch {
 	case cfg.MaxConcurrent < 1:
-		return nil, fmt.Errorf("MaxConcurrent: %d, need at least 1", cfg.MaxConcurrent)
+		return nil, fmt.Errorf("admission: MaxConcurrent %d, need at least 1", cfg.MaxConcurrent)
 	case cfg.MaxQueue < 0:
-		return nil, fmt.Errorf("MaxQueue: %d is negative", cfg.MaxQueue)
+		return nil, fmt.Errorf("admission: MaxQueue %d is negative", cfg.MaxQueue)
 	case cfg.MaxWait <= 0:
-		return nil, fmt.Errorf("MaxWait: %v, need a positive duration", cfg.MaxWait)
+		return nil, fmt.Errorf("admission: MaxWait %v, need a positive duration", cfg.MaxWait)
 	}
 	return &Controller{cfg: cfg, waiting: list.New()}, nil
 }

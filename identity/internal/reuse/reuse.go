@@ -70,9 +70,9 @@ type item struct {
 func New(cfg Config) (*Cache, error) {
 	switch {
 	case cfg.Size < 1:
-		return nil, fmt.Errorf("Size: %d, need at least 1", cfg.Size)
+		return nil, fmt.Errorf("reuse: Size %d, need at least 1", cfg.Size)
 	case !(cfg.MinRemaining > 0 && cfg.MinRemaining <= 1):
-		return nil, fmt.Errorf("MinRemaining: %v, need a share in (0, 1]", cfg.MinRemaining)
+		return nil, fmt.Errorf("reuse: MinRemaining %v, need a share in (0, 1]", cfg.MinRemaining)
 	}
 	c := &Cache{cfg: cfg, mac: make([]byte, 32), lru: list.New(), items: make(map[Key]*list.Element)}
 	if _, err := rand.Read(c.mac); err != nil {

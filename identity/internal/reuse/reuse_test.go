@@ -36,7 +36,7 @@ func TestKeyIsLengthPrefixedAndKeyed(t *testing.T) {
 	if c.Key([]byte("ab"), []byte("c")) == c.Key([]byte("a"), []byte("bc")) {
 		t.Error("parts ab|c and a|bc hash alike")
 	}
-	if c.Key([]byte("x")) != c.Key([]byte("x")) {
+	if k1, k2 := c.Key([]byte("x")), c.Key([]byte("x")); k1 != k2 {
 		t.Error("the same parts hash differently")
 	}
 	if other := newCache(t, 10, 0.8); other.Key([]byte("x")) == c.Key([]byte("x")) {
