@@ -44,8 +44,6 @@ const (
 // slowest seconds). With it, at most MaxConcurrent are signed at once, up
 // to MaxQueue more wait their turn first come first served for at most
 // MaxWait, and the rest are refused at once with 503 and Retry-After: 1
-// (also when, by the recent average time a signature takes, a request would
-// wait longer than MaxWait)
 // (webchatid.js retries after it), so the answered requests stay fast and
 // the refused ones learn so in microseconds. Only signing is admitted: a
 // token found in the reuse cache ([ReuseConfig]) never waits. Refusals are
@@ -203,7 +201,6 @@ func (s *Server) sign(ctx context.Context, tok jwt.Token, st *keyState, key reus
 			return "", fmt.Errorf("%w: %w", ErrOverloaded, err)
 		}
 		defer a.Release()
-		defer func(start time.Time) { a.Observe(time.Since(start)) }(time.Now())
 	}
 	if s.ibm != nil {
 		// Encrypted here, not by the builder, so that the cache key above

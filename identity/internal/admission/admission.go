@@ -52,10 +52,6 @@ type Controller struct {
 	waiting *list.List // of *waiter, oldest first
 
 	admitted, queued, full, timedOut, abandoned atomic.Uint64
-
-	// avg is the moving average of how long a slot is held (ns), from
-	// Observe; 0 until the first observation.
-	avg atomic.Int64
 }
 
 type waiter struct{ ready chan struct{} } // closed when the slot is handed over
@@ -75,8 +71,7 @@ func New(cfg Config) (*Controller, error) {
 
 // Acquire takes a slot, waiting in the queue if every slot is busy. It
 // returns nil when the caller holds a slot, which it must give back with
-// [Controller.Release]; [ErrQueueFull] at once when the queue is full (or
-// its expected wait, see [Controller.Observe], is longer than MaxWait);
+// [Controller.Release]; [ErrQueueFull] at once when the queue is full;
 // [ErrWaitExceeded] after Config.MaxWait in the queue; or ctx's error when
 // ctx is done first (the caller then leaves the queue). A waiting caller is
 // never overtaken by a later one.
@@ -88,7 +83,7 @@ func (c *Controller) Acquire(ctx context.Context) error {
 		c.admitted.Add(1)
 		return nil
 	}
-	if n := c.waiting.Len(); n >= c.cfg.MaxQueue || c.tooLong(n) {
+	if c.waiting.Len() >= c.cfg.MaxQueue {
 		c.mu.Unlock()
 		c.full.Add(1)
 		return ErrQueueFull
@@ -135,37 +130,6 @@ func (c *Controller) Acquire(ctx context.Context) error {
 	return err
 }
 
-// tooLong reports whether a caller behind n others would, by the average
-// time a slot is held, wait longer than MaxWait: better refused now than
-// after the wait.
-func (c *Controller) tooLong(n int) bool { return c.ExpectedWait(n) > c.cfg.MaxWait }
-
-// ExpectedWait is how long a caller behind n waiting others can expect to
-// wait for a slot, by the average from Observe (0 without observations).
-func (c *Controller) ExpectedWait(n int) time.Duration {
-	return time.Duration(int64(n+1) * c.avg.Load() / int64(c.cfg.MaxConcurrent))
-}
-
-// Observe tells the Controller how long a slot was held, so that it
-// refuses at once (ErrQueueFull) a caller whose expected wait in the queue,
-// by the moving average of these times, is longer than MaxWait. Without
-// observations only MaxQueue and MaxWait limit the queue.
-func (c *Controller) Observe(d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	for {
-		old := c.avg.Load()
-		avg := int64(d)
-		if old > 0 {
-			avg = old + (int64(d)-old)/8
-		}
-		if c.avg.CompareAndSwap(old, avg) {
-			return
-		}
-	}
-}
-
 // Release gives back a slot taken by a successful [Controller.Acquire],
 // handing it to the oldest waiting caller if there is one.
 func (c *Controller) Release() {
@@ -185,7 +149,7 @@ func (c *Controller) Release() {
 type Stats struct {
 	Admitted  uint64 // Acquire calls that got a slot, at once or after waiting
 	Queued    uint64 // Acquire calls that had to wait (whatever came of it)
-	QueueFull uint64 // refused at once: ErrQueueFull (queue full, or its wait expected too long)
+	QueueFull uint64 // refused at once: ErrQueueFull
 	TimedOut  uint64 // refused after MaxWait: ErrWaitExceeded
 	Abandoned uint64 // left the queue because their context was done
 	Running   int    // slots held now

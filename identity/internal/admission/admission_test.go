@@ -133,49 +133,6 @@ func TestQueueFullIsRefusedAtOnce(t *testing.T) {
 	})
 }
 
-func TestExpectedWaitBeyondMaxWaitIsRefusedAtOnce(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		c := newController(t, 1, 100, 100*time.Millisecond)
-		c.Observe(50 * time.Millisecond) // two waiters fit in MaxWait, a third would not
-		if err := c.Acquire(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		for range 2 {
-			go func() {
-				if c.Acquire(t.Context()) == nil {
-					c.Release()
-				}
-			}()
-			synctest.Wait()
-		}
-		if st := c.Stats(); st.Waiting != 2 {
-			t.Fatalf("got %d waiting, want 2", st.Waiting)
-		}
-		start := time.Now()
-		if err := c.Acquire(t.Context()); !errors.Is(err, admission.ErrQueueFull) {
-			t.Fatalf("third waiter: got %v, want ErrQueueFull", err)
-		}
-		if d := time.Since(start); d != 0 {
-			t.Errorf("refused after %v, want at once", d)
-		}
-		c.Release()
-	})
-}
-
-func TestObserveAverages(t *testing.T) {
-	c := newController(t, 2, 100, 100*time.Millisecond)
-	for range 100 {
-		c.Observe(10 * time.Millisecond)
-	}
-	for range 100 {
-		c.Observe(1 * time.Millisecond) // signing got faster: the queue may grow again
-	}
-	// Behind 2 slots busy, a waiter expects avg/2: 1 ms now, not 10 ms.
-	if d := c.ExpectedWait(0); d < time.Millisecond/2 || d > time.Millisecond {
-		t.Errorf("expected wait of the first waiter: got %v, want about 0.5 to 1 ms after a hundred 1 ms observations", d)
-	}
-}
-
 func TestNoQueueRefusesWhenSlotsBusy(t *testing.T) {
 	c := newController(t, 2, 0, time.Hour)
 	for range 2 {
