@@ -10,9 +10,13 @@ import (
 	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/webchatid/webchatid/claims"
 	"github.com/webchatid/webchatid/cookie"
@@ -58,6 +62,7 @@ func BenchmarkClaimsSign(b *testing.B) {
 }
 
 func benchHandler(b *testing.B, cfg identity.Config, prepare func(*client)) {
+	cfg.Reuse.Disabled = true // these measure signing; BenchmarkReuse* the cache
 	srv := newServer(b, cfg)
 	c := newClient(b, srv)
 	prepare(c)
@@ -231,7 +236,7 @@ func BenchmarkTokenParallel(b *testing.B) {
 		{"returning", "none/opaque-signer", opaqueSigner{key}},
 	} {
 		b.Run(tc.visitor+"/"+tc.ledger, func(b *testing.B) {
-			cfg := identity.Config{SigningKeys: []identity.SigningKey{{Key: tc.signer}}}
+			cfg := identity.Config{SigningKeys: []identity.SigningKey{{Key: tc.signer}}, Reuse: identity.ReuseConfig{Disabled: true}}
 			var store *memstore.Store
 			if tc.ledger == "memory" {
 				store = memstore.New()
@@ -293,4 +298,176 @@ func benchDo(b *testing.B, h http.Handler, method, path string, cookies []*http.
 		b.Fatalf("%s %s: got status %d", method, path, rec.Code)
 	}
 	return rec
+}
+
+// Admission and reuse under concurrency, e.g.
+//
+//	go test -run '^$' -bench 'Shed|Reuse' -benchtime 3s -cpu 2 ./identity/
+//	go test -run '^$' -bench 'ReuseVisitors' -benchtime 100000x -cpu 2 ./identity/
+//
+// BenchmarkShedParallel reports the latency of answered (p50-ms, p99-ms)
+// and refused (shed-p99-ms) requests and the share refused (shed-%);
+// BenchmarkReuseVisitors the signatures saved (saved-%) and tokens/s.
+
+// latencies collects per-request durations from RunParallel goroutines.
+type latencies struct {
+	mu      sync.Mutex
+	ok, bad []time.Duration
+}
+
+func (l *latencies) add(ok, bad []time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ok, l.bad = append(l.ok, ok...), append(l.bad, bad...)
+}
+
+func quantileMs(d []time.Duration, q float64) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	slices.Sort(d)
+	return float64(d[min(len(d)-1, int(q*float64(len(d))))]) / 1e6
+}
+
+// BenchmarkShedParallel is fresh visitors (nothing reusable) from 512
+// goroutines on GOMAXPROCS cores, as the c512 run: with admission
+// (the default) every request beyond the queue is refused at once, and the
+// answered ones stay fast; without it every request waits its turn among
+// 512.
+func BenchmarkShedParallel(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		adm  identity.AdmissionConfig
+	}{
+		{"admission", identity.AdmissionConfig{}},
+		{"no-admission", identity.AdmissionConfig{Disabled: true}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			srv := newServer(b, identity.Config{Admission: tc.adm})
+			var seed atomic.Uint64
+			var lat latencies
+			b.SetParallelism(max(1, 512/runtime.GOMAXPROCS(0)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				r := mrand.New(mrand.NewPCG(seed.Add(1), 9))
+				var ok, bad []time.Duration
+				for pb.Next() {
+					start := time.Now()
+					rec := benchDo(b, srv, "GET", "/createJWT", []*http.Cookie{freshAnonCookie(r)})
+					d := time.Since(start)
+					switch rec.Code {
+					case http.StatusOK:
+						ok = append(ok, d)
+					case http.StatusServiceUnavailable:
+						bad = append(bad, d)
+					default:
+						b.Errorf("got status %d", rec.Code)
+						return
+					}
+				}
+				lat.add(ok, bad)
+			})
+			b.StopTimer()
+			b.ReportMetric(quantileMs(lat.ok, 0.5), "p50-ms")
+			b.ReportMetric(quantileMs(lat.ok, 0.99), "p99-ms")
+			b.ReportMetric(quantileMs(lat.bad, 0.99), "shed-p99-ms")
+			b.ReportMetric(100*float64(len(lat.bad))/float64(b.N), "shed-%")
+		})
+	}
+}
+
+// BenchmarkReuseParallel is one returning visitor on every core, with the
+// reuse cache (the default: every token after the first is a cache hit)
+// and without it (every token signed).
+func BenchmarkReuseParallel(b *testing.B) {
+	for _, tc := range []struct {
+		name  string
+		reuse identity.ReuseConfig
+	}{
+		{"reuse", identity.ReuseConfig{}},
+		{"no-reuse", identity.ReuseConfig{Disabled: true}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			srv := newServer(b, identity.Config{Reuse: tc.reuse, IBMPublicKey: &rsaKey(b, keyIBM).PublicKey})
+			cookies := benchDo(b, srv, "GET", "/createJWT", nil).Result().Cookies()
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if rec := benchDo(b, srv, "GET", "/createJWT", cookies); rec.Code != http.StatusOK {
+						b.Errorf("got status %d", rec.Code)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkReuseVisitors is the realistic reuse workload: 10 000
+// visitors × 10 page loads each in random order, from 64 clients; each
+// visitor keeps its cookie like a browser and loads one page at a time.
+// Run it with -benchtime 100000x for exactly one pass (more passes only
+// add cache hits). It reports the share of signatures saved and tokens/s.
+func BenchmarkReuseVisitors(b *testing.B) {
+	const visitors, loads, clients = 10_000, 10, 64
+	for _, tc := range []struct {
+		name  string
+		reuse identity.ReuseConfig
+	}{
+		{"reuse", identity.ReuseConfig{}},
+		{"no-reuse", identity.ReuseConfig{Disabled: true}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			srv := newServer(b, identity.Config{Reuse: tc.reuse, IBMPublicKey: &rsaKey(b, keyIBM).PublicKey,
+				Ledger: memstore.New()})
+			type visitor struct {
+				mu      sync.Mutex
+				cookies []*http.Cookie
+			}
+			vs := make([]visitor, visitors)
+			order := make([]int32, 0, visitors*loads)
+			for v := range visitors {
+				for range loads {
+					order = append(order, int32(v))
+				}
+			}
+			rnd := mrand.New(mrand.NewPCG(1, 2))
+			rnd.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+			var next atomic.Int64
+			b.SetParallelism(max(1, clients/runtime.GOMAXPROCS(0)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					v := &vs[order[(next.Add(1)-1)%int64(len(order))]]
+					v.mu.Lock()
+					rec := benchDo(b, srv, "GET", "/createJWT", v.cookies)
+					if v.cookies == nil {
+						v.cookies = rec.Result().Cookies()
+					}
+					v.mu.Unlock()
+					if rec.Code != http.StatusOK && rec.Code != http.StatusServiceUnavailable {
+						b.Errorf("got status %d", rec.Code)
+						return
+					}
+				}
+			})
+			elapsed := time.Since(start)
+			b.StopTimer()
+			st := srv.Stats()
+			signed := st.Admitted
+			if tc.reuse.Disabled {
+				signed = uint64(b.N)
+			}
+			b.ReportMetric(100*(1-float64(signed)/float64(b.N)), "saved-%")
+			b.ReportMetric(float64(uint64(b.N)-st.Shed)/elapsed.Seconds(), "tokens/s")
+			b.ReportMetric(float64(st.Shed), "shed") // 503s: only on a machine too busy to sign 64 at once within MaxWait
+			if st.LedgerErrors != 0 {
+				b.Errorf("Stats: %+v, want no ledger errors", st)
+			}
+		})
+	}
 }

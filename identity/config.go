@@ -224,6 +224,19 @@ type Config struct {
 	// site), without granting them CORS. The default is none.
 	TrustedOrigins []string
 
+	// Admission bounds how many tokens are signed at once, queueing a few
+	// more briefly and refusing the rest at once with 503 and Retry-After,
+	// so that a burst does not slow every request down; see
+	// [AdmissionConfig]. The zero value is on: GOMAXPROCS signatures at
+	// once, a queue of 64 per slot, 100 ms of waiting at most.
+	Admission AdmissionConfig
+
+	// Reuse hands a visitor the token it was given before, instead of
+	// signing a new one, while the claims are the same and most of its
+	// lifetime is left; see [ReuseConfig]. The zero value is on: up to
+	// 10 000 tokens, reused while 80 % of their lifetime is left.
+	Reuse ReuseConfig
+
 	// Logger receives the Server's logs: one Info line per signing key at
 	// start, refused and failed requests with their causes as attributes.
 	// Tokens, keys, cookie values and payloads are never logged. If nil,

@@ -80,7 +80,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 // Accept header prefers application/json. Responses carry Cache-Control:
 // no-store, Vary: Cookie (and Origin with CORS) and X-Content-Type-Options:
 // nosniff. Errors: 401 (a hook refused), 503 (strict session or ledger
-// failure), 500; the client gets a short fixed text, or RFC 6749 §5.2 JSON
+// failure; or, with Retry-After: 1, too many tokens to sign at once, see
+// [AdmissionConfig]), 500; the client gets a short fixed text, or RFC 6749 §5.2 JSON
 // {"error", "error_description"} when it prefers JSON.
 func (s *Server) TokenHandler() http.Handler { return s.tokenH }
 
@@ -310,6 +311,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, op string, err err
 		status, code, desc, level = http.StatusRequestEntityTooLarge, "invalid_request", "request body too large", slog.LevelInfo
 	case errors.Is(err, ErrUnauthenticated):
 		status, code, desc, level = http.StatusUnauthorized, "access_denied", "authentication failed", slog.LevelInfo
+	case errors.Is(err, ErrOverloaded):
+		// Logged once per burst by Server.refused, not per request.
+		w.Header().Set("Retry-After", "1")
+		s.writeError(w, r, http.StatusServiceUnavailable, "temporarily_unavailable", "server busy, retry later")
+		return
 	case errors.Is(err, ErrSessionUnavailable), errors.Is(err, ErrLedgerUnavailable):
 		status, code, desc = http.StatusServiceUnavailable, "temporarily_unavailable", "service temporarily unavailable"
 	}

@@ -150,6 +150,11 @@ type client struct {
 	t       testing.TB
 	h       http.Handler
 	cookies map[string]*http.Cookie
+
+	// Sent as X-Page, X-Tier, X-TTL and X-JTI for the Config.Claims hook
+	// client.claims (tokenpath_test.go).
+	page, tier, jti string
+	ttl             time.Duration
 }
 
 func newClient(t testing.TB, h http.Handler) *client {
@@ -167,6 +172,14 @@ func (c *client) do(method, path string, hdr ...string) *httptest.ResponseRecord
 
 // send serves req with the client's cookies and keeps those the answer sets.
 func (c *client) send(req *http.Request) *httptest.ResponseRecorder {
+	for k, v := range map[string]string{"X-Page": c.page, "X-Tier": c.tier, "X-JTI": c.jti} {
+		if v != "" {
+			req.Header.Set(k, v)
+		}
+	}
+	if c.ttl != 0 {
+		req.Header.Set("X-TTL", c.ttl.String())
+	}
 	for _, ck := range c.cookies {
 		req.AddCookie(ck)
 	}

@@ -25,6 +25,7 @@ type keyState struct {
 	set    jwk.Set            // public keys, active first
 	pubs   []crypto.PublicKey // the same, as standard-library keys
 	jwks   []byte             // set as JSON, served as is
+	epoch  uint64             // set by the Server: which key state this is
 }
 
 // newKeyState validates keys (field names the list in errors, e.g.

@@ -115,7 +115,7 @@ func (s *Server) Rotate(k Keys) error {
 	}
 
 	if st != nil {
-		s.keys.Store(st)
+		s.swapSigningKeys(st)
 	}
 	if ss != nil {
 		cs.sealers.Store(ss)

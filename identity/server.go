@@ -17,6 +17,7 @@ import (
 
 	"github.com/webchatid/webchatid/claims"
 	"github.com/webchatid/webchatid/cookie"
+	"github.com/webchatid/webchatid/identity/internal/reuse"
 	"github.com/webchatid/webchatid/identity/keys"
 	"github.com/webchatid/webchatid/identity/ledger"
 	"github.com/webchatid/webchatid/internal/headersafe"
@@ -61,6 +62,8 @@ type Server struct {
 	skew     time.Duration // iat backdating; exp-iat stays within the target's limit
 	recorder *ledger.Recorder
 	keys     atomic.Pointer[keyState]
+	keyEpoch atomic.Uint64 // numbers the key states, for the reuse cache
+	path     *tokenPath    // admission control and token reuse (tokenpath.go)
 
 	rotateMu    sync.Mutex // serialises RotateKeys and Rotate
 	bindingKeys [][]byte   // the anonymous cookie's, under rotateMu
@@ -101,6 +104,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, skew: min(claims.DefaultSkew, cfg.Target.maxTTL()-cfg.TTL)}
+	var err error
+	if s.path, err = newTokenPath(&cfg); err != nil {
+		return nil, err
+	}
 	anon, err := cookie.NewAnonymous(cfg.Anonymous)
 	if err != nil {
 		return nil, fmt.Errorf("identity: Config.Anonymous: %w", err)
@@ -149,6 +156,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	st.epoch = s.keyEpoch.Add(1)
 	s.keys.Store(st)
 	if cfg.IBMPublicKey != nil {
 		s.ibm = cfg.IBMPublicKey.(*rsa.PublicKey) // checked by validate
@@ -192,7 +200,9 @@ func (s *Server) log() *slog.Logger {
 // the new key first and the previous one after it, and drop the previous one
 // in a later call once the tokens it signed have expired (Config.TTL). The
 // swap is atomic: a request signs with either the old or the new set, never a
-// mix. On error the Server keeps its keys.
+// mix. On error the Server keeps its keys. The reuse cache
+// ([ReuseConfig]) is emptied, so no token signed before is handed out
+// again.
 //
 // IBM's web chat verifies with the one public key pasted in its Security
 // tab, so paste the new public key there at the moment keys[0] changes.
@@ -203,8 +213,19 @@ func (s *Server) RotateKeys(keys ...SigningKey) error {
 	if err != nil {
 		return err
 	}
-	s.keys.Store(st)
+	s.swapSigningKeys(st)
 	return nil
+}
+
+// swapSigningKeys makes st the signing keys, numbered with a new epoch so
+// that the reuse cache hands out no token signed before, and empties the
+// cache. The caller holds rotateMu.
+func (s *Server) swapSigningKeys(st *keyState) {
+	st.epoch = s.keyEpoch.Add(1)
+	s.keys.Store(st)
+	if s.path.reuse != nil {
+		s.path.reuse.Flush() // the epoch alone would do; this frees the memory
+	}
 }
 
 // KeyID returns the kid of the key currently signing tokens.
@@ -223,7 +244,8 @@ func (s *Server) JWKS() []byte {
 	return bytes.Clone(s.keys.Load().jwks)
 }
 
-// Stats counts failures the Server survived.
+// Stats counts failures the Server survived and how its token path
+// (admission control, token reuse) is doing.
 type Stats struct {
 	// SessionErrors counts requests whose session source failed.
 	SessionErrors uint64
@@ -231,11 +253,28 @@ type Stats struct {
 	LedgerErrors uint64
 	// Panics counts requests whose app hook panicked (answered 500).
 	Panics uint64
+
+	// Token path (Config.Admission, Config.Reuse); zero when turned off.
+	//
+	// Admitted counts tokens let through to signing, at once or after
+	// waiting; Queued those that had to wait for a slot (admitted or
+	// not); Shed the requests refused with 503 (queue full, or waited
+	// MaxWait); Abandoned those whose client gave up while waiting.
+	// Signing and Waiting are the requests signing and waiting now.
+	// ReuseHits counts tokens handed out again from the reuse cache,
+	// ReuseMisses lookups that had to sign, ReuseEntries the tokens the
+	// cache holds now.
+	Admitted, Queued, Shed, Abandoned uint64
+	Signing, Waiting                  int
+	ReuseHits, ReuseMisses            uint64
+	ReuseEntries                      int
 }
 
-// Stats returns the failure counters since New.
+// Stats returns the counters since New.
 func (s *Server) Stats() Stats {
-	return Stats{SessionErrors: s.sessionErrors.Load(), LedgerErrors: s.ledgerErrors.Load(), Panics: s.panics.Load()}
+	st := Stats{SessionErrors: s.sessionErrors.Load(), LedgerErrors: s.ledgerErrors.Load(), Panics: s.panics.Load()}
+	s.tokenPathStats(&st)
+	return st
 }
 
 // Session returns the request's session from the configured source, nil when
@@ -293,8 +332,10 @@ const unmarkedWarning = "identity: a request reached the Server without identity
 //     encrypted when Config.IBMPublicKey is set;
 //   - whatever Config.Claims adds.
 //
-// Errors wrap [ErrUnauthenticated], [ErrSessionUnavailable],
-// [ErrLedgerUnavailable], [ErrClaims] or [ErrInvalidSession], or are
+// A token signed earlier for the same claims may be returned again (see
+// [ReuseConfig]). Errors wrap [ErrUnauthenticated], [ErrSessionUnavailable],
+// [ErrLedgerUnavailable], [ErrOverloaded], [ErrClaims] or
+// [ErrInvalidSession], or are
 // failures of the cookie, the payload encryption or the signer.
 func (s *Server) Token(w http.ResponseWriter, r *http.Request) (token string, expires time.Time, err error) {
 	id, err := s.anon.Load().GetOrSetID(w, r)
@@ -373,10 +414,7 @@ func (s *Server) issue(r *http.Request, sub, anonID string, info *SessionInfo) (
 		b.Issuer(s.cfg.Issuer)
 	}
 	if p := s.userPayload(anonID, info); p != nil {
-		b.UserPayload(p)
-		if s.ibm != nil {
-			b.EncryptFor(s.ibm, s.cfg.PayloadScheme)
-		}
+		b.UserPayload(p) // encrypted for IBM by sign (tokenpath.go)
 	}
 	if s.cfg.Claims != nil {
 		if err := s.cfg.Claims(r, b, info); err != nil {
@@ -399,9 +437,22 @@ func (s *Server) issue(r *http.Request, sub, anonID string, info *SessionInfo) (
 			return "", time.Time{}, err
 		}
 	}
-	signed, err := s.keys.Load().active.Sign(tok)
+	st := s.keys.Load()
+	var key reuse.Key
+	cache := false
+	if s.path.reuse != nil {
+		if key, cache, err = s.reuseKey(tok, st); err != nil {
+			return "", time.Time{}, fmt.Errorf("%w: %w", ErrClaims, err)
+		}
+		if cache {
+			if e, ok := s.path.reuse.Get(key, sub, st.epoch, now); ok {
+				return e.Token, e.Expires, nil
+			}
+		}
+	}
+	signed, err := s.sign(r.Context(), tok, st, key, cache)
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("identity: signing: %w", err)
+		return "", time.Time{}, err
 	}
 	return signed, tok.Expiration(), nil
 }

@@ -35,7 +35,10 @@
 // It reports requests/s (every answer) and ok/s (2xx answers), latency
 // quantiles of 2xx answers (log-bucketed histogram, ≤ 0.8 % above the exact
 // nearest-rank value; min, max and mean exact), a separate latency for
-// refused requests (503 or 429, so load shedding is visible), counts per
+// refused requests (503 or 429, so load shedding is visible; with
+// -retry-after a refused connection waits the Retry-After it was given
+// before its next request, as webchatid.js does, instead of asking again
+// at once), counts per
 // status code, transport errors by kind, connections dialled (a server that
 // closes keep-alive connections shows up here) and, in visitors mode, how
 // many answers repeated the visitor's previous token. -json FILE appends the
@@ -116,6 +119,7 @@ type options struct {
 	keyFile  string
 	quiet    bool
 	brief    bool
+	backoff  bool // -retry-after
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -143,6 +147,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.keyFile, "key", "", "sign mode: RSA private key PEM `file` (default: a new 2048-bit key)")
 	fs.BoolVar(&o.quiet, "q", false, "print nothing but errors (with -json)")
 	fs.BoolVar(&o.brief, "brief", false, "print one line per run")
+	fs.BoolVar(&o.backoff, "retry-after", false, "closed loop: after a 503 or 429 with Retry-After (seconds, at most 30), a connection waits that long before its next request, as webchatid.js does")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -181,6 +186,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.requests < 0 {
 		return o, fmt.Errorf("-n %d: must not be negative", o.requests)
+	}
+	if o.backoff && (o.rate > 0 || o.mode == "sign") {
+		return o, errors.New("-retry-after goes with a closed-loop HTTP run (no -rate, not -mode sign)")
 	}
 	if o.rate < 0 || (o.rate > 0 && o.mode == "sign") {
 		return o, fmt.Errorf("-rate %v: want a positive rate of HTTP requests", o.rate)
@@ -478,7 +486,16 @@ func runHTTP(ctx context.Context, o options) (Result, error) {
 			}
 			rng := mrand.New(mrand.NewPCG(o.seed, uint64(i)+1))
 			buf := make([]byte, 0, 4096)
+			var pause time.Duration // -retry-after
 			for k := int64(0); ; k++ {
+				if pause > 0 {
+					select {
+					case <-time.After(min(pause, time.Until(deadline))):
+					case <-ctx.Done():
+						return
+					}
+					pause = 0
+				}
 				if ctx.Err() != nil {
 					return
 				}
@@ -538,6 +555,11 @@ func runHTTP(ctx context.Context, o options) (Result, error) {
 					resp.Body.Close()
 				}
 				lat := time.Since(due)
+				if o.backoff && err == nil && (resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests) {
+					if n, perr := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); perr == nil && n > 0 {
+						pause = time.Duration(min(n, 30)) * time.Second // waited before the next request
+					}
+				}
 				if v != nil {
 					if err == nil {
 						v.update(resp)

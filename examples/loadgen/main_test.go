@@ -326,3 +326,29 @@ func TestBriefLine(t *testing.T) {
 		t.Errorf("brief output %q: want one line with the label and 5 refused", out)
 	}
 }
+
+func TestRetryAfterPausesTheConnection(t *testing.T) {
+	var mu sync.Mutex
+	var times []time.Time
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		times = append(times, time.Now())
+		first := len(times) == 1
+		mu.Unlock()
+		if first {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "eyJhbGciOiJSUzI1NiJ9.e30.c2ln")
+	})
+	res, _ := runAgainst(t, h, "-mode", "returning", "-c", "1", "-n", "2", "-retry-after")
+	if res.Status["503"] != 1 || res.Status["200"] != 1 {
+		t.Fatalf("status %v, want one 503 then one 200", res.Status)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if gap := times[1].Sub(times[0]); gap < time.Second { // a lower bound: a slow machine only widens it
+		t.Errorf("next request %v after a 503 with Retry-After: 1, want at least 1s", gap)
+	}
+}

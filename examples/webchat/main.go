@@ -77,7 +77,8 @@ type config struct {
 	ledgerRetention   time.Duration
 	subject           string // "anonymous-id" or "user-id"
 	logoutPolicy      identity.LogoutPolicy
-	sessionEnd        string // "reload" or "destroy"
+	sessionEnd        string         // "reload" or "destroy"
+	tokenPath         tokenPathFlags // stats.go
 }
 
 // logoutPolicies are the -logout-policy values.
@@ -107,6 +108,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.subject, "subject", "anonymous-id", "the tokens' sub: `anonymous-id` (IBM's tutorial: the same before and after login) or user-id (user-<custom user ID> while logged in, through Config.Subject, so login and logout change sub and webchatid.js ends web chat's session)")
 	policy := fs.String("logout-policy", "keep", "what logout does with the anonymous ID: `keep`, rotate (shared devices), or on-request (the page's \"shared device\" box asks for a new one)")
 	fs.StringVar(&c.sessionEnd, "session-end", "reload", "how webchatid.js ends web chat's session on logout or a sub change: `reload` (destroySession, page reload) or destroy (destroy, destroySession, a new web chat without reload)")
+	c.tokenPath.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -209,6 +211,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, h hoo
 		Authenticate: authenticateDemoUser,
 		Ledger:       ledger,
 		LogoutPolicy: c.logoutPolicy,
+		Admission:    c.tokenPath.admission,
+		Reuse:        c.tokenPath.reuse,
 		Logger:       log,
 	}
 	if c.subject == "user-id" {
@@ -240,6 +244,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, h hoo
 	// Readiness for a load balancer: 503 while the ledger's database is
 	// unreachable (DEPLOYING.md).
 	mux.Handle("GET /readyz", srv.ReadyHandler())
+	mux.Handle("GET /debug/vars", debugVars(srv)) // srv.Stats() as expvar, loopback only
 	if !c.ibm() {
 		mux.Handle("POST /standin/message", &standin{
 			verifyKey:  func() crypto.PublicKey { return srv.PublicKeys()[0] }, // IBM holds one key: the one signing now

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"testing"
+)
+
+// debugStats reads the demo's /debug/vars and returns its "webchatid" var.
+func debugStats(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	res, err := http.Get(url + "debug/vars")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET /debug/vars: got %d", res.StatusCode)
+	}
+	var vars struct {
+		Webchatid map[string]float64 `json:"webchatid"`
+	}
+	if err := json.Unmarshal(body, &vars); err != nil {
+		t.Fatalf("GET /debug/vars: %v in %s", err, body)
+	}
+	return vars.Webchatid
+}
+
+func TestDebugVarsShowsTokenPathCounters(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		args           []string
+		hits, admitted float64
+	}{
+		{"defaults reuse", nil, 2, 1},
+		{"-no-reuse signs each time", []string{"-no-reuse"}, 0, 3},
+		{"-no-admission counts nothing admitted", []string{"-no-admission"}, 2, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"-key", "testdata/signing-key.pem", "-standin-key", "testdata/standin-ibm-key.pem", "-ledger", "memory"}, tc.args...)
+			url, _ := startDemo(t, args...)
+			jar, err := cookiejar.New(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			browser := &http.Client{Jar: jar}
+			var first string
+			for i := range 3 {
+				res, err := browser.Get(url + "createJWT")
+				if err != nil {
+					t.Fatal(err)
+				}
+				tok, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode != http.StatusOK {
+					t.Fatalf("GET /createJWT: got %d", res.StatusCode)
+				}
+				if i == 0 {
+					first = string(tok)
+				} else if same := string(tok) == first; same != (tc.hits > 0) {
+					t.Errorf("page load %d: got the first token again %v, want %v", i+1, same, tc.hits > 0)
+				}
+			}
+			st := debugStats(t, url)
+			if st["ReuseHits"] != tc.hits || st["Admitted"] != tc.admitted {
+				t.Errorf("/debug/vars webchatid: got %v, want ReuseHits %v, Admitted %v", st, tc.hits, tc.admitted)
+			}
+		})
+	}
+}
+
+func TestTokenPathFlags(t *testing.T) {
+	c, err := parseFlags([]string{"-admission-max-concurrent", "3", "-admission-max-queue", "7", "-admission-max-wait", "50ms",
+		"-reuse-size", "99", "-reuse-min-remaining", "0.5"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, r := c.tokenPath.admission, c.tokenPath.reuse
+	if a.MaxConcurrent != 3 || a.MaxQueue != 7 || a.MaxWait.Milliseconds() != 50 || a.Disabled || r.Size != 99 || r.MinRemaining != 0.5 || r.Disabled {
+		t.Errorf("got %+v %+v", a, r)
+	}
+}

@@ -1,0 +1,204 @@
+// Package admission bounds how many requests do an expensive step (signing
+// a token) at once: a fixed number of slots, a first-come-first-served wait
+// queue of bounded length, and a bounded wait in it. A request beyond the
+// queue is refused at once and one that waits too long is refused after
+// the wait, so an overloaded server answers quickly instead of making
+// every request slow.
+package admission
+
+import (
+	"container/list"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Errors returned by [Controller.Acquire] when it refuses a request.
+var (
+	// ErrQueueFull means every slot was busy and the queue full: the
+	// request was refused without waiting.
+	ErrQueueFull = errors.New("admission: queue full")
+
+	// ErrWaitExceeded means the request waited Config.MaxWait in the queue
+	// without getting a slot.
+	ErrWaitExceeded = errors.New("admission: wait exceeded")
+)
+
+// Config sizes a [Controller]. All fields are required.
+type Config struct {
+	// MaxConcurrent is the number of slots: how many callers may hold one
+	// at once. It must be at least 1.
+	MaxConcurrent int
+
+	// MaxQueue is how many callers may wait for a slot. It must not be
+	// negative; with 0 a caller is refused as soon as every slot is busy.
+	MaxQueue int
+
+	// MaxWait is how long a caller waits in the queue before it is
+	// refused. It must be positive.
+	MaxWait time.Duration
+}
+
+// Controller hands out slots first come, first served. It is safe for
+// concurrent use.
+type Controller struct {
+	cfg Config
+
+	mu      sync.Mutex
+	running int        // slots held
+	waiting *list.List // of *waiter, oldest first
+
+	admitted, queued, full, timedOut, abandoned atomic.Uint64
+}
+
+type waiter struct{ ready chan struct{} } // closed when the slot is handed over
+
+// New returns a Controller for cfg, or an error naming the invalid field.
+func New(cfg Config) (*Controller, error) {
+	switch {
+	case cfg.MaxConcurrent < 1:
+		return nil, fmt.Errorf("admission: MaxConcurrent %d, need at least 1", cfg.MaxConcurrent)
+	case cfg.MaxQueue < 0:
+		return nil, fmt.Errorf("admission: MaxQueue %d is negative", cfg.MaxQueue)
+	case cfg.MaxWait <= 0:
+		return nil, fmt.Errorf("admission: MaxWait %v, need a positive duration", cfg.MaxWait)
+	}
+	return &Controller{cfg: cfg, waiting: list.New()}, nil
+}
+
+// Acquire takes a slot, waiting in the queue if every slot is busy. It
+// returns nil when the caller holds a slot, which it must give back with
+// [Controller.Release]; [ErrQueueFull] at once when the queue is full;
+// [ErrWaitExceeded] after Config.MaxWait in the queue; or ctx's error when
+// ctx is done first (the caller then leaves the queue). A waiting caller is
+// never overtaken by a later one.
+func (c *Controller) Acquire(ctx context.Context) error {
+	c.mu.Lock()
+	if c.running < c.cfg.MaxConcurrent && c.waiting.Len() == 0 {
+		c.running++
+		c.mu.Unlock()
+		c.admitted.Add(1)
+		return nil
+	}
+	if c.waiting.Len() >= c.cfg.MaxQueue {
+		c.mu.Unlock()
+		c.full.Add(1)
+		return ErrQueueFull
+	}
+	w := &waiter{ready: make(chan struct{})}
+	e := c.waiting.PushBack(w)
+	c.mu.Unlock()
+	c.queued.Add(1)
+
+	t := time.NewTimer(c.cfg.MaxWait)
+	defer t.Stop()
+	var err error
+	select {
+	case <-w.ready:
+		c.admitted.Add(1)
+		return nil
+	case <-t.C:
+		err = ErrWaitExceeded
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+
+	c.mu.Lock()
+	select {
+	case <-w.ready:
+		// Release handed the slot over just now: out of the queue already.
+		c.mu.Unlock()
+		if err == ErrWaitExceeded {
+			c.admitted.Add(1) // it came within the wait, as good as in time
+			return nil
+		}
+		c.Release() // nobody is left to use it
+		c.abandoned.Add(1)
+		return err
+	default:
+	}
+	c.waiting.Remove(e)
+	c.mu.Unlock()
+	if err == ErrWaitExceeded {
+		c.timedOut.Add(1)
+	} else {
+		c.abandoned.Add(1)
+	}
+	return err
+}
+
+// Release gives back a slot taken by a successful [Controller.Acquire],
+// handing it to the oldest waiting caller if there is one.
+func (c *Controller) Release() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.waiting.Front(); e != nil {
+		close(c.waiting.Remove(e).(*waiter).ready) // the slot changes hands; running stays
+		return
+	}
+	if c.running == 0 {
+		panic("admission: Release without Acquire")
+	}
+	c.running--
+}
+
+// Stats are a Controller's counters since New, and its state now.
+type Stats struct {
+	Admitted  uint64 // Acquire calls that got a slot, at once or after waiting
+	Queued    uint64 // Acquire calls that had to wait (whatever came of it)
+	QueueFull uint64 // refused at once: ErrQueueFull
+	TimedOut  uint64 // refused after MaxWait: ErrWaitExceeded
+	Abandoned uint64 // left the queue because their context was done
+	Running   int    // slots held now
+	Waiting   int    // callers in the queue now
+}
+
+// Stats returns the counters and the current state.
+func (c *Controller) Stats() Stats {
+	c.mu.Lock()
+	running, waiting := c.running, c.waiting.Len()
+	c.mu.Unlock()
+	return Stats{
+		Admitted: c.admitted.Load(), Queued: c.queued.Load(), QueueFull: c.full.Load(),
+		TimedOut: c.timedOut.Load(), Abandoned: c.abandoned.Load(),
+		Running: running, Waiting: waiting,
+	}
+}
+
+// Config returns the Controller's configuration.
+func (c *Controller) Config() Config { return c.cfg }
+
+// BurstLog rate-limits the log line about refused requests: one line when
+// refusing starts, then at most one per interval, each carrying how many
+// were refused since the previous line. The zero value logs at most once a
+// second. It is safe for concurrent use.
+type BurstLog struct {
+	// Interval is the shortest time between two lines. If zero, one
+	// second is used.
+	Interval time.Duration
+
+	mu       sync.Mutex
+	last     time.Time // of the last line; zero: none yet
+	unlogged uint64    // refusals since the last line
+}
+
+// Refused counts one refusal at now and reports whether to log a line, and
+// how many refusals it stands for (this one included).
+func (b *BurstLog) Refused(now time.Time) (count uint64, log bool) {
+	iv := b.Interval
+	if iv <= 0 {
+		iv = time.Second
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.unlogged++
+	if !b.last.IsZero() && now.Sub(b.last) < iv && now.Sub(b.last) >= 0 {
+		return 0, false
+	}
+	b.last = now
+	count, b.unlogged = b.unlogged, 0
+	return count, true
+}

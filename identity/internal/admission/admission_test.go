@@ -1,0 +1,250 @@
+package admission_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/webchatid/webchatid/identity/internal/admission"
+)
+
+func newController(t *testing.T, slots, queue int, wait time.Duration) *admission.Controller {
+	t.Helper()
+	c, err := admission.New(admission.Config{MaxConcurrent: slots, MaxQueue: queue, MaxWait: wait})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestNewRefusesBadConfig(t *testing.T) {
+	for _, cfg := range []admission.Config{
+		{MaxConcurrent: 0, MaxQueue: 1, MaxWait: time.Second},
+		{MaxConcurrent: 1, MaxQueue: -1, MaxWait: time.Second},
+		{MaxConcurrent: 1, MaxQueue: 1, MaxWait: 0},
+	} {
+		if _, err := admission.New(cfg); err == nil {
+			t.Errorf("New(%+v): got no error", cfg)
+		}
+	}
+}
+
+func TestWaitersAreServedInArrivalOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newController(t, 1, 10, time.Hour)
+		if err := c.Acquire(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		var order []int
+		var wg sync.WaitGroup
+		for i := range 5 {
+			wg.Go(func() {
+				if err := c.Acquire(t.Context()); err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				order = append(order, i)
+				mu.Unlock()
+				c.Release()
+			})
+			synctest.Wait() // waiter i is queued before i+1 starts
+		}
+		if got := c.Stats().Waiting; got != 5 {
+			t.Fatalf("got %d waiting, want 5", got)
+		}
+		c.Release()
+		wg.Wait()
+		for i, v := range order {
+			if v != i {
+				t.Fatalf("served in order %v, want 0 1 2 3 4", order)
+			}
+		}
+		st := c.Stats()
+		if st.Admitted != 6 || st.Queued != 5 || st.Running != 0 || st.Waiting != 0 {
+			t.Errorf("Stats: got %+v, want 6 admitted, 5 queued, none running or waiting", st)
+		}
+	})
+}
+
+func TestLaterCallerDoesNotOvertakeWaiter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newController(t, 1, 10, time.Hour)
+		if err := c.Acquire(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		got := make(chan string, 2)
+		go func() {
+			if c.Acquire(t.Context()) == nil {
+				got <- "first"
+			}
+		}()
+		synctest.Wait()
+		c.Release() // handed to the waiter, not left for a newcomer
+		go func() {
+			if c.Acquire(t.Context()) == nil {
+				got <- "second"
+			}
+		}()
+		synctest.Wait()
+		if v := <-got; v != "first" {
+			t.Fatalf("got %q first, want the waiter", v)
+		}
+		if st := c.Stats(); st.Running != 1 || st.Waiting != 1 {
+			t.Fatalf("Stats: got %+v, want 1 running, 1 waiting", st)
+		}
+		c.Release()
+		<-got
+		c.Release()
+	})
+}
+
+func TestQueueFullIsRefusedAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newController(t, 1, 2, time.Hour)
+		if err := c.Acquire(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			go func() {
+				if err := c.Acquire(t.Context()); err == nil {
+					c.Release()
+				}
+			}()
+		}
+		synctest.Wait()
+		start := time.Now()
+		if err := c.Acquire(t.Context()); !errors.Is(err, admission.ErrQueueFull) {
+			t.Fatalf("got %v, want ErrQueueFull", err)
+		}
+		if d := time.Since(start); d != 0 { // fake time: any wait would show
+			t.Errorf("refused after %v, want at once", d)
+		}
+		st := c.Stats()
+		if st.QueueFull != 1 || st.Waiting != 2 {
+			t.Errorf("Stats: got %+v, want 1 refused, 2 waiting", st)
+		}
+		c.Release()
+	})
+}
+
+func TestNoQueueRefusesWhenSlotsBusy(t *testing.T) {
+	c := newController(t, 2, 0, time.Hour)
+	for range 2 {
+		if err := c.Acquire(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Acquire(t.Context()); !errors.Is(err, admission.ErrQueueFull) {
+		t.Fatalf("got %v, want ErrQueueFull", err)
+	}
+	c.Release()
+	if err := c.Acquire(t.Context()); err != nil {
+		t.Fatalf("after a release: got %v, want a slot", err)
+	}
+}
+
+func TestWaitExceeded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const wait = 100 * time.Millisecond
+		c := newController(t, 1, 10, wait)
+		if err := c.Acquire(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		if err := c.Acquire(t.Context()); !errors.Is(err, admission.ErrWaitExceeded) {
+			t.Fatalf("got %v, want ErrWaitExceeded", err)
+		}
+		if d := time.Since(start); d != wait {
+			t.Errorf("refused after %v, want exactly MaxWait (%v)", d, wait)
+		}
+		st := c.Stats()
+		if st.TimedOut != 1 || st.Waiting != 0 || st.Running != 1 {
+			t.Errorf("Stats: got %+v, want 1 timed out, none waiting, 1 running", st)
+		}
+		c.Release()
+		if st := c.Stats(); st.Running != 0 {
+			t.Errorf("the timed-out caller kept a slot: %+v", st)
+		}
+	})
+}
+
+func TestCancelledCallerLeavesTheQueue(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newController(t, 1, 10, time.Hour)
+		if err := c.Acquire(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		errc := make(chan error, 1)
+		go func() { errc <- c.Acquire(ctx) }()
+		synctest.Wait()
+		served := make(chan struct{})
+		go func() {
+			if c.Acquire(t.Context()) == nil {
+				close(served)
+			}
+		}()
+		synctest.Wait()
+		cancel()
+		if err := <-errc; !errors.Is(err, context.Canceled) {
+			t.Fatalf("got %v, want context.Canceled", err)
+		}
+		if st := c.Stats(); st.Waiting != 1 || st.Abandoned != 1 {
+			t.Fatalf("Stats: got %+v, want 1 waiting, 1 abandoned", st)
+		}
+		c.Release() // must reach the second waiter, not the one that left
+		<-served
+		c.Release()
+		if st := c.Stats(); st.Running != 0 || st.Waiting != 0 || st.Admitted != 2 {
+			t.Errorf("Stats: got %+v, want 2 admitted, nothing held", st)
+		}
+	})
+}
+
+func TestReleaseWithoutAcquirePanics(t *testing.T) {
+	c := newController(t, 1, 1, time.Second)
+	defer func() {
+		if recover() == nil {
+			t.Error("Release without Acquire: no panic")
+		}
+	}()
+	c.Release()
+}
+
+func TestBurstLog(t *testing.T) {
+	var b admission.BurstLog
+	t0 := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	if n, ok := b.Refused(t0); !ok || n != 1 {
+		t.Fatalf("first refusal: got (%d, %v), want a line for 1", n, ok)
+	}
+	for i := range 99 {
+		if _, ok := b.Refused(t0.Add(time.Duration(i) * time.Millisecond)); ok {
+			t.Fatalf("refusal %d within the second: logged again", i+2)
+		}
+	}
+	if n, ok := b.Refused(t0.Add(time.Second)); !ok || n != 100 {
+		t.Fatalf("a second later: got (%d, %v), want a line for 100", n, ok)
+	}
+}
+
+func Example() {
+	c, err := admission.New(admission.Config{MaxConcurrent: 1, MaxQueue: 0, MaxWait: 100 * time.Millisecond})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(c.Acquire(context.Background()))
+	fmt.Println(c.Acquire(context.Background())) // the one slot is busy, no queue
+	c.Release()
+	fmt.Println(c.Acquire(context.Background()))
+	c.Release()
+	// Output:
+	// <nil>
+	// admission: queue full
+	// <nil>
+}
