@@ -131,6 +131,16 @@ func newServer(t testing.TB, cfg identity.Config) *identity.Server {
 	if cfg.Ledger != nil && cfg.Anonymous.BindingKeys == nil && !cfg.LedgerWithoutBinding {
 		cfg.Anonymous.BindingKeys = [][]byte{bindingKey} // New requires binding with a ledger
 	}
+	if _, bench := t.(*testing.B); !bench && cfg.Admission == (identity.AdmissionConfig{}) {
+		// Admission stays on, but a test that is not about shedding must
+		// not shed on a loaded machine, where under -race a signature can
+		// take longer than the default 100 ms wait. Benchmarks keep the
+		// defaults they measure.
+		cfg.Admission.MaxWait = 30 * time.Second
+		if cfg.TTL > 0 && cfg.TTL < cfg.Admission.MaxWait {
+			cfg.Admission.MaxWait = cfg.TTL
+		}
+	}
 	if cfg.Sessions == nil && cfg.SessionKeys == nil {
 		cfg.SessionKeys = [][]byte{secretKey(1)}
 		if cfg.Authenticate == nil {

@@ -140,7 +140,12 @@ func startFleet(t *testing.T, base string) *fleet {
 			args = append(args, "-key", filepath.Join(r.dir, "published.pem"))
 		}
 		args = append(args, "-binding-key", binding, "-session-key", session,
-			"-standin-key", "testdata/standin-ibm-key.pem", "-ledger", f.dsn)
+			"-standin-key", "testdata/standin-ibm-key.pem", "-ledger", f.dsn,
+			// Admission stays on, but this tier checks that replicas act
+			// as one, not shedding: on a loaded CI machine under -race a
+			// signature can take tens of milliseconds, and 50 clients
+			// queued behind two slots would exceed the default 100 ms wait.
+			"-admission-max-wait", "2m")
 		f.start(r, bin, args)
 		f.replicas = append(f.replicas, r)
 	}
