@@ -82,8 +82,8 @@ type AdmissionConfig struct {
 // It is safe: the cache is keyed by an HMAC (with a random key per Server)
 // of those claims, sub included, and checks sub again on a hit, so a
 // visitor only ever gets a token it could have been signed anew; a login
-// or logout changes user_payload and so the key; [Server.RotateKeys]
-// empties the cache. Tokens with a jti (set by Config.Claims) are never
+// or logout changes user_payload and so the key; [Server.RotateKeys] and
+// [Server.Rotate] empty the cache. Tokens with a jti (set by Config.Claims) are never
 // reused, since a jti promises one token per request. Memory is bounded by
 // Size (a token is about 0.5 to 1.5 KB). The zero value is the cache with
 // the defaults below.
