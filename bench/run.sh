@@ -244,7 +244,9 @@ for round in $(seq "$rounds"); do
 	for mode in $modes; do
 		for c in $conns; do
 			for i in "${!labels[@]}"; do
-				"$work/loadgen" -mode "$mode" -c "$c" -d "$duration" -warmup "$warmup" -retry-after \
+				prime=""
+				[ "$mode" = returning ] && prime=-prime # the cookie the server set, as a browser keeps it
+				"$work/loadgen" -mode "$mode" $prime -c "$c" -d "$duration" -warmup "$warmup" -retry-after \
 					-label "${labels[$i]}" -round "$round" -json "$results" -brief "${urls[$i]}" >&2
 			done
 		done
@@ -269,7 +271,7 @@ fi
 	echo
 	echo "- machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), $(free -g | awk '/^Mem:/ {print $2}') GB; $(uname -sr)"
 	echo "- $(go version | cut -d' ' -f3-), node $(node --version 2>/dev/null || echo -), ${WEBCHATID_PG_BINDIR:+PostgreSQL $("$WEBCHATID_PG_BINDIR/postgres" --version | awk '{print $3}')}"
-	echo "- load: examples/loadgen on the same cores, keep-alive, closed loop (a connection refused with 503 waits its Retry-After, as webchatid.js does), -d $duration after -warmup $warmup, $rounds interleaved rounds, medians"
+	echo "- load: examples/loadgen on the same cores, keep-alive, closed loop (a connection refused with 503 waits its Retry-After, as webchatid.js does; the returning visitor sends back the cookie the server set, \`-prime\`), -d $duration after -warmup $warmup, $rounds interleaved rounds, medians"
 	echo "- load average before / after: $load_before / $load_after"
 	echo "- peak RSS (VmHWM):$(for i in "${!labels[@]}"; do printf ' %s %s;' "${labels[$i]}" "$(awk '/VmHWM/ {printf "%.0f MB", $2/1024}' "/proc/${srvpids[$i]}/status" 2>/dev/null)"; done)"
 	echo

@@ -16,7 +16,11 @@
 //	           answered from a per-visitor cache and every ID is new to a ledger
 //	nocookie   no cookie at all: the server mints the ID itself
 //	returning  one fixed cookie (-cookie) on every request: one visitor asking
-//	           again and again, so the server can only sign
+//	           again and again. With -prime, a first, unmeasured request
+//	           sends -cookie and every request after it sends the cookies
+//	           that answer set (a browser's cookie jar), so a server that
+//	           binds its cookie to a MAC, as webchatid does with binding
+//	           keys, sees a returning visitor rather than a new one each time
 //	visitors   -visitors N visitors × -loads M page loads each, in random
 //	           order (seed -seed); each visitor keeps the cookies the server
 //	           set, like a browser, so its first load mints an ID and the
@@ -120,6 +124,7 @@ type options struct {
 	quiet    bool
 	brief    bool
 	backoff  bool // -retry-after
+	prime    bool // -prime
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -138,6 +143,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.rate, "rate", 0, "open-loop: total `requests/s` sent on schedule, latency counted from when each was due (0: closed loop)")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "per-request `timeout`; an answer slower than this is an error \"timeout\"")
 	fs.StringVar(&o.cookie, "cookie", defaultCookie, "Cookie header of returning mode")
+	fs.BoolVar(&o.prime, "prime", false, "returning mode: send -cookie once, unmeasured, then the cookies its answer set, as a browser would (for servers that bind their cookie)")
 	fs.IntVar(&o.visitors, "visitors", 10000, "visitors mode: number of `visitors`")
 	fs.IntVar(&o.loads, "loads", 10, "visitors mode: page `loads` per visitor")
 	fs.Uint64Var(&o.seed, "seed", 1, "visitors mode: `seed` of the order of page loads")
@@ -200,6 +206,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		if o.visitors < 1 || o.loads < 1 || int64(o.visitors)*int64(o.loads) > 10_000_000 {
 			return o, fmt.Errorf("-visitors %d -loads %d: want at least 1 each and at most 10 000 000 loads", o.visitors, o.loads)
 		}
+	}
+	if o.prime && o.mode != "returning" {
+		return o, errors.New("-prime goes with -mode returning")
 	}
 	if o.mode == "returning" && strings.ContainsAny(o.cookie, "\r\n") {
 		return o, errors.New("-cookie: must be one header line")
@@ -364,6 +373,40 @@ func (v *visitor) update(resp *http.Response) {
 	}
 }
 
+// primeCookie sends one request with o.cookie and returns the Cookie header
+// a browser would send next: o.cookie's cookies, replaced or removed by the
+// answer's Set-Cookie. A server that binds its anonymous ID to a MAC
+// (webchatid with binding keys) refuses a made-up cookie and sets its own;
+// sending that one back is what a returning browser does.
+func primeCookie(ctx context.Context, o options) (string, error) {
+	v := visitor{cookies: map[string]string{}}
+	for _, c := range strings.Split(o.cookie, ";") {
+		if name, value, ok := strings.Cut(strings.TrimSpace(c), "="); ok {
+			v.cookies[name] = value
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, "GET", o.url, nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Cookie", o.cookie)
+	client := &http.Client{
+		Transport: &http.Transport{DialContext: loopbackDial(new(atomic.Int64)), Proxy: nil},
+		Timeout:   o.timeout,
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("returning mode: the first request: %w", err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("returning mode: the first request got %s", resp.Status)
+	}
+	v.update(resp)
+	return v.header(), nil
+}
+
 // newAnonCookie returns a well-formed anonymous-ID cookie with a random
 // UUID v4, as fresh-visitors.lua makes them (math/rand: this is load, not
 // an identifier anyone relies on).
@@ -438,6 +481,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 func runHTTP(ctx context.Context, o options) (Result, error) {
 	var dials atomic.Int64
+	if o.mode == "returning" && o.prime {
+		c, err := primeCookie(ctx, o)
+		if err != nil {
+			return Result{}, err
+		}
+		o.cookie = c
+	}
 	var visitors []visitor
 	var order []int32
 	total := o.requests

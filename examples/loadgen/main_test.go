@@ -282,6 +282,39 @@ func TestRefusedAndErrorsAreCountedApart(t *testing.T) {
 	}
 }
 
+// bindingServer refuses a made-up anonymous ID and sets its own, bound
+// one, as webchatid does with binding keys; it counts the IDs it mints.
+type bindingServer struct{ tokenServer }
+
+func (s *bindingServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie("ANONYMOUS-USER-ID"); err != nil || !strings.HasSuffix(c.Value, ".mac") {
+		id := fmt.Sprintf("anon-bound-%d.mac", s.minted.Add(1))
+		http.SetCookie(w, &http.Cookie{Name: "ANONYMOUS-USER-ID", Value: id, MaxAge: 3600, HttpOnly: true})
+	}
+	s.mu.Lock()
+	s.cookies = append(s.cookies, r.Header.Get("Cookie"))
+	s.mu.Unlock()
+	io.WriteString(w, "eyJhbGciOiJSUzI1NiJ9.e30.c2ln")
+}
+
+func TestReturningPrimeKeepsTheServersCookie(t *testing.T) {
+	s := &bindingServer{}
+	runAgainst(t, s, "-mode", "returning", "-c", "2", "-n", "20")
+	if s.minted.Load() != 20 {
+		t.Fatalf("without -prime the server minted %d IDs in 20 requests, want 20 (a made-up cookie each time)", s.minted.Load())
+	}
+	s = &bindingServer{}
+	runAgainst(t, s, "-mode", "returning", "-prime", "-c", "2", "-n", "20")
+	if s.minted.Load() != 1 {
+		t.Errorf("with -prime the server minted %d IDs, want 1 (the priming request's)", s.minted.Load())
+	}
+	for _, c := range s.cookies[1:] {
+		if c != "ANONYMOUS-USER-ID=anon-bound-1.mac" {
+			t.Fatalf("a measured request sent %q, want the cookie the server set", c)
+		}
+	}
+}
+
 func TestOpenLoopCountsFromDueTime(t *testing.T) {
 	// At a rate far above what one connection serves, requests fall behind
 	// their schedule, and their latency includes the wait: never below the
