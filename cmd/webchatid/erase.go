@@ -65,17 +65,7 @@ func (c eraseCommand) run(ctx context.Context, args []string, std stdio) int {
 	if !ok {
 		return code
 	}
-	err := c.erase(ctx, f, std)
-	switch {
-	case err == nil:
-		return exitOK
-	case errors.Is(err, errUsage):
-		fmt.Fprintf(std.err, "webchatid erase: %v\n\n%s", err, eraseUsage)
-		return exitUsage
-	default:
-		fmt.Fprintf(std.err, "webchatid erase: %v\n", err)
-		return exitFail
-	}
+	return exitStatus("erase", eraseUsage, c.erase(ctx, f, std), std)
 }
 
 // parse parses args; when it returns ok false, the command ends with code.

@@ -75,15 +75,20 @@ func (c ledgerCommand) run(ctx context.Context, args []string, std stdio) int {
 		}
 		return exitUsage
 	}
-	err := c.command(ctx, *dsn, fs.Args(), std)
+	return exitStatus("ledger", ledgerUsage, c.command(ctx, *dsn, fs.Args(), std), std)
+}
+
+// exitStatus reports err of command name on stderr and returns the exit
+// status: 0 for nil, 2 (with usage) for an errUsage, else 1.
+func exitStatus(name, usage string, err error, std stdio) int {
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.Is(err, errUsage):
-		fmt.Fprintf(std.err, "webchatid ledger: %v\n\n%s", err, ledgerUsage)
+		fmt.Fprintf(std.err, "webchatid %s: %v\n\n%s", name, err, usage)
 		return exitUsage
 	default:
-		fmt.Fprintf(std.err, "webchatid ledger: %v\n", err)
+		fmt.Fprintf(std.err, "webchatid %s: %v\n", name, err)
 		return exitFail
 	}
 }
