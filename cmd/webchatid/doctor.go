@@ -69,6 +69,18 @@ type doctorOptions struct {
 	now        time.Time
 }
 
+// oneOf returns the value named v, of the two names a and b.
+func oneOf[T any](v, a string, va T, b string, vb T) (T, bool) {
+	switch v {
+	case a:
+		return va, true
+	case b:
+		return vb, true
+	}
+	var zero T
+	return zero, false
+}
+
 func runDoctor(ctx context.Context, args []string, io stdio) int {
 	return doctor(ctx, args, io, time.Now, http.DefaultClient)
 }
@@ -90,20 +102,11 @@ func doctor(ctx context.Context, args []string, io stdio, now func() time.Time, 
 		return code
 	}
 	var opts doctorOptions
-	switch *targetFlag {
-	case "webchat":
-		opts.target = identity.WebChat
-	case "orchestrate":
-		opts.target = identity.Orchestrate
-	default:
+	var ok bool
+	if opts.target, ok = oneOf(*targetFlag, "webchat", identity.WebChat, "orchestrate", identity.Orchestrate); !ok {
 		return c.usageError(io, "-target %q: want webchat or orchestrate", *targetFlag)
 	}
-	switch *schemeFlag {
-	case "node-rsa":
-		opts.scheme = claims.NodeRSA
-	case "oaep-sha256":
-		opts.scheme = claims.OAEPSHA256
-	default:
+	if opts.scheme, ok = oneOf(*schemeFlag, "node-rsa", claims.NodeRSA, "oaep-sha256", claims.OAEPSHA256); !ok {
 		return c.usageError(io, "-payload-scheme %q: want node-rsa or oaep-sha256", *schemeFlag)
 	}
 	if (*ibmKey == "") == (*jwksFlag == "") {
