@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,6 +33,13 @@ Exit status: 0 when IBM confirmed every deletion, 1 when some failed or the
 ledger failed, 2 for bad usage.
 `
 
+var eraseCmd = command{
+	name:    "erase",
+	args:    "-ledger DSN [-dry-run] CUSTOM_USER_ID",
+	summary: "delete a user's data at IBM, then forget it in the ledger",
+	help:    eraseUsage,
+}
+
 // Environment variables erase reads.
 const (
 	envAPIKey      = "WEBCHATID_IBM_APIKEY"
@@ -61,21 +66,16 @@ type eraseFlags struct {
 }
 
 func (c eraseCommand) run(ctx context.Context, args []string, std stdio) int {
-	f, code, ok := c.parse(args, std.err)
+	f, code, ok := c.parse(args, std)
 	if !ok {
 		return code
 	}
-	return exitStatus("erase", eraseUsage, c.erase(ctx, f, std), std)
+	return eraseCmd.exit(std, c.erase(ctx, f, std))
 }
 
 // parse parses args; when it returns ok false, the command ends with code.
-func (c eraseCommand) parse(args []string, stderr io.Writer) (f eraseFlags, code int, ok bool) {
-	fs := flag.NewFlagSet("webchatid erase", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, eraseUsage, "\nflags:\n")
-		fs.PrintDefaults()
-	}
+func (c eraseCommand) parse(args []string, std stdio) (f eraseFlags, code int, ok bool) {
+	fs := eraseCmd.flags()
 	fs.StringVar(&f.ledgerDSN, "ledger", "", "the ledger `DSN`: memory, sqlite:PATH or postgres://… (required)")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "only count the customer_ids that would be deleted; call nothing at IBM")
 	fs.StringVar(&f.apiKeyEnv, "apikey-env", envAPIKey, "the `NAME` of the environment variable that holds the IBM Cloud API key")
@@ -87,18 +87,15 @@ func (c eraseCommand) parse(args []string, stderr io.Writer) (f eraseFlags, code
 	fs.BoolVar(&f.includeUserID, "include-user-id", false, "also delete CUSTOM_USER_ID itself as a customer_id (tokens issued with the real user ID as sub)")
 	for _, a := range args {
 		if name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "="); strings.HasPrefix(a, "-") && (name == "apikey" || name == "api-key") {
-			fmt.Fprintf(stderr, "webchatid erase: there is no -apikey flag: a key on the command line lands in shell history; put it in $%s (or the variable -apikey-env names)\n", envAPIKey)
+			fmt.Fprintf(std.err, "webchatid erase: there is no -apikey flag: a key on the command line lands in shell history; put it in $%s (or the variable -apikey-env names)\n", envAPIKey)
 			return f, exitUsage, false
 		}
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return f, exitOK, false
-		}
-		return f, exitUsage, false
+	if code, ok := eraseCmd.parse(fs, args, std); !ok {
+		return f, code, false
 	}
 	if fs.NArg() != 1 || fs.Arg(0) == "" {
-		fmt.Fprintf(stderr, "webchatid erase: want one CUSTOM_USER_ID\n\n%s", eraseUsage)
+		fmt.Fprintf(std.err, "webchatid erase: want one CUSTOM_USER_ID\n\n%s", eraseUsage)
 		return f, exitUsage, false
 	}
 	f.user = fs.Arg(0)

@@ -37,6 +37,13 @@ Run forget only after IBM confirmed the deletion of those customer_ids
 DSN: memory | sqlite:PATH (must exist) | postgres://USER:PASS@HOST:PORT/DB?sslmode=...
 `
 
+var ledgerCmd = command{
+	name:    "ledger",
+	args:    "-ledger DSN list|forget|export|prune ...",
+	summary: "the anonymous-ID ledger: list, export, forget, prune",
+	help:    ledgerUsage,
+}
+
 // errUsage marks a usage error: exit status 2.
 var errUsage = errors.New("usage")
 
@@ -62,35 +69,12 @@ type ledgerCommand struct {
 }
 
 func (c ledgerCommand) run(ctx context.Context, args []string, std stdio) int {
-	fs := flag.NewFlagSet("webchatid ledger", flag.ContinueOnError)
-	fs.SetOutput(std.err)
-	fs.Usage = func() {
-		fmt.Fprint(std.err, ledgerUsage, "\nflags:\n")
-		fs.PrintDefaults()
-	}
+	fs := ledgerCmd.flags()
 	dsn := fs.String("ledger", "", "the ledger `DSN`: memory, sqlite:PATH or postgres://… (required)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := ledgerCmd.parse(fs, args, std); !ok {
+		return code
 	}
-	return exitStatus("ledger", ledgerUsage, c.command(ctx, *dsn, fs.Args(), std), std)
-}
-
-// exitStatus reports err of command name on stderr and returns the exit
-// status: 0 for nil, 2 (with usage) for an errUsage, else 1.
-func exitStatus(name, usage string, err error, std stdio) int {
-	switch {
-	case err == nil:
-		return exitOK
-	case errors.Is(err, errUsage):
-		fmt.Fprintf(std.err, "webchatid %s: %v\n\n%s", name, err, usage)
-		return exitUsage
-	default:
-		fmt.Fprintf(std.err, "webchatid %s: %v\n", name, err)
-		return exitFail
-	}
+	return ledgerCmd.exit(std, c.command(ctx, *dsn, fs.Args(), std))
 }
 
 func (c ledgerCommand) command(ctx context.Context, dsn string, args []string, std stdio) (err error) {

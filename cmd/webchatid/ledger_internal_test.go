@@ -77,10 +77,6 @@ func transcript(t *testing.T, cmd func(ctx context.Context, args []string, std s
 	return r.Replace(b.String())
 }
 
-func ledgerCmd(ctx context.Context, args []string, std stdio) int {
-	return runLedger(ctx, args, std)
-}
-
 // TestLedgerOnSQLite runs each command on a fresh seeded SQLite ledger and
 // compares the transcript with its golden file.
 func TestLedgerOnSQLite(t *testing.T) {
@@ -111,7 +107,7 @@ func TestLedgerOnSQLite(t *testing.T) {
 					}
 				}
 			}
-			golden(t, "ledger/"+tc.name, transcript(t, ledgerCmd, tc.lines, dsn, "sqlite:$TMP/ledger.db"))
+			golden(t, "ledger/"+tc.name, transcript(t, runLedger, tc.lines, dsn, "sqlite:$TMP/ledger.db"))
 		})
 	}
 }
@@ -138,7 +134,7 @@ func TestLedgerUsageAndFailures(t *testing.T) {
 		{"ledger", "-ledger", "sqlite:" + dir, "export"},
 		{"ledger", "-ledger", "memory", "export"},
 	}
-	got := transcript(t, ledgerCmd, lines, dsn, "sqlite:$TMP/ledger.db", dir, "$DIR")
+	got := transcript(t, runLedger, lines, dsn, "sqlite:$TMP/ledger.db", dir, "$DIR")
 	for _, line := range strings.Split(got, "\n") {
 		if !strings.HasPrefix(line, "$ ") && strings.Contains(line, "s3cret") {
 			t.Errorf("output leaks a password: %s", line)
@@ -147,13 +143,28 @@ func TestLedgerUsageAndFailures(t *testing.T) {
 	golden(t, "ledger/usage_and_failures", got)
 }
 
-func TestLedgerHelp(t *testing.T) {
-	var out, errb bytes.Buffer
-	if code := runLedger(context.Background(), []string{"-h"}, stdio{out: &out, err: &errb}); code != exitOK {
-		t.Errorf("-h: exit %d, want 0", code)
-	}
-	if !strings.Contains(errb.String(), "usage: webchatid ledger") || !strings.Contains(errb.String(), "prune -older-than") {
-		t.Errorf("-h: got %q, want the usage", errb.String())
+// -h and help COMMAND print ledger's and erase's usage on stdout, as for
+// the other commands, so that "webchatid help ledger | less" shows it.
+func TestLedgerAndEraseHelpOnStdout(t *testing.T) {
+	for _, tc := range []struct {
+		name, want string
+		args       []string
+	}{
+		{"ledger", "prune -older-than", []string{"ledger", "-h"}},
+		{"ledger", "prune -older-than", []string{"help", "ledger"}},
+		{"erase", "-apikey-env", []string{"erase", "-h"}},
+		{"erase", "-apikey-env", []string{"help", "erase"}},
+	} {
+		r := runWith(t, "", tc.args...)
+		if r.code != exitOK {
+			t.Errorf("%v: exit %d, want 0", tc.args, r.code)
+		}
+		if !strings.Contains(r.out, "usage: webchatid "+tc.name) || !strings.Contains(r.out, tc.want) || !strings.Contains(r.out, "\nflags:\n") {
+			t.Errorf("%v: stdout %q, want the usage and the flags", tc.args, r.out)
+		}
+		if r.errOut != "" {
+			t.Errorf("%v: stderr %q, want nothing", tc.args, r.errOut)
+		}
 	}
 }
 

@@ -82,6 +82,7 @@ type command struct {
 	name    string
 	args    string // the usage line's arguments
 	summary string // one line for the command list
+	help    string // when set, -h prints it instead of the usage line and summary
 	run     func(ctx context.Context, args []string, io stdio) int
 }
 
@@ -90,8 +91,8 @@ var commands = []command{
 	keygenCmd.with(runKeygen),
 	fingerprintCmd.with(runFingerprint),
 	doctorCmd.with(runDoctor),
-	{"ledger", "-ledger DSN list|forget|export|prune ...", "the anonymous-ID ledger: list, export, forget, prune", runLedger},
-	{"erase", "-ledger DSN [-dry-run] CUSTOM_USER_ID", "delete a user's data at IBM, then forget it in the ledger", runErase},
+	ledgerCmd.with(runLedger),
+	eraseCmd.with(runErase),
 }
 
 // with returns c running run. A command's own file declares c without run,
@@ -126,9 +127,13 @@ func (c command) parse(fs *flag.FlagSet, args []string, io stdio) (code int, ok 
 	}
 }
 
-// usage prints the usage line, the summary and the flags of c.
+// usage prints the usage line and the summary (or the help) and the flags of c.
 func (c command) usage(fs *flag.FlagSet, w io.Writer) {
-	fmt.Fprintf(w, "usage: webchatid %s %s\n\n%s.\n", c.name, c.args, strings.ToUpper(c.summary[:1])+c.summary[1:])
+	if c.help != "" {
+		fmt.Fprint(w, c.help)
+	} else {
+		fmt.Fprintf(w, "usage: webchatid %s %s\n\n%s.\n", c.name, c.args, strings.ToUpper(c.summary[:1])+c.summary[1:])
+	}
 	n := 0
 	fs.VisitAll(func(*flag.Flag) { n++ })
 	if n > 0 {
@@ -151,6 +156,20 @@ func (c command) usageError(io stdio, format string, args ...any) int {
 func (c command) fail(io stdio, format string, args ...any) int {
 	fmt.Fprintf(io.err, "webchatid %s: %s\n", c.name, fmt.Sprintf(format, args...))
 	return exitFail
+}
+
+// exit reports err of c on stderr and returns the exit status: exitOK for
+// nil; exitUsage, followed by c's help, for an errUsage; else exitFail.
+func (c command) exit(io stdio, err error) int {
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(io.err, "webchatid %s: %v\n\n%s", c.name, err, c.help)
+		return exitUsage
+	default:
+		return c.fail(io, "%v", err)
+	}
 }
 
 func usage(w io.Writer) {
