@@ -20,7 +20,6 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/webchatid/webchatid/claims"
-	"github.com/webchatid/webchatid/identity/keys"
 	"github.com/webchatid/webchatid/internal/leakcheck"
 )
 
@@ -225,17 +224,14 @@ func (d *rotatingDemo) verifies(token string) bool {
 	return err == nil
 }
 
+// kidOf returns the kid of the private key PEM file at path.
 func kidOf(t *testing.T, path string) string {
 	t.Helper()
-	k, err := keys.LoadPrivateFile(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kid, err := claims.KeyID(k.Public())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return kid
+	return pemKeyID(t, b)
 }
 
 // tokenPart decodes the JSON of a token's header (0) or claims (1) into v,

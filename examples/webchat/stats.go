@@ -59,10 +59,15 @@ func debugVars(srv *identity.Server) http.Handler {
 		}))
 		expvar.Publish("uptime_seconds", expvar.Func(func() any { return time.Since(start).Seconds() }))
 	})
-	h := expvar.Handler()
+	return loopbackOnly(expvar.Handler())
+}
+
+// loopbackOnly serves h to loopback clients and 404 to everyone else: the
+// command line and memory stats expvar shows are for the operator.
+func loopbackOnly(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if host, _, err := net.SplitHostPort(r.RemoteAddr); err != nil || !net.ParseIP(host).IsLoopback() {
-			http.NotFound(w, r) // the command line and memory stats are for the operator
+			http.NotFound(w, r)
 			return
 		}
 		h.ServeHTTP(w, r)

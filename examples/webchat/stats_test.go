@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"testing"
 )
 
@@ -81,5 +82,31 @@ func TestTokenPathFlags(t *testing.T) {
 	a, r := c.tokenPath.admission, c.tokenPath.reuse
 	if a.MaxConcurrent != 3 || a.MaxQueue != 7 || a.MaxWait.Milliseconds() != 50 || a.Disabled || r.Size != 99 || r.MinRemaining != 0.5 || r.Disabled {
 		t.Errorf("got %+v %+v", a, r)
+	}
+}
+
+// /debug/vars answers loopback clients only: a request from any other
+// address gets 404 and never reaches the handler.
+func TestDebugVarsLoopbackOnly(t *testing.T) {
+	h := loopbackOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "vars")
+	}))
+	for _, tc := range []struct {
+		remote string
+		want   int
+	}{
+		{"127.0.0.1:4321", http.StatusOK},
+		{"[::1]:4321", http.StatusOK},
+		{"192.0.2.7:4321", http.StatusNotFound},
+		{"[2001:db8::7]:4321", http.StatusNotFound},
+		{"not-an-address", http.StatusNotFound},
+	} {
+		r := httptest.NewRequest("GET", "/debug/vars", nil)
+		r.RemoteAddr = tc.remote
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != tc.want || (tc.want == http.StatusOK) != (w.Body.String() == "vars") {
+			t.Errorf("from %s: got %d %q, want %d", tc.remote, w.Code, w.Body.String(), tc.want)
+		}
 	}
 }

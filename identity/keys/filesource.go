@@ -1,7 +1,6 @@
 package keys
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/rsa"
@@ -12,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"os"
 	"slices"
 	"sync"
@@ -351,7 +351,7 @@ func (s *FileSource) logLoaded(ctx context.Context, msg string, m Material) {
 // keyID is the RFC 7638 thumbprint of an RSA public key, base64url: the kid
 // claims.KeyID gives it, computed here without a JOSE library.
 func keyID(pub *rsa.PublicKey) string {
-	e := big(pub.E)
+	e := big.NewInt(int64(pub.E)).Bytes() // unsigned big-endian, no leading zeros
 	// The members in lexicographic order, no whitespace (RFC 7638 §3.2).
 	doc, _ := json.Marshal(struct {
 		E   string `json:"e"`
@@ -360,13 +360,4 @@ func keyID(pub *rsa.PublicKey) string {
 	}{base64.RawURLEncoding.EncodeToString(e), "RSA", base64.RawURLEncoding.EncodeToString(pub.N.Bytes())})
 	sum := sha256.Sum256(doc)
 	return base64.RawURLEncoding.EncodeToString(sum[:])
-}
-
-// big is e as an unsigned big-endian integer without leading zeros.
-func big(e int) []byte {
-	var b []byte
-	for ; e > 0; e >>= 8 {
-		b = append([]byte{byte(e)}, b...)
-	}
-	return bytes.Clone(b)
 }

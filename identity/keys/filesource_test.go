@@ -121,13 +121,10 @@ func rewriteInPlace(t *testing.T, path string, data []byte) {
 	}
 }
 
+// kid is the kid claims.KeyID gives k's public key.
 func kid(t *testing.T, k *rsa.PrivateKey) string {
 	t.Helper()
-	id, err := claims.KeyID(k.Public())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
+	return mustKid(t, k.Public())
 }
 
 // wantSigning fails t unless m's signing keys are want, in order.

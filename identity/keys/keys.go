@@ -149,27 +149,27 @@ func parsePublic(data []byte) (crypto.PublicKey, error) {
 // LoadPrivateFile reads a PEM private key from the file at path, as
 // [ParsePrivatePEM] does. The error names the path, never the contents.
 func LoadPrivateFile(path string) (crypto.Signer, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("identity: reading private key: %w", err)
-	}
-	k, err := parsePrivate(data)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrInvalid, path, err)
-	}
-	return k, nil
+	return loadFile(path, "private key", parsePrivate)
 }
 
 // LoadPublicFile reads a PEM public key from the file at path, as
 // [ParsePublicPEM] does.
 func LoadPublicFile(path string) (crypto.PublicKey, error) {
+	return loadFile(path, "public key", parsePublic)
+}
+
+// loadFile reads the file at path and parses it with parse. A read error
+// names what the file should hold; a parse error wraps [ErrInvalid] and
+// names the path, never the contents.
+func loadFile[K any](path, what string, parse func([]byte) (K, error)) (K, error) {
+	var zero K
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("identity: reading public key: %w", err)
+		return zero, fmt.Errorf("keys: reading %s: %w", what, err)
 	}
-	k, err := parsePublic(data)
+	k, err := parse(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrInvalid, path, err)
+		return zero, fmt.Errorf("%w: %s: %w", ErrInvalid, path, err)
 	}
 	return k, nil
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 )
 
 // MinSecretLen is the shortest secret [ParseSecret] accepts, in bytes: a
@@ -104,13 +103,5 @@ func decodeBase64(text []byte) ([]byte, bool) {
 // LoadSecretFile reads a secret key from the file at path, as
 // [ParseSecret] does. The error names the path, never the contents.
 func LoadSecretFile(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("keys: reading secret: %w", err)
-	}
-	k, err := parseSecret(data)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrInvalid, path, err)
-	}
-	return k, nil
+	return loadFile(path, "secret", parseSecret)
 }
