@@ -43,9 +43,10 @@ const (
 // (on two cores, 512 at once each wait about a quarter of a second and the
 // slowest seconds). With it, at most MaxConcurrent are signed at once, up
 // to MaxQueue more wait their turn first come first served for at most
-// MaxWait, and the rest are refused at once with 503 and Retry-After: 1
-// (webchatid.js retries after it), so the answered requests stay fast and
-// the refused ones learn so in microseconds. Only signing is admitted: a
+// MaxWait, and the rest are refused with 503 and Retry-After: 1
+// (webchatid.js retries after it), so the answered requests stay fast: a
+// request that finds the queue full is refused at once, in microseconds;
+// one that waited is refused after MaxWait. Only signing is admitted: a
 // token found in the reuse cache ([ReuseConfig]) never waits. Refusals are
 // counted in [Stats] and logged at most once a second. The zero value is
 // admission with the defaults below.
@@ -82,8 +83,10 @@ type AdmissionConfig struct {
 // It is safe: the cache is keyed by an HMAC (with a random key per Server)
 // of those claims, sub included, and checks sub again on a hit, so a
 // visitor only ever gets a token it could have been signed anew; a login
-// or logout changes user_payload and so the key; [Server.RotateKeys] and
-// [Server.Rotate] empty the cache. Tokens with a jti (set by Config.Claims) are never
+// or logout changes user_payload and so the key; a new set of signing keys
+// ([Server.RotateKeys], or [Server.Rotate] with Keys.SigningKeys) empties
+// the cache (rotating only session or binding keys does not: the tokens
+// stay what they would be). Tokens with a jti (set by Config.Claims) are never
 // reused, since a jti promises one token per request. Memory is bounded by
 // Size (a token is about 0.5 to 1.5 KB). The zero value is the cache with
 // the defaults below.
