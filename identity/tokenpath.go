@@ -167,9 +167,10 @@ func newTokenPath(cfg *Config) (*tokenPath, error) {
 }
 
 // reuseKey is the cache key of tok (claims built, user_payload still in
-// clear) for the keys st: the kid, the key set's epoch, the target, the
-// lifetime and every claim but iat and exp, as the JSON jwx signs. ok is
-// false for a token that must not be reused (one with a jti).
+// clear) for the keys st: the kid, the key set's epoch and the target
+// (st.reuseID), the lifetime and every claim but iat and exp, as the JSON
+// jwx signs. ok is false for a token that must not be reused (one with a
+// jti).
 func (s *Server) reuseKey(tok jwt.Token, st *keyState) (k reuse.Key, ok bool, err error) {
 	if _, has := tok.Get(jwt.JwtIDKey); has {
 		return k, false, nil
@@ -185,14 +186,24 @@ func (s *Server) reuseKey(tok jwt.Token, st *keyState) (k reuse.Key, ok bool, er
 	if err != nil {
 		return k, false, err
 	}
-	life := tok.Expiration().Sub(tok.IssuedAt())
+	var life [20]byte
 	return s.path.reuse.Key(
+		st.reuseID[0], st.reuseID[1], st.reuseID[2],
+		strconv.AppendInt(life[:0], int64(tok.Expiration().Sub(tok.IssuedAt())), 10),
+		text,
+	), true, nil
+}
+
+// number gives st a new epoch, so that the reuse cache hands out no token
+// signed with another key state, and the parts of reuse keys that follow
+// from it, once here rather than on every request.
+func (s *Server) number(st *keyState) {
+	st.epoch = s.keyEpoch.Add(1)
+	st.reuseID = [3][]byte{
 		[]byte(st.active.KeyID()),
 		strconv.AppendUint(nil, st.epoch, 10),
 		strconv.AppendInt(nil, int64(s.cfg.Target), 10),
-		strconv.AppendInt(nil, int64(life), 10),
-		text,
-	), true, nil
+	}
 }
 
 // sign finishes tok (encrypting user_payload for IBM) and signs it with st,
