@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -129,15 +130,9 @@ func newTokenPath(cfg *Config) (*tokenPath, error) {
 		case a.MaxWait > cfg.TTL:
 			return nil, fmt.Errorf("identity: Config.Admission.MaxWait: %v is longer than Config.TTL (%v)", a.MaxWait, cfg.TTL)
 		}
-		if a.MaxConcurrent == 0 {
-			a.MaxConcurrent = runtime.GOMAXPROCS(0)
-		}
-		if a.MaxQueue == 0 {
-			a.MaxQueue = DefaultQueuePerSlot * a.MaxConcurrent
-		}
-		if a.MaxWait == 0 {
-			a.MaxWait = DefaultMaxWait
-		}
+		a.MaxConcurrent = cmp.Or(a.MaxConcurrent, runtime.GOMAXPROCS(0))
+		a.MaxQueue = cmp.Or(a.MaxQueue, DefaultQueuePerSlot*a.MaxConcurrent)
+		a.MaxWait = cmp.Or(a.MaxWait, DefaultMaxWait)
 		c, err := admission.New(admission.Config{MaxConcurrent: a.MaxConcurrent, MaxQueue: a.MaxQueue, MaxWait: a.MaxWait})
 		if err != nil {
 			return nil, fmt.Errorf("identity: Config.Admission: %w", err)
@@ -151,12 +146,8 @@ func newTokenPath(cfg *Config) (*tokenPath, error) {
 		case !(r.MinRemaining >= 0 && r.MinRemaining <= 1): // NaN too
 			return nil, fmt.Errorf("identity: Config.Reuse.MinRemaining: %v, need a share from 0 to 1", r.MinRemaining)
 		}
-		if r.Size == 0 {
-			r.Size = DefaultReuseSize
-		}
-		if r.MinRemaining == 0 {
-			r.MinRemaining = DefaultMinRemaining
-		}
+		r.Size = cmp.Or(r.Size, DefaultReuseSize)
+		r.MinRemaining = cmp.Or(r.MinRemaining, DefaultMinRemaining)
 		c, err := reuse.New(reuse.Config{Size: r.Size, MinRemaining: r.MinRemaining})
 		if err != nil {
 			return nil, fmt.Errorf("identity: Config.Reuse: %w", err)
