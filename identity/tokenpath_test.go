@@ -19,6 +19,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwt"
 
 	"github.com/webchatid/webchatid/claims"
+	"github.com/webchatid/webchatid/cookie"
 	"github.com/webchatid/webchatid/identity"
 )
 
@@ -86,6 +87,26 @@ func TestReuseSameClaimsSameToken(t *testing.T) {
 				jsonEqual(t, json.RawMessage(text), fmt.Sprintf(`{"custom_user_id":%q,"name":"Anonymous"}`, tok.Subject()))
 			}
 		})
+	}
+}
+
+// TestReuseKeptBySessionAndBindingRotation: Rotate empties the cache only
+// with new signing keys (ReuseConfig's promise); new session or binding
+// keys, the old ones still listed, leave the tokens what they would be.
+func TestReuseKeptBySessionAndBindingRotation(t *testing.T) {
+	clock := newStepClock()
+	srv := newServer(t, identity.Config{Now: clock.now, Anonymous: cookie.Config{BindingKeys: [][]byte{bindingKey}}})
+	c := newClient(t, srv)
+	first := c.tokenText()
+	if err := srv.Rotate(identity.Keys{SessionKeys: [][]byte{secretKey(2), secretKey(1)}, BindingKeys: [][]byte{secretKey(7), bindingKey}}); err != nil {
+		t.Fatal(err)
+	}
+	clock.advance(time.Minute)
+	if again := c.tokenText(); again != first {
+		t.Fatal("after rotating session and binding keys: a new token, want the first one again")
+	}
+	if st := srv.Stats(); st.ReuseHits != 1 || st.Admitted != 1 {
+		t.Errorf("Stats: got %+v, want 1 hit, 1 signature", st)
 	}
 }
 
