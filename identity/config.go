@@ -192,8 +192,9 @@ type Config struct {
 	// LedgerTimeout bounds each ledger write of a request. The write runs
 	// on a context detached from the request's cancellation with this
 	// deadline of its own, so a ledger that hangs (a black-holed database,
-	// a locked file) delays a token by at most LedgerTimeout and, unless
-	// StrictLedger is set, the token is still issued; and a client that
+	// a locked file) delays a token by at most LedgerTimeout, provided it
+	// gives up when its context is done (this module's stores do), and,
+	// unless StrictLedger is set, the token is still issued; and a client that
 	// disconnects does not abort a write already under way. If zero, 250
 	// ms is used ([DefaultLedgerTimeout]); negative values are refused.
 	LedgerTimeout time.Duration

@@ -26,6 +26,9 @@ type keyState struct {
 	pubs   []crypto.PublicKey // the same, as standard-library keys
 	jwks   []byte             // set as JSON, served as is
 	epoch  uint64             // set by the Server: which key state this is
+	// reuseID is the kid, epoch and target as text, the first parts of
+	// every reuse key made with this state; set with epoch.
+	reuseID [3][]byte
 }
 
 // newKeyState validates keys (field names the list in errors, e.g.

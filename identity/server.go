@@ -156,7 +156,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	st.epoch = s.keyEpoch.Add(1)
+	s.number(st)
 	s.keys.Store(st)
 	if cfg.IBMPublicKey != nil {
 		s.ibm = cfg.IBMPublicKey.(*rsa.PublicKey) // checked by validate
@@ -221,7 +221,7 @@ func (s *Server) RotateKeys(keys ...SigningKey) error {
 // that the reuse cache hands out no token signed before, and empties the
 // cache. The caller holds rotateMu.
 func (s *Server) swapSigningKeys(st *keyState) {
-	st.epoch = s.keyEpoch.Add(1)
+	s.number(st)
 	s.keys.Store(st)
 	if s.path.reuse != nil {
 		s.path.reuse.Flush() // the epoch alone would do; this frees the memory

@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -43,9 +44,10 @@ const (
 // (on two cores, 512 at once each wait about a quarter of a second and the
 // slowest seconds). With it, at most MaxConcurrent are signed at once, up
 // to MaxQueue more wait their turn first come first served for at most
-// MaxWait, and the rest are refused at once with 503 and Retry-After: 1
-// (webchatid.js retries after it), so the answered requests stay fast and
-// the refused ones learn so in microseconds. Only signing is admitted: a
+// MaxWait, and the rest are refused with 503 and Retry-After: 1
+// (webchatid.js retries after it), so the answered requests stay fast: a
+// request that finds the queue full is refused at once, in microseconds;
+// one that waited is refused after MaxWait. Only signing is admitted: a
 // token found in the reuse cache ([ReuseConfig]) never waits. Refusals are
 // counted in [Stats] and logged at most once a second. The zero value is
 // admission with the defaults below.
@@ -82,8 +84,10 @@ type AdmissionConfig struct {
 // It is safe: the cache is keyed by an HMAC (with a random key per Server)
 // of those claims, sub included, and checks sub again on a hit, so a
 // visitor only ever gets a token it could have been signed anew; a login
-// or logout changes user_payload and so the key; [Server.RotateKeys] and
-// [Server.Rotate] empty the cache. Tokens with a jti (set by Config.Claims) are never
+// or logout changes user_payload and so the key; a new set of signing keys
+// ([Server.RotateKeys], or [Server.Rotate] with Keys.SigningKeys) empties
+// the cache (rotating only session or binding keys does not: the tokens
+// stay what they would be). Tokens with a jti (set by Config.Claims) are never
 // reused, since a jti promises one token per request. Memory is bounded by
 // Size (a token is about 0.5 to 1.5 KB). The zero value is the cache with
 // the defaults below.
@@ -126,15 +130,9 @@ func newTokenPath(cfg *Config) (*tokenPath, error) {
 		case a.MaxWait > cfg.TTL:
 			return nil, fmt.Errorf("identity: Config.Admission.MaxWait: %v is longer than Config.TTL (%v)", a.MaxWait, cfg.TTL)
 		}
-		if a.MaxConcurrent == 0 {
-			a.MaxConcurrent = runtime.GOMAXPROCS(0)
-		}
-		if a.MaxQueue == 0 {
-			a.MaxQueue = DefaultQueuePerSlot * a.MaxConcurrent
-		}
-		if a.MaxWait == 0 {
-			a.MaxWait = DefaultMaxWait
-		}
+		a.MaxConcurrent = cmp.Or(a.MaxConcurrent, runtime.GOMAXPROCS(0))
+		a.MaxQueue = cmp.Or(a.MaxQueue, DefaultQueuePerSlot*a.MaxConcurrent)
+		a.MaxWait = cmp.Or(a.MaxWait, DefaultMaxWait)
 		c, err := admission.New(admission.Config{MaxConcurrent: a.MaxConcurrent, MaxQueue: a.MaxQueue, MaxWait: a.MaxWait})
 		if err != nil {
 			return nil, fmt.Errorf("identity: Config.Admission: %w", err)
@@ -148,12 +146,8 @@ func newTokenPath(cfg *Config) (*tokenPath, error) {
 		case !(r.MinRemaining >= 0 && r.MinRemaining <= 1): // NaN too
 			return nil, fmt.Errorf("identity: Config.Reuse.MinRemaining: %v, need a share from 0 to 1", r.MinRemaining)
 		}
-		if r.Size == 0 {
-			r.Size = DefaultReuseSize
-		}
-		if r.MinRemaining == 0 {
-			r.MinRemaining = DefaultMinRemaining
-		}
+		r.Size = cmp.Or(r.Size, DefaultReuseSize)
+		r.MinRemaining = cmp.Or(r.MinRemaining, DefaultMinRemaining)
 		c, err := reuse.New(reuse.Config{Size: r.Size, MinRemaining: r.MinRemaining})
 		if err != nil {
 			return nil, fmt.Errorf("identity: Config.Reuse: %w", err)
@@ -164,9 +158,10 @@ func newTokenPath(cfg *Config) (*tokenPath, error) {
 }
 
 // reuseKey is the cache key of tok (claims built, user_payload still in
-// clear) for the keys st: the kid, the key set's epoch, the target, the
-// lifetime and every claim but iat and exp, as the JSON jwx signs. ok is
-// false for a token that must not be reused (one with a jti).
+// clear) for the keys st: the kid, the key set's epoch and the target
+// (st.reuseID), the lifetime and every claim but iat and exp, as the JSON
+// jwx signs. ok is false for a token that must not be reused (one with a
+// jti).
 func (s *Server) reuseKey(tok jwt.Token, st *keyState) (k reuse.Key, ok bool, err error) {
 	if _, has := tok.Get(jwt.JwtIDKey); has {
 		return k, false, nil
@@ -182,14 +177,24 @@ func (s *Server) reuseKey(tok jwt.Token, st *keyState) (k reuse.Key, ok bool, er
 	if err != nil {
 		return k, false, err
 	}
-	life := tok.Expiration().Sub(tok.IssuedAt())
+	var life [20]byte
 	return s.path.reuse.Key(
+		st.reuseID[0], st.reuseID[1], st.reuseID[2],
+		strconv.AppendInt(life[:0], int64(tok.Expiration().Sub(tok.IssuedAt())), 10),
+		text,
+	), true, nil
+}
+
+// number gives st a new epoch, so that the reuse cache hands out no token
+// signed with another key state, and the parts of reuse keys that follow
+// from it, once here rather than on every request.
+func (s *Server) number(st *keyState) {
+	st.epoch = s.keyEpoch.Add(1)
+	st.reuseID = [3][]byte{
 		[]byte(st.active.KeyID()),
 		strconv.AppendUint(nil, st.epoch, 10),
 		strconv.AppendInt(nil, int64(s.cfg.Target), 10),
-		strconv.AppendInt(nil, int64(life), 10),
-		text,
-	), true, nil
+	}
 }
 
 // sign finishes tok (encrypting user_payload for IBM) and signs it with st,

@@ -19,6 +19,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwt"
 
 	"github.com/webchatid/webchatid/claims"
+	"github.com/webchatid/webchatid/cookie"
 	"github.com/webchatid/webchatid/identity"
 )
 
@@ -86,6 +87,26 @@ func TestReuseSameClaimsSameToken(t *testing.T) {
 				jsonEqual(t, json.RawMessage(text), fmt.Sprintf(`{"custom_user_id":%q,"name":"Anonymous"}`, tok.Subject()))
 			}
 		})
+	}
+}
+
+// TestReuseKeptBySessionAndBindingRotation: Rotate empties the cache only
+// with new signing keys (ReuseConfig's promise); new session or binding
+// keys, the old ones still listed, leave the tokens what they would be.
+func TestReuseKeptBySessionAndBindingRotation(t *testing.T) {
+	clock := newStepClock()
+	srv := newServer(t, identity.Config{Now: clock.now, Anonymous: cookie.Config{BindingKeys: [][]byte{bindingKey}}})
+	c := newClient(t, srv)
+	first := c.tokenText()
+	if err := srv.Rotate(identity.Keys{SessionKeys: [][]byte{secretKey(2), secretKey(1)}, BindingKeys: [][]byte{secretKey(7), bindingKey}}); err != nil {
+		t.Fatal(err)
+	}
+	clock.advance(time.Minute)
+	if again := c.tokenText(); again != first {
+		t.Fatal("after rotating session and binding keys: a new token, want the first one again")
+	}
+	if st := srv.Stats(); st.ReuseHits != 1 || st.Admitted != 1 {
+		t.Errorf("Stats: got %+v, want 1 hit, 1 signature", st)
 	}
 }
 
@@ -354,6 +375,21 @@ func (s *gateSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([
 	return s.PrivateKey.Sign(r, digest, opts)
 }
 
+// handOver lets the request holding the one signing slot finish, waits
+// for the next request to take the slot and lets it finish too, and
+// checks that both were answered 200.
+func (g *gateSigner) handOver(t *testing.T, holding, next <-chan *httptest.ResponseRecorder) {
+	t.Helper()
+	g.gate <- struct{}{}
+	<-g.entered
+	g.gate <- struct{}{}
+	for _, c := range []<-chan *httptest.ResponseRecorder{holding, next} {
+		if rec := <-c; rec.Code != http.StatusOK {
+			t.Errorf("admitted request: got %d, want 200", rec.Code)
+		}
+	}
+}
+
 // admissionServer is a Server whose signatures wait for the gate, with one
 // signing slot, a queue of queue and the given wait, and no reuse. Call it
 // inside a synctest bubble.
@@ -405,14 +441,7 @@ func TestAdmissionQueueFullIs503AtOnce(t *testing.T) {
 		if st := srv.Stats(); st.Shed != 3 || st.Signing != 1 || st.Waiting != 1 {
 			t.Errorf("Stats: got %+v, want 3 shed, 1 signing, 1 waiting", st)
 		}
-		g.gate <- struct{}{}
-		<-g.entered // the queued request signs next
-		g.gate <- struct{}{}
-		for _, c := range []<-chan *httptest.ResponseRecorder{signing, queued} {
-			if rec := <-c; rec.Code != http.StatusOK {
-				t.Errorf("admitted request: got %d, want 200", rec.Code)
-			}
-		}
+		g.handOver(t, signing, queued) // the queued request signs next
 		if st := srv.Stats(); st.Admitted != 2 || st.Queued != 1 || st.Shed != 3 {
 			t.Errorf("Stats: got %+v, want 2 admitted, 1 queued, 3 shed", st)
 		}
@@ -458,14 +487,7 @@ func TestAdmissionCancelledRequestLeavesQueue(t *testing.T) {
 		if st := srv.Stats(); st.Abandoned != 1 || st.Waiting != 1 {
 			t.Fatalf("Stats: got %+v, want 1 abandoned, 1 still waiting", st)
 		}
-		g.gate <- struct{}{}
-		<-g.entered // the slot went to the request still waiting
-		g.gate <- struct{}{}
-		for _, c := range []<-chan *httptest.ResponseRecorder{signing, next} {
-			if rec := <-c; rec.Code != http.StatusOK {
-				t.Errorf("got %d, want 200", rec.Code)
-			}
-		}
+		g.handOver(t, signing, next) // the slot goes to the request still waiting
 		if st := srv.Stats(); st.Admitted != 2 || st.Signing != 0 || st.Waiting != 0 {
 			t.Errorf("Stats: got %+v, want 2 admitted, nothing held", st)
 		}

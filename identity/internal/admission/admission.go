@@ -168,18 +168,11 @@ func (c *Controller) Stats() Stats {
 	}
 }
 
-// Config returns the Controller's configuration.
-func (c *Controller) Config() Config { return c.cfg }
-
 // BurstLog rate-limits the log line about refused requests: one line when
-// refusing starts, then at most one per interval, each carrying how many
-// were refused since the previous line. The zero value logs at most once a
-// second. It is safe for concurrent use.
+// refusing starts, then at most one a second, each carrying how many were
+// refused since the previous line. The zero value is ready to use. It is
+// safe for concurrent use.
 type BurstLog struct {
-	// Interval is the shortest time between two lines. If zero, one
-	// second is used.
-	Interval time.Duration
-
 	mu       sync.Mutex
 	last     time.Time // of the last line; zero: none yet
 	unlogged uint64    // refusals since the last line
@@ -188,14 +181,10 @@ type BurstLog struct {
 // Refused counts one refusal at now and reports whether to log a line, and
 // how many refusals it stands for (this one included).
 func (b *BurstLog) Refused(now time.Time) (count uint64, log bool) {
-	iv := b.Interval
-	if iv <= 0 {
-		iv = time.Second
-	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.unlogged++
-	if !b.last.IsZero() && now.Sub(b.last) < iv && now.Sub(b.last) >= 0 {
+	if d := now.Sub(b.last); !b.last.IsZero() && d < time.Second && d >= 0 {
 		return 0, false
 	}
 	b.last = now
