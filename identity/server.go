@@ -62,8 +62,8 @@ type Server struct {
 	skew     time.Duration // iat backdating; exp-iat stays within the target's limit
 	recorder *ledger.Recorder
 	keys     atomic.Pointer[keyState]
-	keyEpoch atomic.Uint64 // numbers the key states, for the reuse cache
-	path     *tokenPath    // admission control and token reuse (tokenpath.go)
+	keyEpoch uint64     // numbers the key states, for the reuse cache; New and rotateMu holders only
+	path     *tokenPath // admission control and token reuse (tokenpath.go)
 
 	rotateMu    sync.Mutex // serialises RotateKeys and Rotate
 	bindingKeys [][]byte   // the anonymous cookie's, under rotateMu

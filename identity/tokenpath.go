@@ -187,9 +187,11 @@ func (s *Server) reuseKey(tok jwt.Token, st *keyState) (k reuse.Key, ok bool, er
 
 // number gives st a new epoch, so that the reuse cache hands out no token
 // signed with another key state, and the parts of reuse keys that follow
-// from it, once here rather than on every request.
+// from it, once here rather than on every request. The caller is New or
+// holds rotateMu.
 func (s *Server) number(st *keyState) {
-	st.epoch = s.keyEpoch.Add(1)
+	s.keyEpoch++
+	st.epoch = s.keyEpoch
 	st.reuseID = [3][]byte{
 		[]byte(st.active.KeyID()),
 		strconv.AppendUint(nil, st.epoch, 10),
