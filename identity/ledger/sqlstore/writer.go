@@ -179,11 +179,7 @@ func (s *Store) startWriters() {
 // writeLoop commits batches until the queue is closed and drained.
 func (s *Store) writeLoop() {
 	batch := make([]*op, 0, s.opts.MaxBatch)
-	for {
-		o, ok := <-s.queue
-		if !ok {
-			return
-		}
+	for o := range s.queue {
 		batch = append(batch[:0], o)
 	fill:
 		for len(batch) < s.opts.MaxBatch {
