@@ -153,7 +153,7 @@ func isLoopback(host string) bool {
 
 // DeleteUserData asks IBM to delete everything stored under customerID. It
 // returns nil once IBM accepted the deletion (202 Accepted, or another 2xx).
-// A 429 with a Retry-After header comes back as [ledger.RetryAfter], so a
+// A 429 or 503 with a Retry-After header comes back as [ledger.RetryAfter], so a
 // [ledger.Eraser] waits as long as IBM asks. A 401 drops the cached IAM
 // token, so that the next call fetches a fresh one.
 func (d *Deleter) DeleteUserData(ctx context.Context, customerID string) error {

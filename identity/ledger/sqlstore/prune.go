@@ -45,7 +45,7 @@ func (s *Store) Prune(ctx context.Context, cutoff time.Time) (int, error) {
 	t := s.dialect.timeArg(cutoff)
 	total := 0
 	for {
-		var n int64
+		var n, picked int64
 		err := s.writeTx(ctx, func(tx *sql.Tx) error {
 			if s.dialect == SQLite {
 				res, err := tx.ExecContext(ctx, pruneSQLite, t, pruneChunk)
@@ -53,27 +53,28 @@ func (s *Store) Prune(ctx context.Context, cutoff time.Time) (int, error) {
 					return err
 				}
 				n, err = res.RowsAffected()
+				picked = n
 				return err
 			}
 			ids, err := queryStrings(ctx, tx, prunePick, t, pruneChunk)
 			if err != nil || len(ids) == 0 {
 				return err
 			}
+			picked = int64(len(ids))
 			res, err := tx.ExecContext(ctx, pruneLocked, ids, t)
 			if err != nil {
 				return err
 			}
 			n, err = res.RowsAffected()
-			if err == nil && len(ids) == pruneChunk && n == 0 {
-				n = 1 // a full chunk that lost every ID to Link: look again
-			}
 			return err
 		})
 		if err != nil {
 			return total, fmt.Errorf("sqlstore: prune: %w", err)
 		}
 		total += int(n)
-		if n < pruneChunk {
+		// A full chunk means more may wait, even if Link saved some (or
+		// all) of its IDs from the delete.
+		if picked < pruneChunk {
 			return total, nil
 		}
 	}

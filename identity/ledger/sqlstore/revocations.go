@@ -35,10 +35,10 @@ func (s *Store) Revoke(ctx context.Context, sessionID string, until time.Time) e
 		return fmt.Errorf("sqlstore: Revoke: %w", err)
 	}
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.dialect.rebind(pruneRevokedSQL), s.dialect.timeArg(time.Now())); err != nil {
+		if _, err := tx.ExecContext(ctx, s.pruneRevoked, s.dialect.timeArg(time.Now())); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.dialect.rebind(revokeSQL), sessionID, s.dialect.timeArg(until))
+		_, err := tx.ExecContext(ctx, s.revoke, sessionID, s.dialect.timeArg(until))
 		return err
 	})
 	if err != nil {
@@ -50,7 +50,7 @@ func (s *Store) Revoke(ctx context.Context, sessionID string, until time.Time) e
 // Revoked reports whether sessionID was revoked: one indexed read.
 func (s *Store) Revoked(ctx context.Context, sessionID string) (bool, error) {
 	var one int
-	err := s.db.QueryRowContext(ctx, s.dialect.rebind(revokedSQL), sessionID).Scan(&one)
+	err := s.db.QueryRowContext(ctx, s.isRevoked, sessionID).Scan(&one)
 	switch {
 	case err == nil:
 		return true, nil

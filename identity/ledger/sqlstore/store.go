@@ -79,6 +79,8 @@ type Store struct {
 	lookup           *sql.Stmt
 	userIDs, id      string
 	unlink, dropOrph string
+	// Revocations (revocations.go), rebound once here, not per call.
+	revoke, isRevoked, pruneRevoked string
 
 	// The group-commit writers (writer.go).
 	queue   chan *op
@@ -147,6 +149,7 @@ func NewWithOptions(ctx context.Context, db *sql.DB, d Dialect, opts Options) (*
 	s.userIDs, s.id = d.rebind(userIDs), d.rebind(id)
 	s.unlink = d.rebind(unlinkSQL)
 	s.dropOrph = d.rebind(dropOrphanSQL)
+	s.revoke, s.isRevoked, s.pruneRevoked = d.rebind(revokeSQL), d.rebind(revokedSQL), d.rebind(pruneRevokedSQL)
 	st, err := db.PrepareContext(ctx, d.rebind(lookupSQL))
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: prepare: %w", err)

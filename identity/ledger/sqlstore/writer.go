@@ -7,6 +7,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -178,11 +179,7 @@ func (s *Store) startWriters() {
 // writeLoop commits batches until the queue is closed and drained.
 func (s *Store) writeLoop() {
 	batch := make([]*op, 0, s.opts.MaxBatch)
-	for {
-		o, ok := <-s.queue
-		if !ok {
-			return
-		}
+	for o := range s.queue {
 		batch = append(batch[:0], o)
 	fill:
 		for len(batch) < s.opts.MaxBatch {
@@ -289,8 +286,8 @@ func (s *Store) writeRows(ops []*op) error {
 			widenRow(links, linkRow{o.user, o.anonID}, o.at)
 		}
 	}
-	idKeys := slices.Sorted(mapKeys(ids))
-	linkKeys := slices.SortedFunc(mapKeys(links), func(a, b linkRow) int {
+	idKeys := slices.Sorted(maps.Keys(ids))
+	linkKeys := slices.SortedFunc(maps.Keys(links), func(a, b linkRow) int {
 		return cmp.Or(cmp.Compare(a.user, b.user), cmp.Compare(a.anonID, b.anonID))
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.WriteTimeout)
@@ -389,16 +386,6 @@ func widenRow[K comparable](m map[K]idRow, k K, t time.Time) {
 		r.last = t
 	}
 	m[k] = r
-}
-
-func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // writeTx runs fn in a transaction on a write connection and commits it.
