@@ -471,3 +471,52 @@ func BenchmarkReuseVisitors(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTokenWithoutRSAParallel is BenchmarkTokenHandlerWithoutRSA
+// under b.RunParallel: the token path minus the RSA signature from
+// GOMAXPROCS goroutines, so that lock contention and GC work shared by the
+// cores show. Compare its ns/op with BenchmarkRawSignRS256Parallel's.
+// "returning" is BenchmarkTokenHandlerWithoutRSA's visitor (reuse off, so
+// every request builds and signs); "new" sends no cookie, so every request
+// mints an ID and, with the reuse cache on (the default), misses it after
+// building its key: what the cache costs when it cannot help.
+func BenchmarkTokenWithoutRSAParallel(b *testing.B) {
+	key := rsaKey(b, keyA)
+	for _, tc := range []struct {
+		name      string
+		returning bool
+		reuse     identity.ReuseConfig
+	}{
+		{"returning/no-reuse", true, identity.ReuseConfig{Disabled: true}},
+		{"new/reuse", false, identity.ReuseConfig{}},
+		{"new/no-reuse", false, identity.ReuseConfig{Disabled: true}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			stub := &stubSigner{PrivateKey: key, sig: make([]byte, key.Size())}
+			srv := newServer(b, identity.Config{SigningKeys: []identity.SigningKey{{Key: stub}}, Reuse: tc.reuse})
+			var cookies []*http.Cookie
+			if tc.returning {
+				c := newClient(b, srv)
+				c.do("GET", "/createJWT")
+				for _, ck := range c.cookies {
+					cookies = append(cookies, ck)
+				}
+			}
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				req := httptest.NewRequest("GET", "/createJWT", nil)
+				for _, ck := range cookies {
+					req.AddCookie(ck)
+				}
+				for pb.Next() {
+					rec := httptest.NewRecorder()
+					srv.ServeHTTP(rec, req)
+					if rec.Code != http.StatusOK {
+						b.Errorf("got status %d", rec.Code)
+						return
+					}
+				}
+			})
+		})
+	}
+}
