@@ -19,6 +19,7 @@ import (
 	"github.com/webchatid/webchatid/identity/ledger"
 	"github.com/webchatid/webchatid/identity/ledger/memstore"
 	"github.com/webchatid/webchatid/identity/revocation/memrevoke"
+	"github.com/webchatid/webchatid/internal/logbuf"
 )
 
 // The adversarial suite: what an attacker can send to Handler(), one row per
@@ -45,14 +46,14 @@ type advFixture struct {
 	t       *testing.T
 	srv     *identity.Server
 	h       http.Handler
-	logs    *logBuffer
+	logs    *logbuf.Buffer
 	ledger  *memstore.Store
 	secrets []string // values that must never reach the log
 }
 
 func newAdvFixture(t *testing.T, edit ...func(*identity.Config)) *advFixture {
 	t.Helper()
-	f := &advFixture{t: t, logs: &logBuffer{}, ledger: memstore.New()}
+	f := &advFixture{t: t, logs: &logbuf.Buffer{}, ledger: memstore.New()}
 	cfg := identity.Config{
 		SessionKeys: [][]byte{advSessionKey},
 		Anonymous:   cookie.Config{BindingKeys: [][]byte{advBindingKey}},
@@ -65,7 +66,7 @@ func newAdvFixture(t *testing.T, edit ...func(*identity.Config)) *advFixture {
 		},
 		AllowedOrigins: []string{advOrigin},
 		TrustedOrigins: []string{advTrustedOrigin},
-		Logger:         f.logs.logger(),
+		Logger:         f.logs.Logger(),
 	}
 	for _, e := range edit {
 		e(&cfg)

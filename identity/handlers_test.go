@@ -11,6 +11,7 @@ import (
 
 	"github.com/webchatid/webchatid/cookie"
 	"github.com/webchatid/webchatid/identity"
+	"github.com/webchatid/webchatid/internal/logbuf"
 )
 
 func TestTokenEndpointIssuesAnonymousToken(t *testing.T) {
@@ -195,8 +196,8 @@ func TestUntrustedSessionCookieIsAnonymous(t *testing.T) {
 	}
 	for name, value := range tests {
 		t.Run(name, func(t *testing.T) {
-			logs := &logBuffer{}
-			srv := newServer(t, identity.Config{Logger: logs.logger()})
+			logs := &logbuf.Buffer{}
+			srv := newServer(t, identity.Config{Logger: logs.Logger()})
 			c := newClient(t, srv)
 			c.cookies[identity.DefaultSessionCookie] = &http.Cookie{Name: identity.DefaultSessionCookie, Value: value}
 			tok := c.token()
@@ -232,8 +233,8 @@ func TestAuthenticateErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			logs := &logBuffer{}
-			srv := newServer(t, identity.Config{Authenticate: tt.auth, Logger: logs.logger()})
+			logs := &logbuf.Buffer{}
+			srv := newServer(t, identity.Config{Authenticate: tt.auth, Logger: logs.Logger()})
 			c := newClient(t, srv)
 			rec := c.do("POST", "/authenticate", tt.hdr...)
 			if rec.Code != tt.wantStatus || strings.TrimSpace(rec.Body.String()) != tt.wantBody {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/webchatid/webchatid/cookie"
 	"github.com/webchatid/webchatid/identity"
+	"github.com/webchatid/webchatid/internal/logbuf"
 )
 
 // Tests of the fixes of issue 10 ("Hardening"), one per finding; the
@@ -18,8 +19,8 @@ import (
 // Origin (and Sec-Fetch-Site, method and path) must not produce a 900 KB log
 // line.
 func TestLogLinesTruncateRequestValues(t *testing.T) {
-	var logs logBuffer
-	srv := newServer(t, identity.Config{Logger: logs.logger()})
+	var logs logbuf.Buffer
+	srv := newServer(t, identity.Config{Logger: logs.Logger()})
 	huge := strings.Repeat("a", 900<<10)
 	req := httptest.NewRequest("POST", "http://example.com/logout?"+huge, nil)
 	req.URL.Path = "/logout"
@@ -70,8 +71,8 @@ func TestAnonymousMaxAgeWarningBelow45Days(t *testing.T) {
 		{35 * 24 * time.Hour, true},
 		{7 * 24 * time.Hour, true},
 	} {
-		var logs logBuffer
-		newServer(t, identity.Config{Logger: logs.logger(), Anonymous: cookie.Config{MaxAge: tc.maxAge}})
+		var logs logbuf.Buffer
+		newServer(t, identity.Config{Logger: logs.Logger(), Anonymous: cookie.Config{MaxAge: tc.maxAge}})
 		if got := strings.Contains(logs.String(), "Config.Anonymous.MaxAge"); got != tc.warn {
 			t.Errorf("MaxAge %v: warned = %v, want %v\n%s", tc.maxAge, got, tc.warn, logs.String())
 		}
@@ -86,8 +87,8 @@ func TestCookieSessionsLogToConfigLogger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs logBuffer
-	srv := newServer(t, identity.Config{Sessions: cs, Logger: logs.logger()})
+	var logs logbuf.Buffer
+	srv := newServer(t, identity.Config{Sessions: cs, Logger: logs.Logger()})
 	req := httptest.NewRequest("GET", "http://example.com/session", nil)
 	req.AddCookie(&http.Cookie{Name: identity.DefaultSessionCookie, Value: strings.Repeat("A", 80)})
 	rec := httptest.NewRecorder()

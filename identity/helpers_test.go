@@ -81,29 +81,6 @@ func rsaKey(t testing.TB, name string) *rsa.PrivateKey {
 
 func secretKey(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
 
-// logBuffer collects a server's logs, so tests can check what was and was
-// not logged.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func (l *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // cadeLogin is the tutorial's demo login: every POST /authenticate is Cade,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/webchatid/webchatid/cookie"
 	"github.com/webchatid/webchatid/identity"
+	"github.com/webchatid/webchatid/internal/logbuf"
 )
 
 // post sends a POST with a body, carrying and keeping cookies as do does.
@@ -78,8 +79,8 @@ func TestLogoutPolicy(t *testing.T) {
 }
 
 func TestLogoutKeepLogsIgnoredRotationRequest(t *testing.T) {
-	var logs logBuffer
-	srv := newServer(t, identity.Config{Logger: logs.logger()})
+	var logs logbuf.Buffer
+	srv := newServer(t, identity.Config{Logger: logs.Logger()})
 	c := newClient(t, srv)
 	c.token()
 	c.post("/logout", formType, "rotate_anonymous_id=1")

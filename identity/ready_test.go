@@ -12,6 +12,7 @@ import (
 	"github.com/webchatid/webchatid/identity"
 	"github.com/webchatid/webchatid/identity/ledger/memstore"
 	"github.com/webchatid/webchatid/identity/revocation/memrevoke"
+	"github.com/webchatid/webchatid/internal/logbuf"
 )
 
 // The stores' own Ping is tested against real SQLite and PostgreSQL in
@@ -79,8 +80,8 @@ func TestReadyWithoutStoresIsReady(t *testing.T) {
 
 func TestReadyPingsTheLedger(t *testing.T) {
 	store := &downLedger{Store: memstore.New()}
-	logs := &logBuffer{}
-	srv := newServer(t, identity.Config{Ledger: store, Revoker: memrevoke.New(), Logger: logs.logger()})
+	logs := &logbuf.Buffer{}
+	srv := newServer(t, identity.Config{Ledger: store, Revoker: memrevoke.New(), Logger: logs.Logger()})
 	if err := srv.Ready(context.Background()); err != nil {
 		t.Fatalf("Ready with a working ledger: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/webchatid/webchatid/cookie"
 	"github.com/webchatid/webchatid/identity"
+	"github.com/webchatid/webchatid/internal/logbuf"
 )
 
 // hasSession reports whether a token for the client's cookies carries the
@@ -86,7 +87,7 @@ func TestRotateAppCookieSessions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := newServer(t, identity.Config{Sessions: cs, Authenticate: cadeLogin, Revoker: nil, Logger: (&logBuffer{}).logger()})
+	srv := newServer(t, identity.Config{Sessions: cs, Authenticate: cadeLogin, Revoker: nil, Logger: (&logbuf.Buffer{}).Logger()})
 	if err := cs.RotateKeys(keyB); err != nil {
 		t.Fatal(err)
 	}

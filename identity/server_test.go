@@ -22,6 +22,7 @@ import (
 	"github.com/webchatid/webchatid/cookie"
 	"github.com/webchatid/webchatid/identity"
 	"github.com/webchatid/webchatid/identity/keys"
+	"github.com/webchatid/webchatid/internal/logbuf"
 )
 
 func TestRotation(t *testing.T) {
@@ -214,10 +215,10 @@ func TestOrchestrate(t *testing.T) {
 		newClient(t, newServer(t, identity.Config{Claims: withContext(map[string]any{"wxo_x": 1})})).token()
 	})
 	t.Run("a 2048-bit key gets a warning", func(t *testing.T) {
-		logs := &logBuffer{}
+		logs := &logbuf.Buffer{}
 		cfg := base
 		cfg.SigningKeys = []identity.SigningKey{{Key: rsaKey(t, keyA)}}
-		cfg.Logger = logs.logger()
+		cfg.Logger = logs.Logger()
 		newServer(t, cfg)
 		if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "4096") {
 			t.Errorf("got log %q, want a warning recommending 4096 bits", logs.String())
@@ -239,8 +240,8 @@ func TestStrictModes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			logs := &logBuffer{}
-			tt.cfg.Logger = logs.logger()
+			logs := &logbuf.Buffer{}
+			tt.cfg.Logger = logs.Logger()
 			srv := newServer(t, tt.cfg)
 			rec := newClient(t, srv).do("GET", "/createJWT", "Accept", "application/json")
 			if rec.Code != tt.wantStatus {
@@ -508,8 +509,8 @@ func TestNewDoesNotTouchTheCallersConfig(t *testing.T) {
 }
 
 func TestNewLogsKeyFingerprints(t *testing.T) {
-	logs := &logBuffer{}
-	newServer(t, identity.Config{Logger: logs.logger(), SigningKeys: []identity.SigningKey{{Key: rsaKey(t, keyA), KeyID: "a"}, {Key: rsaKey(t, keyB), KeyID: "b"}}})
+	logs := &logbuf.Buffer{}
+	newServer(t, identity.Config{Logger: logs.Logger(), SigningKeys: []identity.SigningKey{{Key: rsaKey(t, keyA), KeyID: "a"}, {Key: rsaKey(t, keyB), KeyID: "b"}}})
 	out := logs.String()
 	for _, want := range []string{
 		"role=active kid=a alg=RS256 bits=2048 sha256=" + fingerprintA,
@@ -718,8 +719,8 @@ func TestContextSessionsUnmarkedRequestWarnsOnce(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var logs logBuffer
-			srv := newServer(t, identity.Config{Sessions: tt.sessions, Logger: logs.logger()})
+			var logs logbuf.Buffer
+			srv := newServer(t, identity.Config{Sessions: tt.sessions, Logger: logs.Logger()})
 			c := newClient(t, tt.wrap(srv))
 			for range 3 {
 				c.token()
@@ -794,13 +795,13 @@ func TestTLSRoundTripWithCookieJar(t *testing.T) {
 }
 
 func TestLogsNeverHoldSecrets(t *testing.T) {
-	logs := &logBuffer{}
+	logs := &logbuf.Buffer{}
 	pub, err := keys.ParsePublicPEM(readFile(t, pubIBM))
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := newServer(t, identity.Config{
-		Logger: logs.logger(), IBMPublicKey: pub, Ledger: &fakeLedger{fail: true},
+		Logger: logs.Logger(), IBMPublicKey: pub, Ledger: &fakeLedger{fail: true},
 		Claims: func(r *http.Request, _ *claims.Builder, _ *identity.SessionInfo) error {
 			if r.Header.Get("X-Fail") != "" {
 				return errTest

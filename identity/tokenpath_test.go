@@ -21,6 +21,7 @@ import (
 	"github.com/webchatid/webchatid/claims"
 	"github.com/webchatid/webchatid/cookie"
 	"github.com/webchatid/webchatid/identity"
+	"github.com/webchatid/webchatid/internal/logbuf"
 )
 
 // stepClock is a test clock moved by hand, so that a token signed anew
@@ -393,13 +394,13 @@ func (g *gateSigner) handOver(t *testing.T, holding, next <-chan *httptest.Respo
 // admissionServer is a Server whose signatures wait for the gate, with one
 // signing slot, a queue of queue and the given wait, and no reuse. Call it
 // inside a synctest bubble.
-func admissionServer(t *testing.T, queue int, wait time.Duration, logs *logBuffer) (*identity.Server, *gateSigner) {
+func admissionServer(t *testing.T, queue int, wait time.Duration, logs *logbuf.Buffer) (*identity.Server, *gateSigner) {
 	g := &gateSigner{PrivateKey: rsaKey(t, keyA), gate: make(chan struct{}), entered: make(chan struct{}, 16)}
 	srv := newServer(t, identity.Config{
 		SigningKeys: []identity.SigningKey{{Key: g}},
 		Admission:   identity.AdmissionConfig{MaxConcurrent: 1, MaxQueue: queue, MaxWait: wait},
 		Reuse:       identity.ReuseConfig{Disabled: true},
-		Logger:      logs.logger(),
+		Logger:      logs.Logger(),
 	})
 	return srv, g
 }
@@ -417,7 +418,7 @@ func fetch(ctx context.Context, srv http.Handler) <-chan *httptest.ResponseRecor
 
 func TestAdmissionQueueFullIs503AtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		logs := &logBuffer{}
+		logs := &logbuf.Buffer{}
 		srv, g := admissionServer(t, 1, time.Hour, logs)
 		signing := fetch(t.Context(), srv)
 		<-g.entered // holds the one slot
@@ -451,7 +452,7 @@ func TestAdmissionQueueFullIs503AtOnce(t *testing.T) {
 func TestAdmissionWaitExceededIs503(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const wait = 100 * time.Millisecond
-		srv, g := admissionServer(t, 8, wait, &logBuffer{})
+		srv, g := admissionServer(t, 8, wait, &logbuf.Buffer{})
 		signing := fetch(t.Context(), srv)
 		<-g.entered
 		start := time.Now()
@@ -474,7 +475,7 @@ func TestAdmissionWaitExceededIs503(t *testing.T) {
 
 func TestAdmissionCancelledRequestLeavesQueue(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		srv, g := admissionServer(t, 8, time.Hour, &logBuffer{})
+		srv, g := admissionServer(t, 8, time.Hour, &logbuf.Buffer{})
 		signing := fetch(t.Context(), srv)
 		<-g.entered
 		ctx, cancel := context.WithCancel(t.Context())

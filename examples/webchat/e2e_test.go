@@ -21,22 +21,23 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 
+	"github.com/webchatid/webchatid/internal/logbuf"
 	"github.com/webchatid/webchatid/internal/testpeer"
 )
 
 // startDemo runs the demo in-process on a free loopback port and returns its
 // URL and its log. The demo stops when the test ends.
-func startDemo(t *testing.T, args ...string) (url string, logs *syncBuffer) {
+func startDemo(t *testing.T, args ...string) (url string, logs *logbuf.Buffer) {
 	t.Helper()
 	return startDemoWith(t, nil, args...)
 }
 
 // startDemoWith is startDemo with the demo's handler wrapped by wrap (nil:
 // not wrapped), so a test can see every request the server answers.
-func startDemoWith(t *testing.T, wrap func(http.Handler) http.Handler, args ...string) (url string, logs *syncBuffer) {
+func startDemoWith(t *testing.T, wrap func(http.Handler) http.Handler, args ...string) (url string, logs *logbuf.Buffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	logs = &syncBuffer{}
+	logs = &logbuf.Buffer{}
 	urlc := make(chan string, 1)
 	errc := make(chan error, 1)
 	args = append([]string{"-addr", "127.0.0.1:0", "-ledger", "memory"}, args...)
@@ -96,14 +97,14 @@ type browser struct {
 	t       *testing.T
 	ctx     context.Context // the page's tab
 	url     string
-	logs    *syncBuffer
+	logs    *logbuf.Buffer
 	console *consoleLog
 	net     *netLog
 	shots   *screenshots
 }
 
 // openBrowser starts Chromium for the demo at url; it ends with the test.
-func openBrowser(t *testing.T, url string, logs *syncBuffer) *browser {
+func openBrowser(t *testing.T, url string, logs *logbuf.Buffer) *browser {
 	t.Helper()
 	chromium := findChromium(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -805,22 +806,4 @@ func (s *screenshots) take(ctx context.Context, name string) {
 		return
 	}
 	s.t.Logf("screenshot %s", path)
-}
-
-// syncBuffer is a bytes.Buffer safe for the demo's goroutines and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -35,6 +35,7 @@ import (
 	"github.com/webchatid/webchatid/claims"
 	"github.com/webchatid/webchatid/identity/keys"
 	"github.com/webchatid/webchatid/identity/ledger/sqlstore/postgres"
+	"github.com/webchatid/webchatid/internal/logbuf"
 	"github.com/webchatid/webchatid/internal/testpeer"
 )
 
@@ -74,7 +75,7 @@ type replica struct {
 	url   string // with a trailing slash
 	cmd   *exec.Cmd
 	done  chan error
-	logs  *syncBuffer
+	logs  *logbuf.Buffer
 	dir   string // its key directory, laid out as a Kubernetes secret mount
 	alive bool
 }
@@ -131,7 +132,7 @@ func startFleet(t *testing.T, base string) *fleet {
 	}
 
 	for i := range fleetReplicas {
-		r := &replica{i: i, dir: filepath.Join(dir, fmt.Sprintf("replica-%d", i)), logs: &syncBuffer{}}
+		r := &replica{i: i, dir: filepath.Join(dir, fmt.Sprintf("replica-%d", i)), logs: &logbuf.Buffer{}}
 		// Each replica has its own mount of the key secret, as each pod
 		// has: a rollout changes them one at a time.
 		writeSecretMount(t, r.dir, "..v0", current, next)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/webchatid/webchatid/claims"
 	"github.com/webchatid/webchatid/internal/leakcheck"
+	"github.com/webchatid/webchatid/internal/logbuf"
 )
 
 // Keys of the rotation tests (never use them for anything else): the demo's
@@ -93,7 +94,7 @@ func (d *keyDir) flags() []string {
 type rotatingDemo struct {
 	t        *testing.T
 	url      string
-	logs     *syncBuffer
+	logs     *logbuf.Buffer
 	reload   chan struct{}
 	reloaded chan error
 	client   *http.Client
@@ -101,7 +102,7 @@ type rotatingDemo struct {
 
 func startRotatingDemo(t *testing.T, args ...string) *rotatingDemo {
 	t.Helper()
-	d := &rotatingDemo{t: t, logs: &syncBuffer{}, reload: make(chan struct{}), reloaded: make(chan error)}
+	d := &rotatingDemo{t: t, logs: &logbuf.Buffer{}, reload: make(chan struct{}), reloaded: make(chan error)}
 	ctx, cancel := context.WithCancel(context.Background())
 	urlc, errc := make(chan string, 1), make(chan error, 1)
 	args = append([]string{"-addr", "127.0.0.1:0", "-ledger", "memory", "-standin-key", "testdata/standin-ibm-key.pem"}, args...)

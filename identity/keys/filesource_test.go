@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/webchatid/webchatid/claims"
 	"github.com/webchatid/webchatid/identity/keys"
 	"github.com/webchatid/webchatid/internal/leakcheck"
+	"github.com/webchatid/webchatid/internal/logbuf"
 )
 
 // Other fixed test secrets (never use them for anything else).
@@ -27,24 +27,6 @@ var (
 	sessionB = bytes.Repeat([]byte{0xb2}, 32)
 	bindingA = bytes.Repeat([]byte{0xc3}, 40)
 )
-
-// syncBuffer is a log sink the Watch goroutine and the test share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // secretDir is a directory laid out as Kubernetes mounts a Secret: the
 // files are symlinks into ..data, itself a symlink to a timestamped
@@ -150,7 +132,7 @@ func mustKid(t *testing.T, pub any) string {
 }
 
 func TestFileSourceLoads(t *testing.T) {
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	d := newSecretDir(t, map[string][]byte{"a.pem": readFile(t, keyA), "b.pem": readFile(t, keyB), "session": sessionA, "binding": hexText(bindingA)})
 	src, err := keys.NewFileSource(keys.FileSourceConfig{
 		SigningKeyFiles: []string{d.path("a.pem"), d.path("b.pem")},
@@ -239,7 +221,7 @@ func TestFileSourceReloadsChangedFiles(t *testing.T) {
 	}
 	for name, setup := range tests {
 		t.Run(name, func(t *testing.T) {
-			var logs syncBuffer
+			var logs logbuf.Buffer
 			var got []keys.Material
 			cfg, change := setup(t)
 			cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
@@ -295,7 +277,7 @@ func TestFileSourceBadChangeKeepsOldKeys(t *testing.T) {
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			var logs syncBuffer
+			var logs logbuf.Buffer
 			dir := t.TempDir()
 			init := map[string][]byte{"signing.pem": a, "old.pem": b, "session": sessionA, "binding": bindingA}
 			path := func(n string) string { return filepath.Join(dir, n) }
@@ -418,7 +400,7 @@ func TestFileSourceWatchLeavesNoGoroutine(t *testing.T) {
 
 // keyID in this package must give the kid claims.KeyID gives.
 func TestFileSourceKidIsClaimsKeyID(t *testing.T) {
-	var logs syncBuffer
+	var logs logbuf.Buffer
 	for _, name := range []string{keyA, keyB, keyIBM} {
 		if _, err := keys.NewFileSource(keys.FileSourceConfig{SigningKeyFiles: []string{filepath.Join("testdata", name)}, Logger: slog.New(slog.NewTextHandler(&logs, nil))}); err != nil {
 			t.Fatal(err)

@@ -1,33 +1,16 @@
 package ledger
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/webchatid/webchatid/internal/logbuf"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // TestPrunerRunPrunesAtOnceThenEveryInterval: with fake time, Run prunes
 // at start and then once per Interval, each time with cutoff now-MaxAge,
@@ -35,7 +18,7 @@ func (b *syncBuffer) String() string {
 func TestPrunerRunPrunesAtOnceThenEveryInterval(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := &fakeLedger{pruned: 3}
-		var logs syncBuffer
+		var logs logbuf.Buffer
 		p, err := NewPruner(PrunerConfig{Ledger: l, Interval: time.Hour, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 		if err != nil {
 			t.Fatal(err)
@@ -74,7 +57,7 @@ func TestPrunerRunPrunesAtOnceThenEveryInterval(t *testing.T) {
 func TestPrunerKeepsRunningAfterAFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		l := &fakeLedger{pruned: 3, pruneErr: errors.New("database down")}
-		var logs syncBuffer
+		var logs logbuf.Buffer
 		p, err := NewPruner(PrunerConfig{Ledger: l, MaxAge: 24 * time.Hour, Interval: time.Minute, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 		if err != nil {
 			t.Fatal(err)
