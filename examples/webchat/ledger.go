@@ -42,10 +42,6 @@ func openLedger(ctx context.Context, name string) (ledger.Ledger, string, func()
 	return l, ledgerdsn.Redact(name), func() { _ = closeLedger() }, nil
 }
 
-// ledgerRetention is -ledger-retention's default: the anonymous cookie's
-// lifetime, after which no browser still holds a never-linked ID.
-const ledgerRetention = ledger.DefaultRetention
-
 // startPruner runs a ledger.Pruner on l in the background (at once, then
 // hourly) when retention is positive, and returns a function that stops it
 // and waits for it, to be called before the ledger is closed.
