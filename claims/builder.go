@@ -288,7 +288,23 @@ func (b *Builder) Claim(name string, v any) *Builder {
 //
 // In the token, user_payload (when not encrypted), context and further
 // claims hold their JSON text as [encoding/json.RawMessage] values.
+//
+// Build is [Builder.Check] followed by [Set.Token].
 func (b *Builder) Build() (jwt.Token, error) {
+	s, err := b.Check()
+	if err != nil {
+		return nil, err
+	}
+	return s.Token()
+}
+
+// Check validates the recorded claims as [Builder.Build] does, with the
+// same errors, and returns them as a [Set] rather than a token: values are
+// encoded to JSON (and user_payload encrypted, with [Builder.EncryptFor])
+// here, once, but no [jwt.Token] is made until [Set.Token]. A cache of
+// signed tokens can look a token up by [Set.AppendKey] and build and sign
+// one only when it finds none.
+func (b *Builder) Check() (*Set, error) {
 	if b.set&setSub == 0 {
 		return nil, invalid(jwt.SubjectKey, "required")
 	}
@@ -362,7 +378,10 @@ func (b *Builder) Build() (jwt.Token, error) {
 		}
 	}
 
-	extra := make([]json.RawMessage, len(b.extra))
+	var extra []rawClaim
+	if len(b.extra) > 0 {
+		extra = make([]rawClaim, len(b.extra))
+	}
 	for i, c := range b.extra {
 		switch {
 		case c.name == "":
@@ -372,44 +391,24 @@ func (b *Builder) Build() (jwt.Token, error) {
 		case !utf8.ValidString(c.name):
 			return nil, invalid(fmt.Sprintf("%q", c.name), "name is not valid UTF-8")
 		}
-		if extra[i], err = marshalJSON(c.value); err != nil {
+		text, err := marshalJSON(c.value)
+		if err != nil {
 			return nil, invalid(c.name, "encode as JSON: %w", err)
 		}
+		extra[i] = rawClaim{c.name, text}
 	}
 
-	t := jwt.New()
-	set := func(name string, v any) {
-		if err == nil {
-			if e := t.Set(name, v); e != nil {
-				err = &claimError{claim: name, err: e}
-			}
-		}
-	}
-	set(jwt.SubjectKey, b.sub)
-	set(jwt.IssuedAtKey, now.Add(-skew))
-	set(jwt.ExpirationKey, now.Add(ttl))
+	s := &Set{sub: b.sub, iat: now.Add(-skew), exp: now.Add(ttl), payload: payload, context: context, extra: extra}
 	if b.set&setIss != 0 {
-		set(jwt.IssuerKey, b.iss)
+		s.iss, s.hasIss = b.iss, true
 	}
 	if b.set&setAud != 0 {
-		set(jwt.AudienceKey, b.aud)
+		s.aud = b.aud
 	}
 	if b.set&setJTI != 0 {
-		set(jwt.JwtIDKey, b.jti)
+		s.jti, s.hasJTI = b.jti, true
 	}
-	if payload != nil {
-		set(UserPayloadClaim, payload)
-	}
-	if context != nil {
-		set(ContextClaim, context)
-	}
-	for i, c := range b.extra {
-		set(c.name, extra[i])
-	}
-	if err != nil {
-		return nil, err
-	}
-	return t, nil
+	return s, nil
 }
 
 // Sign builds the token and signs it with s: Build followed by

@@ -421,18 +421,18 @@ func (s *Server) issue(r *http.Request, sub, anonID string, info *SessionInfo) (
 			return "", time.Time{}, hookError("Config.Claims", err)
 		}
 	}
-	tok, err := b.Build()
+	cs, err := b.Check()
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("%w: %w", ErrClaims, err)
 	}
-	if tok.Subject() != sub {
+	if cs.Subject() != sub {
 		return "", time.Time{}, fmt.Errorf("%w: Config.Claims changed sub; use Config.Subject", ErrClaims)
 	}
 	// Config.Claims may have called TTL, Skew or MaxTTL on the builder.
-	if tok.Expiration().Sub(tok.IssuedAt()) > maxTTL {
+	if cs.Expiration().Sub(cs.IssuedAt()) > maxTTL {
 		return "", time.Time{}, fmt.Errorf("%w: exp is more than %v after iat, the most the %v target accepts", ErrClaims, maxTTL, s.cfg.Target)
 	}
-	if v, ok := tok.Get(claims.ContextClaim); ok {
+	if v := cs.Context(); v != nil {
 		if err := s.cfg.Target.checkContext(v); err != nil {
 			return "", time.Time{}, err
 		}
@@ -441,14 +441,16 @@ func (s *Server) issue(r *http.Request, sub, anonID string, info *SessionInfo) (
 	var key reuse.Key
 	cache := false
 	if s.path.reuse != nil {
-		if key, cache, err = s.reuseKey(tok, st); err != nil {
-			return "", time.Time{}, fmt.Errorf("%w: %w", ErrClaims, err)
-		}
-		if cache {
+		if key, cache = s.reuseKey(cs, st); cache {
 			if e, ok := s.path.reuse.Get(key, sub, st.epoch, now); ok {
 				return e.Token, e.Expires, nil
 			}
 		}
+	}
+	// Made only now: a reused token needs none.
+	tok, err := cs.Token()
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("%w: %w", ErrClaims, err)
 	}
 	signed, err := s.sign(r.Context(), tok, st, key, cache)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"runtime"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwt"
@@ -157,33 +158,30 @@ func newTokenPath(cfg *Config) (*tokenPath, error) {
 	return tp, nil
 }
 
-// reuseKey is the cache key of tok (claims built, user_payload still in
+// reuseKey is the cache key of the claims cs (user_payload still in
 // clear) for the keys st: the kid, the key set's epoch and the target
-// (st.reuseID), the lifetime and every claim but iat and exp, as the JSON
-// jwx signs. ok is false for a token that must not be reused (one with a
-// jti).
-func (s *Server) reuseKey(tok jwt.Token, st *keyState) (k reuse.Key, ok bool, err error) {
-	if _, has := tok.Get(jwt.JwtIDKey); has {
-		return k, false, nil
+// (st.reuseID), and cs's canonical encoding ([claims.Set.AppendKey]: every
+// claim but iat and exp, and the lifetime). ok is false for a token that
+// must not be reused (one with a jti).
+func (s *Server) reuseKey(cs *claims.Set, st *keyState) (k reuse.Key, ok bool) {
+	if _, has := cs.JWTID(); has {
+		return k, false
 	}
-	rest, err := tok.Clone()
-	if err != nil {
-		return k, false, err
+	buf := keyBufs.Get().(*[]byte)
+	*buf = cs.AppendKey((*buf)[:0])
+	k = s.path.reuse.Key(st.reuseID[0], st.reuseID[1], st.reuseID[2], *buf)
+	if cap(*buf) <= maxKeyBuf {
+		clear(*buf) // it held claims in clear
+		keyBufs.Put(buf)
 	}
-	if err := errors.Join(rest.Remove(jwt.IssuedAtKey), rest.Remove(jwt.ExpirationKey)); err != nil {
-		return k, false, err
-	}
-	text, err := json.Marshal(rest)
-	if err != nil {
-		return k, false, err
-	}
-	var life [20]byte
-	return s.path.reuse.Key(
-		st.reuseID[0], st.reuseID[1], st.reuseID[2],
-		strconv.AppendInt(life[:0], int64(tok.Expiration().Sub(tok.IssuedAt())), 10),
-		text,
-	), true, nil
+	return k, true
 }
+
+// keyBufs holds the buffers reuseKey encodes claims into; maxKeyBuf bounds
+// what goes back (an app's claims may be large).
+var keyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+const maxKeyBuf = 16 << 10
 
 // number gives st a new epoch, so that the reuse cache hands out no token
 // signed with another key state, and the parts of reuse keys that follow

@@ -556,3 +556,68 @@ func TestAdmissionDisabledNeverRefuses(t *testing.T) {
 		}
 	})
 }
+
+// TestReuseKeyHasEveryClaimTheHookSets: for each claim Config.Claims can
+// set, the same value is a hit and another value a new token, so no claim
+// is left out of the cache key.
+func TestReuseKeyHasEveryClaimTheHookSets(t *testing.T) {
+	tests := []struct {
+		name string
+		set  func(b *claims.Builder, v string)
+	}{
+		{"iss", func(b *claims.Builder, v string) { b.Issuer("https://issuer-" + v) }},
+		{"aud", func(b *claims.Builder, v string) { b.Audience("aud-" + v) }},
+		{"aud count", func(b *claims.Builder, v string) { b.Audience(strings.Split("a,b,c", ",")[:len(v)]...) }},
+		{"TTL", func(b *claims.Builder, v string) { b.TTL(time.Duration(len(v)) * 10 * time.Minute) }},
+		{"skew", func(b *claims.Builder, v string) { b.Skew(time.Duration(len(v)) * time.Second) }},
+		{"user_payload", func(b *claims.Builder, v string) { b.UserPayload(map[string]string{"name": v}) }},
+		{"user_payload ciphertext", func(b *claims.Builder, v string) { b.UserPayloadCiphertext(strings.Repeat("A", 4*len(v))) }},
+		{"context", func(b *claims.Builder, v string) { b.Context(map[string]any{"page": v}) }},
+		{"custom claim value", func(b *claims.Builder, v string) { b.Claim("tier", v) }},
+		{"custom claim name", func(b *claims.Builder, v string) { b.Claim("tier-"+v, true) }},
+		{"custom claim type", func(b *claims.Builder, v string) {
+			if len(v) == 1 {
+				b.Claim("n", 1)
+			} else {
+				b.Claim("n", "1")
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newStepClock()
+			srv := newServer(t, identity.Config{Now: clock.now, Claims: func(r *http.Request, b *claims.Builder, _ *identity.SessionInfo) error {
+				tt.set(b, r.Header.Get("X-Claim"))
+				return nil
+			}})
+			c := newClient(t, srv)
+			get := func(v string) string {
+				t.Helper()
+				rec := c.do("GET", "/createJWT", "X-Claim", v)
+				if rec.Code != http.StatusOK {
+					t.Fatalf("X-Claim %q: got status %d (%q)", v, rec.Code, rec.Body.String())
+				}
+				clock.advance(time.Second)
+				return rec.Body.String()
+			}
+			one := get("x")
+			if get("x") != one {
+				t.Fatal("the same claims: not reused")
+			}
+			two := get("xy")
+			if two == one {
+				t.Fatalf("another %s: got the earlier token", tt.name)
+			}
+			verifyAt(t, srv, clock, two)
+			if get("xy") != two {
+				t.Error("the new claims' token is not reused in turn")
+			}
+			if get("x") != one {
+				t.Error("back to the first claims: their token is not reused")
+			}
+			if st := srv.Stats(); st.Admitted != 2 {
+				t.Errorf("got %d signatures, want 2", st.Admitted)
+			}
+		})
+	}
+}
