@@ -306,7 +306,7 @@ func (a *Anonymous) GetOrSetID(w http.ResponseWriter, r *http.Request) (ID, erro
 		}
 		val, _, _ = strings.Cut(val, ";")
 		if id, value, ok := a.parse(v, val, now); ok {
-			lines[i] = v.attrs.cookie(r, value, now).String()
+			lines[i] = v.attrs.line(r, value, now)
 			id.New = false
 			return id, nil
 		}
@@ -327,7 +327,7 @@ func (a *Anonymous) GetOrSetID(w http.ResponseWriter, r *http.Request) (ID, erro
 		id = ID{Value: gen, New: true, Proven: true}
 		value = a.valueFor(v, id)
 	}
-	http.SetCookie(w, v.attrs.cookie(r, value, now))
+	setLine(w.Header(), v.attrs.line(r, value, now))
 	if legacy {
 		http.SetCookie(w, a.plain.attrs.deletion(r))
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -59,6 +60,21 @@ type attributes struct {
 	sameSite    http.SameSite
 	partitioned bool
 	maxAge      time.Duration // whole seconds, at least one
+
+	lines *lineCache // Set by newAttributes, for line
+}
+
+// lineCache holds, for the second last asked for, the Set-Cookie line's
+// text after the value ("; Path=/; Expires=…"), one for each value of
+// Secure: it only changes with the second, and formatting it (and the
+// http.Cookie behind it) is most of the cost of renewing a cookie.
+type lineCache struct {
+	tail [2]atomic.Pointer[lineTail] // by Secure
+}
+
+type lineTail struct {
+	unix int64 // now.Unix()
+	text string
 }
 
 // cfgError returns "cookie: <cfg>.<field>: <msg>".
@@ -169,6 +185,7 @@ func newAttributes(spec attributeSpec) (attributes, error) {
 		return a, cfgError(cfg, "MaxAge", "shorter than one second")
 	}
 	a.maxAge = a.maxAge.Truncate(time.Second)
+	a.lines = &lineCache{}
 	return a, nil
 }
 
@@ -197,6 +214,51 @@ func (a *attributes) cookie(r *http.Request, value string, now time.Time) *http.
 		SameSite:    a.sameSite,
 		Partitioned: a.partitioned,
 	}
+}
+
+// line returns the Set-Cookie line of a.cookie(r, value, now), as
+// [http.Cookie.String] writes it, without making the cookie each time:
+// value follows the name, then the tail of the line for now's second. A
+// value that String would quote or trim (none that this package makes)
+// takes the slow way.
+func (a *attributes) line(r *http.Request, value string, now time.Time) string {
+	if a.lines == nil || !plainCookieValue(value) || now.Unix() < 0 {
+		return a.cookie(r, value, now).String()
+	}
+	secure := a.isSecure(r)
+	slot := &a.lines.tail[0]
+	if secure {
+		slot = &a.lines.tail[1]
+	}
+	unix := now.Unix()
+	t := slot.Load()
+	if t == nil || t.unix != unix {
+		full := a.cookie(r, "", time.Unix(unix, 0)).String()
+		t = &lineTail{unix: unix, text: full[len(a.nameEq):]}
+		slot.Store(t)
+	}
+	return a.nameEq + value + t.text
+}
+
+// plainCookieValue reports whether http.Cookie.String writes v as it is:
+// non-empty, and only cookie-octets (RFC 6265) other than the space and
+// comma it would quote.
+func plainCookieValue(v string) bool {
+	if v == "" {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c <= 0x20 || c >= 0x7f || c == '"' || c == ',' || c == ';' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// setLine adds a Set-Cookie line to h, as http.SetCookie does.
+func setLine(h http.Header, line string) {
+	h["Set-Cookie"] = append(h["Set-Cookie"], line)
 }
 
 // deletion returns the cookie that makes the browser delete this one: same

@@ -1,8 +1,11 @@
 package cookie
 
 import (
+	"crypto/tls"
 	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
 )
 
 func TestSecureModeString(t *testing.T) {
@@ -58,5 +61,43 @@ func TestCookiePrefixesMatchIgnoringCase(t *testing.T) {
 				t.Errorf("got %v, want SecureAlways", a.secure)
 			}
 		})
+	}
+}
+
+// line must write what http.Cookie.String writes, for every set of
+// attributes, both values of Secure, any time within a second and across
+// seconds (its cache changes with the second), and values that String
+// quotes or trims (which take the slow way).
+func TestLineIsCookieString(t *testing.T) {
+	specs := []attributeSpec{
+		{name: "ANONYMOUS-USER-ID"},
+		{name: "__Host-anon", path: "/", secure: SecureAlways},
+		{name: "a", domain: ".example.com", path: "/chat", sameSite: http.SameSiteStrictMode, maxAge: 90 * time.Second},
+		{name: "a", sameSite: http.SameSiteNoneMode, partitioned: true},
+		{name: "a", sameSite: http.SameSiteDefaultMode, secure: SecureNever},
+	}
+	plain := httptest.NewRequest("GET", "http://example.com/", nil)
+	overTLS := httptest.NewRequest("GET", "https://example.com/", nil)
+	overTLS.TLS = &tls.ConnectionState{}
+	values := []string{"anon-6ba7b810-9dad-41d1-80b4-00c04fd430c8.AAAAAAAAAAAAAAAAAAAAAA", "id.~tag_-", "has space", "a,b", ""}
+	start := time.Date(2026, 12, 2, 17, 59, 58, 0, time.UTC)
+	for _, spec := range specs {
+		spec.cfg, spec.defaultMaxAge = "Config", DefaultMaxAge
+		a, err := newAttributes(spec)
+		if err != nil {
+			t.Fatalf("%+v: %v", spec, err)
+		}
+		for _, step := range []time.Duration{0, 999 * time.Millisecond, time.Millisecond, time.Second, 3 * time.Hour, -2 * time.Hour} {
+			now := start.Add(step)
+			for _, r := range []*http.Request{plain, overTLS, nil} {
+				for _, v := range values {
+					got, want := a.line(r, v, now), a.cookie(r, v, now).String()
+					if got != want {
+						t.Errorf("%+v, %v, value %q:\ngot  %s\nwant %s", spec, now, v, got, want)
+					}
+				}
+			}
+			start = now
+		}
 	}
 }
