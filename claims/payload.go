@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"hash"
 	"strings"
+	"sync"
 )
 
 // Scheme is a way of encrypting the user_payload claim with the public key
@@ -262,12 +263,37 @@ func decodeStdBase64(s string) ([]byte, error) {
 // marshalJSON encodes v as compact JSON without HTML escaping, so that <, >
 // and & stay as they are, as JSON.stringify writes them.
 func marshalJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
+	e := jsonEncoders.Get().(*jsonEncoder)
+	e.buf.Reset()
+	err := e.enc.Encode(v)
+	var text []byte
+	b := e.buf.Bytes()
+	if err == nil {
+		text = append([]byte(nil), b[:len(b)-1]...) // Encode ends the value with a newline
 	}
-	b := buf.Bytes()
-	return b[:len(b)-1], nil // Encode ends the value with a newline
+	// Not reached after a panic in a MarshalJSON method: that encoder is
+	// dropped.
+	if e.buf.Cap() <= maxPooledJSON {
+		clear(b) // it held claims, perhaps user_payload in clear
+		jsonEncoders.Put(e)
+	}
+	return text, err
 }
+
+// jsonEncoder is an encoder without HTML escaping and its buffer, pooled
+// (as encoding/json pools its own state) because claims are encoded on
+// every token request.
+type jsonEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var jsonEncoders = sync.Pool{New: func() any {
+	e := &jsonEncoder{}
+	e.enc = json.NewEncoder(&e.buf)
+	e.enc.SetEscapeHTML(false)
+	return e
+}}
+
+// maxPooledJSON bounds the buffers marshalJSON gives back to its pool.
+const maxPooledJSON = 64 << 10

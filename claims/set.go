@@ -3,6 +3,7 @@ package claims
 import (
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwt"
@@ -137,6 +138,10 @@ func (s *Set) AppendKey(dst []byte) []byte {
 		dst = appendPart(dst, keyPayloadClear, p)
 	case string:
 		dst = appendPart(dst, keyPayloadEncrypted, p)
+	case nil:
+	default:
+		// Check makes no other kind; a key without it would be wrong.
+		panic(fmt.Sprintf("claims: AppendKey: user_payload held as %T", p))
 	}
 	if s.context != nil {
 		dst = appendPart(dst, keyContext, s.context)

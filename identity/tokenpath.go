@@ -115,6 +115,7 @@ type tokenPath struct {
 	admit   *admission.Controller
 	reuse   *reuse.Cache
 	shedLog admission.BurstLog
+	keyBufs sync.Pool // of *[]byte, the buffers reuseKey encodes claims into
 }
 
 // newTokenPath checks cfg's Admission and Reuse fields and builds them.
@@ -167,20 +168,21 @@ func (s *Server) reuseKey(cs *claims.Set, st *keyState) (k reuse.Key, ok bool) {
 	if _, has := cs.JWTID(); has {
 		return k, false
 	}
-	buf := keyBufs.Get().(*[]byte)
+	buf, _ := s.path.keyBufs.Get().(*[]byte)
+	if buf == nil {
+		buf = new([]byte)
+	}
 	*buf = cs.AppendKey((*buf)[:0])
 	k = s.path.reuse.Key(st.reuseID[0], st.reuseID[1], st.reuseID[2], *buf)
 	if cap(*buf) <= maxKeyBuf {
 		clear(*buf) // it held claims in clear
-		keyBufs.Put(buf)
+		s.path.keyBufs.Put(buf)
 	}
 	return k, true
 }
 
-// keyBufs holds the buffers reuseKey encodes claims into; maxKeyBuf bounds
-// what goes back (an app's claims may be large).
-var keyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
-
+// maxKeyBuf bounds the buffers reuseKey gives back to its pool (an app's
+// claims may be large).
 const maxKeyBuf = 16 << 10
 
 // number gives st a new epoch, so that the reuse cache hands out no token

@@ -52,13 +52,21 @@ type Cache struct {
 	cfg Config
 	mac []byte // HMAC key, random per Cache
 
-	macs sync.Pool // of hash.Hash
+	macs sync.Pool // of *macState
 
 	mu    sync.Mutex
 	lru   *list.List // of *item, most recent first
 	items map[Key]*list.Element
 
 	hits, misses, evicted atomic.Uint64
+}
+
+// macState is a keyed HMAC with its scratch space, pooled so that Key
+// allocates nothing.
+type macState struct {
+	h   hash.Hash
+	n   [8]byte
+	sum []byte
 }
 
 type item struct {
@@ -78,24 +86,24 @@ func New(cfg Config) (*Cache, error) {
 	if _, err := rand.Read(c.mac); err != nil {
 		return nil, err
 	}
-	c.macs.New = func() any { return hmac.New(sha256.New, c.mac) }
+	c.macs.New = func() any { return &macState{h: hmac.New(sha256.New, c.mac), sum: make([]byte, 0, sha256.Size)} }
 	return c, nil
 }
 
 // Key hashes the parts of a token, each length-prefixed so that no two
 // different lists of parts hash alike.
 func (c *Cache) Key(parts ...[]byte) Key {
-	h := c.macs.Get().(hash.Hash)
-	h.Reset()
-	var n [8]byte
+	st := c.macs.Get().(*macState)
+	st.h.Reset()
 	for _, p := range parts {
-		binary.BigEndian.PutUint64(n[:], uint64(len(p)))
-		h.Write(n[:])
-		h.Write(p)
+		binary.BigEndian.PutUint64(st.n[:], uint64(len(p)))
+		st.h.Write(st.n[:])
+		st.h.Write(p)
 	}
+	st.sum = st.h.Sum(st.sum[:0])
 	var k Key
-	h.Sum(k[:0])
-	c.macs.Put(h)
+	copy(k[:], st.sum)
+	c.macs.Put(st)
 	return k
 }
 
