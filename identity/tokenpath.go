@@ -27,8 +27,9 @@ var ErrOverloaded = errors.New("identity: overloaded, retry later")
 // Defaults of [AdmissionConfig] and [ReuseConfig].
 const (
 	// DefaultQueuePerSlot times MaxConcurrent is the default
-	// AdmissionConfig.MaxQueue: with a signature costing about a
-	// millisecond, a full queue drains in about 64 ms.
+	// AdmissionConfig.MaxQueue, a ceiling: the wait expected from the
+	// measured signing speed usually refuses first (with signatures of a
+	// millisecond, a full queue would drain in about 64 ms).
 	DefaultQueuePerSlot = 64
 	// DefaultMaxWait is the default AdmissionConfig.MaxWait.
 	DefaultMaxWait = 100 * time.Millisecond
@@ -45,10 +46,15 @@ const (
 // slowest seconds). With it, at most MaxConcurrent are signed at once, up
 // to MaxQueue more wait their turn first come first served for at most
 // MaxWait, and the rest are refused with 503 and Retry-After: 1
-// (webchatid.js retries after it), so the answered requests stay fast: a
-// request that finds the queue full is refused at once, in microseconds;
-// one that waited is refused after MaxWait. Only signing is admitted: a
-// token found in the reuse cache ([ReuseConfig]) never waits. Refusals are
+// (webchatid.js retries after it), so the answered requests stay fast.
+// The Server measures how fast signing slots come free while all are
+// busy, and a request that would wait longer than MaxWait at that rate, or
+// that finds the queue full, is refused at once, in microseconds and
+// before its ledger write (the visitor's next token records its ID); the
+// queue's effective length therefore follows the machine's signing speed,
+// and MaxQueue is only a ceiling. A request that was expected in time but
+// still waited MaxWait is refused then. Only signing is admitted: a token
+// found in the reuse cache ([ReuseConfig]) never waits. Refusals are
 // counted in [Stats] and logged at most once a second. The zero value is
 // admission with the defaults below.
 type AdmissionConfig struct {
@@ -247,7 +253,7 @@ func (s *Server) refused(ctx context.Context, err error) {
 func (s *Server) tokenPathStats(st *Stats) {
 	if a := s.path.admit; a != nil {
 		as := a.Stats()
-		st.Admitted, st.Queued, st.Shed, st.Abandoned = as.Admitted, as.Queued, as.QueueFull+as.TimedOut, as.Abandoned
+		st.Admitted, st.Queued, st.Shed, st.Abandoned = as.Admitted, as.Queued, as.QueueFull+as.Expected+as.TimedOut, as.Abandoned
 		st.Signing, st.Waiting = as.Running, as.Waiting
 	}
 	if r := s.path.reuse; r != nil {
