@@ -48,8 +48,9 @@ const (
 // MaxWait, and the rest are refused with 503 and Retry-After: 1
 // (webchatid.js retries after it), so the answered requests stay fast.
 // The Server measures how fast signing slots come free while all are
-// busy, and a request that would wait longer than MaxWait at that rate, or
-// that finds the queue full, is refused at once, in microseconds and
+// busy, and a request that would wait longer than 3/4 of MaxWait at that
+// rate (the rest is margin for the estimate), or that finds the queue
+// full, is refused at once, in microseconds and
 // before its ledger write (the visitor's next token records its ID); the
 // queue's effective length therefore follows the machine's signing speed,
 // and MaxQueue is only a ceiling. A request that was expected in time but
@@ -214,6 +215,15 @@ func (s *Server) sign(ctx context.Context, tok jwt.Token, st *keyState, key reus
 			return "", fmt.Errorf("%w: %w", ErrOverloaded, err)
 		}
 		defer a.Release()
+		// Let goroutines that became runnable while every core was signing
+		// (requests just read from the network, answers to write, refusals)
+		// run before this signature's millisecond of CPU. Without it, a
+		// slot handed to a waiter runs next on the same P, signature after
+		// signature, and goroutines woken by the network wait in the global
+		// run queue, which a busy P looks at once in 61 turns: on two cores
+		// at c512 that added about 80 ms to the median refusal and doubled
+		// the admitted p99 (BENCHMARKS.md, "Admission").
+		runtime.Gosched()
 	}
 	if s.ibm != nil {
 		// Encrypted here, not by the builder, so that the cache key above

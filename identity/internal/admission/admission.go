@@ -24,14 +24,20 @@ var (
 	ErrQueueFull = errors.New("admission: queue full")
 
 	// ErrWaitExpected means every slot was busy and, at the rate slots
-	// have been coming free, the request would have waited longer than
-	// Config.MaxWait: it was refused without waiting.
+	// have been coming free, the request would have waited longer than 3/4
+	// of Config.MaxWait (the rest is the margin for the estimate's error):
+	// it was refused without waiting.
 	ErrWaitExpected = errors.New("admission: expected wait too long")
 
 	// ErrWaitExceeded means the request waited Config.MaxWait in the queue
 	// without getting a slot.
 	ErrWaitExceeded = errors.New("admission: wait exceeded")
 )
+
+// A caller may wait only if it is expected to get a slot within 3/4 of
+// MaxWait: the rest of MaxWait is the margin for the estimate's error, so
+// that few admitted callers reach MaxWait and are refused late.
+const expectNum, expectDen = 3, 4
 
 // drainShift sets how fast the drain estimate follows new intervals: each
 // moves it 1/2^drainShift of the way, so it averages over about the last
@@ -57,7 +63,8 @@ type Config struct {
 // Controller hands out slots first come, first served. It is safe for
 // concurrent use.
 type Controller struct {
-	cfg Config
+	cfg    Config
+	expect time.Duration // 3/4 of MaxWait: the longest expected wait let in
 
 	mu      sync.Mutex
 	running int        // slots held
@@ -86,14 +93,14 @@ func New(cfg Config) (*Controller, error) {
 	case cfg.MaxWait <= 0:
 		return nil, fmt.Errorf("admission: MaxWait %v, need a positive duration", cfg.MaxWait)
 	}
-	return &Controller{cfg: cfg, waiting: list.New()}, nil
+	return &Controller{cfg: cfg, expect: cfg.MaxWait / expectDen * expectNum, waiting: list.New()}, nil
 }
 
 // Acquire takes a slot, waiting in the queue if every slot is busy. It
 // returns nil when the caller holds a slot, which it must give back with
 // [Controller.Release]; at once [ErrQueueFull] when the queue is full, or
-// [ErrWaitExpected] when the wait would be longer than Config.MaxWait at
-// the rate slots have been coming free; [ErrWaitExceeded] after
+// [ErrWaitExpected] when the wait would be longer than 3/4 of
+// Config.MaxWait at the rate slots have been coming free; [ErrWaitExceeded] after
 // Config.MaxWait in the queue; or ctx's error when ctx is done first (the
 // caller then leaves the queue). A waiting caller is never overtaken by a
 // later one.
@@ -159,7 +166,7 @@ func (c *Controller) refusal() error {
 		c.full.Add(1)
 		return ErrQueueFull
 	}
-	if c.drain > 0 && time.Duration(ahead+1)*c.drain > c.cfg.MaxWait {
+	if c.drain > 0 && time.Duration(ahead+1)*c.drain > c.expect {
 		c.expected.Add(1)
 		return ErrWaitExpected
 	}
