@@ -258,8 +258,9 @@ type Stats struct {
 	//
 	// Admitted counts tokens let through to signing, at once or after
 	// waiting; Queued those that had to wait for a slot (admitted or
-	// not); Shed the requests refused with 503 (queue full, or waited
-	// MaxWait); Abandoned those whose client gave up while waiting.
+	// not); Shed the requests refused with 503 (queue full, a wait
+	// expected beyond MaxWait, or waited MaxWait); Abandoned those whose
+	// client gave up while waiting.
 	// Signing and Waiting are the requests signing and waiting now.
 	// ReuseHits counts tokens handed out again from the reuse cache,
 	// ReuseMisses lookups that had to sign, ReuseEntries the tokens the
@@ -351,12 +352,11 @@ func (s *Server) Token(w http.ResponseWriter, r *http.Request) (token string, ex
 	if err != nil {
 		return "", time.Time{}, err
 	}
+	record := func() error { return nil }
 	if s.ledgerTrusts(id, sub) {
-		if err := s.record(r.Context(), sub, id.New && sub == anonID, info); err != nil {
-			return "", time.Time{}, err
-		}
+		record = func() error { return s.record(r.Context(), sub, id.New && sub == anonID, info) }
 	}
-	return s.issue(r, sub, anonID, info)
+	return s.issue(r, sub, anonID, info, record)
 }
 
 // ledgerTrusts reports whether the ledger may record sub, and link it: only
@@ -407,7 +407,12 @@ func (s *Server) record(ctx context.Context, sub string, isNew bool, info *Sessi
 	return nil
 }
 
-func (s *Server) issue(r *http.Request, sub, anonID string, info *SessionInfo) (string, time.Time, error) {
+// issue builds and signs the token, or finds it in the reuse cache. It
+// calls record (the ledger write) before it hands out a token, and only
+// then: not for a request that admission refuses, so an overloaded server
+// refuses at once and writes nothing for a token it does not issue (the
+// visitor's next token records the ID).
+func (s *Server) issue(r *http.Request, sub, anonID string, info *SessionInfo, record func() error) (string, time.Time, error) {
 	now, maxTTL := s.cfg.Now(), s.cfg.Target.maxTTL()
 	b := claims.NewBuilder().Subject(sub).IssuedAt(now).TTL(s.cfg.TTL).Skew(s.skew).MaxTTL(maxTTL)
 	if s.cfg.Issuer != "" {
@@ -443,9 +448,21 @@ func (s *Server) issue(r *http.Request, sub, anonID string, info *SessionInfo) (
 	if s.path.reuse != nil {
 		if key, cache = s.reuseKey(cs, st); cache {
 			if e, ok := s.path.reuse.Get(key, sub, st.epoch, now); ok {
+				if err := record(); err != nil {
+					return "", time.Time{}, err
+				}
 				return e.Token, e.Expires, nil
 			}
 		}
+	}
+	if a := s.path.admit; a != nil {
+		if err := a.Check(); err != nil {
+			s.refused(r.Context(), err)
+			return "", time.Time{}, fmt.Errorf("%w: %w", ErrOverloaded, err)
+		}
+	}
+	if err := record(); err != nil {
+		return "", time.Time{}, err
 	}
 	// Made only now: a reused token needs none.
 	tok, err := cs.Token()

@@ -28,8 +28,9 @@ var ErrOverloaded = errors.New("identity: overloaded, retry later")
 // Defaults of [AdmissionConfig] and [ReuseConfig].
 const (
 	// DefaultQueuePerSlot times MaxConcurrent is the default
-	// AdmissionConfig.MaxQueue: with a signature costing about a
-	// millisecond, a full queue drains in about 64 ms.
+	// AdmissionConfig.MaxQueue, a ceiling: the wait expected from the
+	// measured signing speed usually refuses first (with signatures of a
+	// millisecond, a full queue would drain in about 64 ms).
 	DefaultQueuePerSlot = 64
 	// DefaultMaxWait is the default AdmissionConfig.MaxWait.
 	DefaultMaxWait = 100 * time.Millisecond
@@ -46,10 +47,16 @@ const (
 // slowest seconds). With it, at most MaxConcurrent are signed at once, up
 // to MaxQueue more wait their turn first come first served for at most
 // MaxWait, and the rest are refused with 503 and Retry-After: 1
-// (webchatid.js retries after it), so the answered requests stay fast: a
-// request that finds the queue full is refused at once, in microseconds;
-// one that waited is refused after MaxWait. Only signing is admitted: a
-// token found in the reuse cache ([ReuseConfig]) never waits. Refusals are
+// (webchatid.js retries after it), so the answered requests stay fast.
+// The Server measures how fast signing slots come free while all are
+// busy, and a request that would wait longer than 3/4 of MaxWait at that
+// rate (the rest is margin for the estimate), or that finds the queue
+// full, is refused at once, in microseconds and
+// before its ledger write (the visitor's next token records its ID); the
+// queue's effective length therefore follows the machine's signing speed,
+// and MaxQueue is only a ceiling. A request that was expected in time but
+// still waited MaxWait is refused then. Only signing is admitted: a token
+// found in the reuse cache ([ReuseConfig]) never waits. Refusals are
 // counted in [Stats] and logged at most once a second. The zero value is
 // admission with the defaults below.
 type AdmissionConfig struct {
@@ -208,6 +215,15 @@ func (s *Server) sign(ctx context.Context, tok jwt.Token, st *keyState, key reus
 			return "", fmt.Errorf("%w: %w", ErrOverloaded, err)
 		}
 		defer a.Release()
+		// Let goroutines that became runnable while every core was signing
+		// (requests just read from the network, answers to write, refusals)
+		// run before this signature's millisecond of CPU. Without it, a
+		// slot handed to a waiter runs next on the same P, signature after
+		// signature, and goroutines woken by the network wait in the global
+		// run queue, which a busy P looks at once in 61 turns: on two cores
+		// at c512 that added about 80 ms to the median refusal and doubled
+		// the admitted p99 (BENCHMARKS.md, "Admission").
+		runtime.Gosched()
 	}
 	if s.ibm != nil {
 		// Encrypted here, not by the builder, so that the cache key above
@@ -247,7 +263,7 @@ func (s *Server) refused(ctx context.Context, err error) {
 func (s *Server) tokenPathStats(st *Stats) {
 	if a := s.path.admit; a != nil {
 		as := a.Stats()
-		st.Admitted, st.Queued, st.Shed, st.Abandoned = as.Admitted, as.Queued, as.QueueFull+as.TimedOut, as.Abandoned
+		st.Admitted, st.Queued, st.Shed, st.Abandoned = as.Admitted, as.Queued, as.QueueFull+as.Expected+as.TimedOut, as.Abandoned
 		st.Signing, st.Waiting = as.Running, as.Waiting
 	}
 	if r := s.path.reuse; r != nil {

@@ -449,6 +449,60 @@ func TestAdmissionQueueFullIs503AtOnce(t *testing.T) {
 	})
 }
 
+// TestAdmissionRefusalWritesNothing: a request refused by admission is
+// refused before the ledger write, so an overloaded server spends nothing
+// on it (with SQLite or PostgreSQL, a commit), and the ledger still gets
+// the visitor's ID with the first token it is actually issued.
+func TestAdmissionRefusalWritesNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		led := &fakeLedger{}
+		g := &gateSigner{PrivateKey: rsaKey(t, keyA), gate: make(chan struct{}), entered: make(chan struct{}, 16)}
+		srv := newServer(t, identity.Config{
+			SigningKeys: []identity.SigningKey{{Key: g}},
+			Admission:   identity.AdmissionConfig{MaxConcurrent: 1, MaxQueue: 1, MaxWait: time.Hour},
+			Reuse:       identity.ReuseConfig{Disabled: true},
+			Ledger:      led,
+		})
+		signing := fetch(t.Context(), srv)
+		<-g.entered // holds the one slot, its visitor recorded
+		queued := fetch(t.Context(), srv)
+		synctest.Wait() // recorded, and waiting for the slot
+		refused := httptest.NewRecorder()
+		srv.ServeHTTP(refused, httptest.NewRequest("GET", "/createJWT", nil))
+		if refused.Code != http.StatusServiceUnavailable {
+			t.Fatalf("beyond the queue: got %d, want 503", refused.Code)
+		}
+		if recs, _ := led.counts(); len(recs) != 2 {
+			t.Fatalf("ledger after a signing, a queued and a refused request: %d rows, want 2 (the refused one writes nothing)", len(recs))
+		}
+		g.handOver(t, signing, queued)
+
+		// The refused visitor comes back with the cookie the 503 set.
+		var again *http.Request = httptest.NewRequest("GET", "/createJWT", nil)
+		for _, c := range refused.Result().Cookies() {
+			again.AddCookie(c)
+		}
+		if len(again.Cookies()) == 0 {
+			t.Fatal("the 503 set no cookie")
+		}
+		done := make(chan *httptest.ResponseRecorder, 1)
+		go func() {
+			rec := httptest.NewRecorder()
+			srv.ServeHTTP(rec, again)
+			done <- rec
+		}()
+		<-g.entered
+		g.gate <- struct{}{}
+		if rec := <-done; rec.Code != http.StatusOK {
+			t.Fatalf("the visitor's next request: got %d, want 200", rec.Code)
+		}
+		recs, _ := led.counts()
+		if len(recs) != 3 || recs[2] == recs[0] || recs[2] == recs[1] {
+			t.Fatalf("ledger: got %q, want the refused visitor's ID recorded with its first token", recs)
+		}
+	})
+}
+
 func TestAdmissionWaitExceededIs503(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const wait = 100 * time.Millisecond

@@ -1,9 +1,10 @@
 // Package admission bounds how many requests do an expensive step (signing
 // a token) at once: a fixed number of slots, a first-come-first-served wait
-// queue of bounded length, and a bounded wait in it. A request beyond the
-// queue is refused at once and one that waits too long is refused after
-// the wait, so an overloaded server answers quickly instead of making
-// every request slow.
+// queue of bounded length, and a bounded wait in it. A request that would
+// wait longer than the bound (judged from how fast slots have been coming
+// free) or that finds the queue full is refused at once, and one that
+// still waits too long is refused after the wait, so an overloaded server
+// answers quickly instead of making every request slow.
 package admission
 
 import (
@@ -22,10 +23,27 @@ var (
 	// request was refused without waiting.
 	ErrQueueFull = errors.New("admission: queue full")
 
+	// ErrWaitExpected means every slot was busy and, at the rate slots
+	// have been coming free, the request would have waited longer than 3/4
+	// of Config.MaxWait (the rest is the margin for the estimate's error):
+	// it was refused without waiting.
+	ErrWaitExpected = errors.New("admission: expected wait too long")
+
 	// ErrWaitExceeded means the request waited Config.MaxWait in the queue
 	// without getting a slot.
 	ErrWaitExceeded = errors.New("admission: wait exceeded")
 )
+
+// A caller may wait only if it is expected to get a slot within 3/4 of
+// MaxWait: the rest of MaxWait is the margin for the estimate's error, so
+// that few admitted callers reach MaxWait and are refused late.
+const expectNum, expectDen = 3, 4
+
+// drainShift sets how fast the drain estimate follows new intervals: each
+// moves it 1/2^drainShift of the way, so it averages over about the last
+// 64 releases (tens of milliseconds of signing) and one long interval (a
+// preempted thread, a GC pause) moves it little.
+const drainShift = 6
 
 // Config sizes a [Controller]. All fields are required.
 type Config struct {
@@ -45,13 +63,22 @@ type Config struct {
 // Controller hands out slots first come, first served. It is safe for
 // concurrent use.
 type Controller struct {
-	cfg Config
+	cfg    Config
+	expect time.Duration // 3/4 of MaxWait: the longest expected wait let in
 
 	mu      sync.Mutex
 	running int        // slots held
 	waiting *list.List // of *waiter, oldest first
+	// drain estimates the time between two slots coming free while every
+	// slot is busy (the slot hold time / MaxConcurrent): a newcomer with k
+	// callers ahead of it waits about (k+1)·drain. Zero until measured.
+	drain time.Duration
+	// handedAt is when Release last handed a slot straight to a waiter, so
+	// that every slot stayed busy from then until the next Release; zero
+	// if the last Release left a slot free.
+	handedAt time.Time
 
-	admitted, queued, full, timedOut, abandoned atomic.Uint64
+	admitted, queued, full, expected, timedOut, abandoned atomic.Uint64
 }
 
 type waiter struct{ ready chan struct{} } // closed when the slot is handed over
@@ -66,15 +93,17 @@ func New(cfg Config) (*Controller, error) {
 	case cfg.MaxWait <= 0:
 		return nil, fmt.Errorf("admission: MaxWait %v, need a positive duration", cfg.MaxWait)
 	}
-	return &Controller{cfg: cfg, waiting: list.New()}, nil
+	return &Controller{cfg: cfg, expect: cfg.MaxWait / expectDen * expectNum, waiting: list.New()}, nil
 }
 
 // Acquire takes a slot, waiting in the queue if every slot is busy. It
 // returns nil when the caller holds a slot, which it must give back with
-// [Controller.Release]; [ErrQueueFull] at once when the queue is full;
-// [ErrWaitExceeded] after Config.MaxWait in the queue; or ctx's error when
-// ctx is done first (the caller then leaves the queue). A waiting caller is
-// never overtaken by a later one.
+// [Controller.Release]; at once [ErrQueueFull] when the queue is full, or
+// [ErrWaitExpected] when the wait would be longer than 3/4 of
+// Config.MaxWait at the rate slots have been coming free; [ErrWaitExceeded] after
+// Config.MaxWait in the queue; or ctx's error when ctx is done first (the
+// caller then leaves the queue). A waiting caller is never overtaken by a
+// later one.
 func (c *Controller) Acquire(ctx context.Context) error {
 	c.mu.Lock()
 	if c.running < c.cfg.MaxConcurrent && c.waiting.Len() == 0 {
@@ -83,10 +112,9 @@ func (c *Controller) Acquire(ctx context.Context) error {
 		c.admitted.Add(1)
 		return nil
 	}
-	if c.waiting.Len() >= c.cfg.MaxQueue {
+	if err := c.refusal(); err != nil {
 		c.mu.Unlock()
-		c.full.Add(1)
-		return ErrQueueFull
+		return err
 	}
 	w := &waiter{ready: make(chan struct{})}
 	e := c.waiting.PushBack(w)
@@ -115,7 +143,7 @@ func (c *Controller) Acquire(ctx context.Context) error {
 			c.admitted.Add(1) // it came within the wait, as good as in time
 			return nil
 		}
-		c.Release() // nobody is left to use it
+		c.release(false) // nobody is left to use it; no measure of signing
 		c.abandoned.Add(1)
 		return err
 	default:
@@ -130,18 +158,63 @@ func (c *Controller) Acquire(ctx context.Context) error {
 	return err
 }
 
-// Release gives back a slot taken by a successful [Controller.Acquire],
-// handing it to the oldest waiting caller if there is one.
-func (c *Controller) Release() {
+// refusal reports, and counts, why a caller that finds every slot busy is
+// refused at once, or nil if it may wait. The caller holds c.mu.
+func (c *Controller) refusal() error {
+	ahead := c.waiting.Len()
+	if ahead >= c.cfg.MaxQueue {
+		c.full.Add(1)
+		return ErrQueueFull
+	}
+	if c.drain > 0 && time.Duration(ahead+1)*c.drain > c.expect {
+		c.expected.Add(1)
+		return ErrWaitExpected
+	}
+	return nil
+}
+
+// Check refuses at once, as Acquire would, a caller that arrives now: it
+// returns and counts [ErrQueueFull] or [ErrWaitExpected], or returns nil,
+// without taking a slot. A caller with work to do before Acquire (a
+// database write) skips it for a request that would be refused anyway. A
+// nil answer is no promise: Acquire may still refuse or time out.
+func (c *Controller) Check() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e := c.waiting.Front(); e != nil {
-		close(c.waiting.Remove(e).(*waiter).ready) // the slot changes hands; running stays
-		return
+	if c.running < c.cfg.MaxConcurrent && c.waiting.Len() == 0 {
+		return nil
 	}
+	return c.refusal()
+}
+
+// Release gives back a slot taken by a successful [Controller.Acquire],
+// handing it to the oldest waiting caller if there is one.
+func (c *Controller) Release() { c.release(true) }
+
+// release is Release; measure says whether the slot was used, so that its
+// interval tells how fast slots come free.
+func (c *Controller) release(measure bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.running == 0 {
 		panic("admission: Release without Acquire")
 	}
+	now := time.Now()
+	if measure && !c.handedAt.IsZero() {
+		// Every slot was busy since the last handover: this interval is
+		// how fast a saturated Controller frees slots.
+		if d := now.Sub(c.handedAt); c.drain == 0 {
+			c.drain = d
+		} else {
+			c.drain += (d - c.drain) >> drainShift
+		}
+	}
+	if e := c.waiting.Front(); e != nil {
+		close(c.waiting.Remove(e).(*waiter).ready) // the slot changes hands; running stays
+		c.handedAt = now
+		return
+	}
+	c.handedAt = time.Time{}
 	c.running--
 }
 
@@ -150,21 +223,26 @@ type Stats struct {
 	Admitted  uint64 // Acquire calls that got a slot, at once or after waiting
 	Queued    uint64 // Acquire calls that had to wait (whatever came of it)
 	QueueFull uint64 // refused at once: ErrQueueFull
+	Expected  uint64 // refused at once: ErrWaitExpected
 	TimedOut  uint64 // refused after MaxWait: ErrWaitExceeded
 	Abandoned uint64 // left the queue because their context was done
 	Running   int    // slots held now
 	Waiting   int    // callers in the queue now
+	// Drain is the estimated time between two slots coming free when all
+	// are busy (zero until measured): the queue drains at 1/Drain callers
+	// a second.
+	Drain time.Duration
 }
 
 // Stats returns the counters and the current state.
 func (c *Controller) Stats() Stats {
 	c.mu.Lock()
-	running, waiting := c.running, c.waiting.Len()
+	running, waiting, drain := c.running, c.waiting.Len(), c.drain
 	c.mu.Unlock()
 	return Stats{
 		Admitted: c.admitted.Load(), Queued: c.queued.Load(), QueueFull: c.full.Load(),
-		TimedOut: c.timedOut.Load(), Abandoned: c.abandoned.Load(),
-		Running: running, Waiting: waiting,
+		Expected: c.expected.Load(), TimedOut: c.timedOut.Load(), Abandoned: c.abandoned.Load(),
+		Running: running, Waiting: waiting, Drain: drain,
 	}
 }
 

@@ -174,6 +174,72 @@ func TestWaitExceeded(t *testing.T) {
 	})
 }
 
+// TestExpectedWaitIsRefusedAtOnce: once the Controller has seen how fast
+// slots come free when all are busy, a caller that would wait longer than
+// 3/4 of MaxWait is refused at once instead of after MaxWait; one that
+// would wait less may still queue.
+func TestExpectedWaitIsRefusedAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const hold = 10 * time.Millisecond
+		c := newController(t, 1, 1000, 100*time.Millisecond)
+		work := func(d time.Duration) {
+			if err := c.Acquire(t.Context()); err != nil {
+				t.Error(err)
+				return
+			}
+			time.Sleep(d)
+			c.Release()
+		}
+		// Saturate: a holder and three callers that each hold the slot 10 ms.
+		if err := c.Acquire(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Go(func() { work(hold) })
+			synctest.Wait()
+		}
+		if c.Stats().Expected != 0 {
+			t.Fatal("refused by an estimate before any was measured")
+		}
+		time.Sleep(hold)
+		c.Release()
+		wg.Wait()
+		if got := c.Stats().Drain; got != hold {
+			t.Fatalf("Drain: got %v, want %v (three 10 ms handovers)", got, hold)
+		}
+
+		// 6 waiting: a newcomer expects 7 × 10 ms, within 75 ms.
+		if err := c.Acquire(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		for range 6 {
+			wg.Go(func() { work(0) })
+			synctest.Wait()
+		}
+		if err := c.Check(); err != nil {
+			t.Fatalf("Check with an expected wait of 70 ms: %v", err)
+		}
+		wg.Go(func() { work(0) })
+		synctest.Wait()
+		if err := c.Check(); !errors.Is(err, admission.ErrWaitExpected) {
+			t.Fatalf("Check with an expected wait of 80 ms > 3/4 of MaxWait: got %v, want ErrWaitExpected", err)
+		}
+		start := time.Now()
+		if err := c.Acquire(t.Context()); !errors.Is(err, admission.ErrWaitExpected) {
+			t.Fatalf("8th in line: got %v, want ErrWaitExpected", err)
+		}
+		if d := time.Since(start); d != 0 {
+			t.Errorf("refused after %v, want at once", d)
+		}
+		if st := c.Stats(); st.Expected != 2 || st.QueueFull != 0 || st.Waiting != 7 {
+			t.Errorf("Stats: got %+v, want 2 refused by expectation (Check, Acquire), 7 waiting", st)
+		}
+		c.Release()
+		wg.Wait()
+	})
+}
+
 func TestCancelledCallerLeavesTheQueue(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := newController(t, 1, 10, time.Hour)
