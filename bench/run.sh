@@ -32,8 +32,11 @@
 #                               (between its bench:begin/end marks; drops its placeholder notice)
 #
 # Output in the output directory: results.jsonl (one loadgen JSON line per
-# run), results.md (machine, command, table), chart.svg, and each server's
-# log. Needs: go, node and npm (the reference), openssl (its keys), and for
+# run), results.md (machine, command, tables), chart.svg, and each server's
+# log. Each load run also records its server's peak RSS during that run
+# alone (loadgen -server-pid: it resets the process's VmHWM with "5" into
+# /proc/PID/clear_refs before the run and reads it after), shown in a peak
+# RSS table per server, mode and connection count. Needs: go, node and npm (the reference), openssl (its keys), and for
 # the PostgreSQL row Debian's postgresql package (.ci/postgres.sh). Every
 # server listens on 127.0.0.1; loadgen refuses any other host.
 set -euo pipefail
@@ -213,6 +216,20 @@ for spec in "${boring_rows[@]}"; do
 done
 [ ${#labels[@]} -gt 0 ] || { log "no server to measure"; exit 2; }
 
+# Peak RSS per load run needs a writable /proc/PID/clear_refs (Linux 4.0+,
+# the process's owner); without it, only the whole run's peak is reported.
+rss_per_run=1
+for i in "${!srvpids[@]}"; do
+	if ! { echo 5 >"/proc/${srvpids[$i]}/clear_refs"; } 2>/dev/null; then
+		log "cannot reset the peak RSS of ${labels[$i]} (pid ${srvpids[$i]}) through /proc/${srvpids[$i]}/clear_refs: reporting each server's peak over the whole run only"
+		rss_per_run=0
+	fi
+done
+rss_flag() { # rss_flag INDEX: loadgen's -server-pid for server INDEX, if measured per run
+	[ "$rss_per_run" = 1 ] && echo "-server-pid ${srvpids[$1]}"
+	return 0
+}
+
 # --- the runs ----------------------------------------------------------------
 secs() { # seconds in a Go duration like 6s, 500ms, 1m
 	case $1 in
@@ -246,14 +263,16 @@ for round in $(seq "$rounds"); do
 			for i in "${!labels[@]}"; do
 				prime=""
 				[ "$mode" = returning ] && prime=-prime # the cookie the server set, as a browser keeps it
-				"$work/loadgen" -mode "$mode" $prime -c "$c" -d "$duration" -warmup "$warmup" -retry-after \
+				# shellcheck disable=SC2046 # rss_flag's words on purpose
+				"$work/loadgen" -mode "$mode" $prime $(rss_flag "$i") -c "$c" -d "$duration" -warmup "$warmup" -retry-after \
 					-label "${labels[$i]}" -round "$round" -json "$results" -brief "${urls[$i]}" >&2
 			done
 		done
 	done
 	if [ -n "$visitors" ]; then
 		for i in "${!labels[@]}"; do
-			"$work/loadgen" -mode visitors -visitors "${visitors%x*}" -loads "${visitors#*x}" -c 64 -d 5m -retry-after \
+			# shellcheck disable=SC2046
+			"$work/loadgen" -mode visitors -visitors "${visitors%x*}" -loads "${visitors#*x}" $(rss_flag "$i") -c 64 -d 5m -retry-after \
 				-label "${labels[$i]}" -round "$round" -json "$results" -brief "${urls[$i]}" >&2
 		done
 	fi
@@ -273,7 +292,11 @@ fi
 	echo "- $(go version | cut -d' ' -f3-), node $(node --version 2>/dev/null || echo -), ${WEBCHATID_PG_BINDIR:+PostgreSQL $("$WEBCHATID_PG_BINDIR/postgres" --version | awk '{print $3}')}"
 	echo "- load: examples/loadgen on the same cores, keep-alive, closed loop (a connection refused with 503 waits its Retry-After, as webchatid.js does; the returning visitor sends back the cookie the server set, \`-prime\`), -d $duration after -warmup $warmup, $rounds interleaved rounds, medians"
 	echo "- load average before / after: $load_before / $load_after"
-	echo "- peak RSS (VmHWM):$(for i in "${!labels[@]}"; do printf ' %s %s;' "${labels[$i]}" "$(awk '/VmHWM/ {printf "%.0f MB", $2/1024}' "/proc/${srvpids[$i]}/status" 2>/dev/null)"; done)"
+	if [ "$rss_per_run" = 1 ]; then
+		echo "- peak RSS: per load run, in the table after the load tables (the server process only: PostgreSQL's own processes are not in it; a server's RSS rarely falls between runs, and the memory ledger grows with every fresh visitor, so each run starts from what the runs before it left)"
+	else
+		echo "- peak RSS (VmHWM) over the whole run:$(for i in "${!labels[@]}"; do printf ' %s %s;' "${labels[$i]}" "$(awk '/VmHWM/ {printf "%.0f MB", $2/1024}' "/proc/${srvpids[$i]}/status" 2>/dev/null)"; done)"
+	fi
 	echo
 	(cd "$repo" && go run ./examples/benchchart -chart "$out/chart.svg" -modes "${modes// /,}" "$results")
 	if [ "$gobench" = 1 ]; then

@@ -13,9 +13,11 @@ import (
 // around one run, in kB, from /proc/PID/status. Before the run (its
 // warm-up and -prime request included) loadgen resets the process's peak
 // with "5" into /proc/PID/clear_refs (Linux 4.0 or later), so Peak is the
-// highest RSS during this run alone; it is never below Start, because the
-// reset sets the peak to the RSS of that moment (a Go server rarely gives
-// memory back at once, so a run after a heavier one starts high).
+// highest RSS during this run alone, memory returned with munmap or
+// madvise (as the Go runtime does) included. It is not below Start (but
+// for the kernel's RSS counters, approximate by some hundred kB), because
+// the reset sets the peak to the RSS of that moment: a server rarely gives
+// memory back at once, so a run after a heavier one starts high.
 type ServerRSS struct {
 	PID   int   `json:"pid"`
 	Start int64 `json:"start_kb"` // VmRSS just after the reset

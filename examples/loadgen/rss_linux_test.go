@@ -32,7 +32,8 @@ func touched(t *testing.T, n int) []byte {
 
 // The server's process is this test's own: 96 MB touched and released
 // before the run must not count in its peak, 96 MB touched and released
-// during it must.
+// during it must, also when released with madvise(MADV_DONTNEED), the way
+// the Go runtime returns memory.
 func TestServerPeakRSSIsThisRunsAlone(t *testing.T) {
 	const big = 96 << 20
 	const bigKB = big / 1024
@@ -53,7 +54,7 @@ func TestServerPeakRSSIsThisRunsAlone(t *testing.T) {
 	if r.Peak > before-bigKB/2 {
 		t.Errorf("peak %d kB: still counts the 96 MB released before the run (VmHWM before it: %d kB); the reset did not happen", r.Peak, before)
 	}
-	if r.Peak < r.Start {
+	if r.Peak < r.Start-1024 { // the kernel's RSS counters are approximate by some hundred kB
 		t.Errorf("peak %d kB below the start %d kB", r.Peak, r.Start)
 	}
 	if !strings.Contains(out, "peak RSS") {
@@ -64,9 +65,11 @@ func TestServerPeakRSSIsThisRunsAlone(t *testing.T) {
 	s := &tokenServer{}
 	h := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		once.Do(func() {
-			if err := syscall.Munmap(touched(t, big)); err != nil {
+			m := touched(t, big)
+			if err := syscall.Madvise(m, syscall.MADV_DONTNEED); err != nil {
 				t.Error(err)
 			}
+			t.Cleanup(func() { syscall.Munmap(m) })
 		})
 		s.ServeHTTP(w, req)
 	})
