@@ -249,7 +249,12 @@ func writeTable(w io.Writer, all []series, ref string) {
 				}
 			}
 		}
-		fmt.Fprintf(w, "**%s** — tokens/s (× the reference) · p50 / p99; median of rounds\n\n", mode)
+		if strings.HasPrefix(mode, "wrk") { // bench/run.sh --wrk: wrk's latency is of every answer
+			fmt.Fprintf(w, "**%s** — wrk, not loadgen: tokens/s (× the reference) · p50 / p99 of all answers, refused ones included "+
+				"(wrk asks again at once, without waiting Retry-After); median of rounds\n\n", mode)
+		} else {
+			fmt.Fprintf(w, "**%s** — tokens/s (× the reference) · p50 / p99; median of rounds\n\n", mode)
+		}
 		fmt.Fprint(w, "| server |")
 		for _, c := range cs {
 			fmt.Fprintf(w, " c%d |", c)
@@ -277,7 +282,10 @@ func writeTable(w io.Writer, all []series, ref string) {
 				}
 				cell += " · " + ms(p.p50) + " / " + ms(p.p99)
 				if p.refused > 0 && p.requests > 0 {
-					cell += fmt.Sprintf(" · %.1f %% refused (p99 %s)", 100*float64(p.refused)/float64(p.requests), ms(p.refusedP99))
+					cell += fmt.Sprintf(" · %.1f %% refused", 100*float64(p.refused)/float64(p.requests))
+					if !math.IsNaN(p.refusedP99) {
+						cell += " (p99 " + ms(p.refusedP99) + ")"
+					}
 				}
 				if p.errors > 0 {
 					cell += fmt.Sprintf(" · %d errors", p.errors)

@@ -95,6 +95,23 @@ func TestTable(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
 	}
+	// wrk's lines (bench/run.sh --wrk) get a table of their own that says
+	// whose figures they are; wrk has no latency of refused answers apart.
+	wrk := `{"tool":"wrk","label":"webchatid memory","mode":"wrk-fresh","conns":64,"requests":1000,"rps":100,"ok_rps":90,"latency_ms":{"p50":30,"p99":300},"status":{"2xx":900,"503":100}}`
+	rs, err = readResults(strings.NewReader(wrk), "wrk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Reset()
+	writeTable(&b, summarize(rs), "node reference")
+	for _, want := range []string{
+		"**wrk-fresh** — wrk, not loadgen:",
+		"| webchatid memory | 90 · 30.0 ms / 300 ms · 10.0 % refused |",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("wrk table lacks %q:\n%s", want, b.String())
+		}
+	}
 	// Without any server RSS, no RSS table.
 	var plain strings.Builder
 	for _, line := range strings.Split(rounds, "\n") {
