@@ -174,6 +174,7 @@ start_demo() { # start_demo LABEL BINARY FLAGS...
 	local label=$1 bin=$2
 	shift 2
 	local n=${#labels[@]}
+	: >"$out/server-$n.out" # before the start: the loop below reads it at once (and set -e ends on a missing file)
 	"$bin" -addr 127.0.0.1:0 -key "$keys/jwt_private.pem" -ibm-public-key "$keys/ibm_public.pem" "$@" \
 		>"$out/server-$n.out" 2>"$out/server-$n.log" &
 	local pid=$!
