@@ -26,14 +26,22 @@
 #   --visitors NxM              also, per row and round, N visitors × M page loads at c64
 #                               (the token-reuse workload; e.g. 10000x10; long: N·M requests each)
 #   --no-node, --no-memory, --no-sqlite, --no-postgres   leave a default row out
+#   --wrk                       also, per round, server and connection count, wrk with the issue's
+#                               ../shared/bench/fresh-visitors.lua (Debian: apt-get install -y wrk): an
+#                               extra "wrk-fresh" table, a cross-check of loadgen's fresh mode. wrk
+#                               does not wait Retry-After (a refused connection asks again at once)
+#                               and its latency counts refused answers too; not in the chart
 #   --gobench                   also run identity's Go benchmarks under concurrency (-cpu 2, about 1.5 min)
 #                               and add their output to the report
 #   --publish                   copy the chart to docs/benchmarks.svg and the table into BENCHMARKS.md
 #                               (between its bench:begin/end marks; drops its placeholder notice)
 #
 # Output in the output directory: results.jsonl (one loadgen JSON line per
-# run), results.md (machine, command, table), chart.svg, and each server's
-# log. Needs: go, node and npm (the reference), openssl (its keys), and for
+# run), results.md (machine, command, tables), chart.svg, and each server's
+# log. Each load run also records its server's peak RSS during that run
+# alone (loadgen -server-pid: it resets the process's VmHWM with "5" into
+# /proc/PID/clear_refs before the run and reads it after), shown in a peak
+# RSS table per server, mode and connection count. Needs: go, node and npm (the reference), openssl (its keys), and for
 # the PostgreSQL row Debian's postgresql package (.ci/postgres.sh). Every
 # server listens on 127.0.0.1; loadgen refuses any other host.
 set -euo pipefail
@@ -51,7 +59,7 @@ modes=${BENCH_MODES:-fresh returning}
 out=${BENCH_OUT:-}
 visitors=""
 publish=0 gobench=0
-want_node=1 want_memory=1 want_sqlite=1 want_postgres=1 boring_sign=0
+want_node=1 want_memory=1 want_sqlite=1 want_postgres=1 boring_sign=0 want_wrk=0
 extra_rows=() boring_rows=()
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
@@ -74,11 +82,16 @@ while [ $# -gt 0 ]; do
 	--quick) duration=2s; warmup=500ms; rounds=1; conns="16 64" ;;
 	--publish) publish=1 ;;
 	--gobench) gobench=1 ;;
+	--wrk) want_wrk=1 ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
 done
+if [ "$want_wrk" = 1 ] && ! command -v wrk >/dev/null; then
+	echo "run.sh: --wrk: no wrk on PATH (Debian: apt-get install -y wrk)" >&2
+	exit 2
+fi
 if [ -n "$visitors" ] && ! [[ $visitors =~ ^[0-9]+x[0-9]+$ ]]; then
 	echo "run.sh: --visitors $visitors: want NxM, e.g. 10000x10" >&2
 	exit 2
@@ -161,6 +174,7 @@ start_demo() { # start_demo LABEL BINARY FLAGS...
 	local label=$1 bin=$2
 	shift 2
 	local n=${#labels[@]}
+	: >"$out/server-$n.out" # before the start: the loop below reads it at once (and set -e ends on a missing file)
 	"$bin" -addr 127.0.0.1:0 -key "$keys/jwt_private.pem" -ibm-public-key "$keys/ibm_public.pem" "$@" \
 		>"$out/server-$n.out" 2>"$out/server-$n.log" &
 	local pid=$!
@@ -213,6 +227,20 @@ for spec in "${boring_rows[@]}"; do
 done
 [ ${#labels[@]} -gt 0 ] || { log "no server to measure"; exit 2; }
 
+# Peak RSS per load run needs a writable /proc/PID/clear_refs (Linux 4.0+,
+# the process's owner); without it, only the whole run's peak is reported.
+rss_per_run=1
+for i in "${!srvpids[@]}"; do
+	if ! { echo 5 >"/proc/${srvpids[$i]}/clear_refs"; } 2>/dev/null; then
+		log "cannot reset the peak RSS of ${labels[$i]} (pid ${srvpids[$i]}) through /proc/${srvpids[$i]}/clear_refs: reporting each server's peak over the whole run only"
+		rss_per_run=0
+	fi
+done
+rss_flag() { # rss_flag INDEX: loadgen's -server-pid for server INDEX, if measured per run
+	[ "$rss_per_run" = 1 ] && echo "-server-pid ${srvpids[$1]}"
+	return 0
+}
+
 # --- the runs ----------------------------------------------------------------
 secs() { # seconds in a Go duration like 6s, 500ms, 1m
 	case $1 in
@@ -223,6 +251,7 @@ secs() { # seconds in a Go duration like 6s, 500ms, 1m
 	esac
 }
 nruns=$((rounds * $(wc -w <<<"$modes") * $(wc -w <<<"$conns") * ${#labels[@]}))
+[ "$want_wrk" = 1 ] && nruns=$((nruns + rounds * $(wc -w <<<"$conns") * ${#labels[@]}))
 est=$(awk -v n="$nruns" -v d="$(secs "$duration")" -v w="$(secs "$warmup")" -v r="$rounds" 'BEGIN { print n * (d + w + 0.3) + r * 6 }')
 log "${#labels[@]} servers, $nruns load runs: about $(printf '%.0f' "$est") s of load"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -237,6 +266,63 @@ sign() { # sign ROUND
 	fi
 }
 
+# wrk_run INDEX CONNS ROUND: wrk -s fresh-visitors.lua against server
+# INDEX; wrk-json.lua (below) appends one JSON line in loadgen's layout,
+# mode "wrk-fresh", counting 2xx, 503 and 429 answers per thread.
+if [ "$want_wrk" = 1 ]; then
+	cat >"$work/wrk-json.lua" <<'END'
+dofile(os.getenv("WRK_BASE"))
+local base_setup, threads = setup, {}
+function setup(thread)
+  if base_setup then base_setup(thread) end
+  table.insert(threads, thread)
+end
+n2xx, n503, n429 = 0, 0, 0
+function response(status, headers, body)
+  if status >= 200 and status < 300 then n2xx = n2xx + 1
+  elseif status == 503 then n503 = n503 + 1
+  elseif status == 429 then n429 = n429 + 1 end
+end
+local function str(s) return '"' .. s:gsub('[%c"\\]', function(c) return string.format("\\u%04x", c:byte()) end) .. '"' end
+function done(summary, latency, requests)
+  local ok, r503, r429 = 0, 0, 0
+  for _, t in ipairs(threads) do
+    ok, r503, r429 = ok + t:get("n2xx"), r503 + t:get("n503"), r429 + t:get("n429")
+  end
+  local secs, e = summary.duration / 1e6, summary.errors
+  local ms = function(us) return us / 1000 end
+  local f = assert(io.open(os.getenv("WRK_JSON"), "a"))
+  f:write(string.format('{"tool":"wrk","label":%s,"round":%d,"mode":"wrk-fresh","conns":%d,"seconds":%.3f,' ..
+    '"requests":%d,"rps":%.3f,"ok_rps":%.3f,' ..
+    '"latency_ms":{"count":%d,"mean":%.3f,"p50":%.3f,"p90":%.3f,"p99":%.3f,"p999":%.3f,"max":%.3f},' ..
+    '"status":{"2xx":%d,"503":%d,"429":%d},"errors":%d,' ..
+    '"error_kinds":{"connect":%d,"read":%d,"write":%d,"timeout":%d,"status_4xx_5xx":%d}}\n',
+    str(os.getenv("WRK_LABEL")), tonumber(os.getenv("WRK_ROUND")), tonumber(os.getenv("WRK_CONNS")), secs,
+    summary.requests, summary.requests / secs, ok / secs,
+    summary.requests, ms(latency.mean), ms(latency:percentile(50)), ms(latency:percentile(90)),
+    ms(latency:percentile(99)), ms(latency:percentile(99.9)), ms(latency.max),
+    ok, r503, r429, e.connect + e.read + e.write + e.timeout,
+    e.connect, e.read, e.write, e.timeout, e.status))
+  f:close()
+  io.stderr:write(string.format("  %-34s wrk-fresh c%-4d %7.0f ok/s  p50 %7.2fms  p99 %8.2fms  max %8.2fms  refused %d  errors %d\n",
+    os.getenv("WRK_LABEL"), tonumber(os.getenv("WRK_CONNS")), ok / secs, ms(latency:percentile(50)),
+    ms(latency:percentile(99)), ms(latency.max), r503 + r429, e.connect + e.read + e.write + e.timeout))
+end
+END
+fi
+wrk_run() {
+	local i=$1 c=$2 round=$3
+	echo "== ${labels[$i]} c$c round $round" >>"$out/wrk.txt"
+	WRK_BASE=$ref/fresh-visitors.lua WRK_JSON=$results WRK_LABEL=${labels[$i]} WRK_ROUND=$round WRK_CONNS=$c \
+		wrk -t2 -c "$c" -d "$duration" --timeout 10s -s "$work/wrk-json.lua" "${urls[$i]}" >>"$out/wrk.txt"
+	# wrk exits 0 even when its script fails: the JSON line is the proof.
+	if [ "$(tail -n1 "$results" | cut -c1-14)" != '{"tool":"wrk",' ]; then
+		log "wrk against ${labels[$i]} at c$c wrote no result; its output:"
+		tail -n 20 "$out/wrk.txt" >&2
+		exit 1
+	fi
+}
+
 started=$(date -u +%s)
 for round in $(seq "$rounds"); do
 	log "round $round of $rounds"
@@ -246,14 +332,23 @@ for round in $(seq "$rounds"); do
 			for i in "${!labels[@]}"; do
 				prime=""
 				[ "$mode" = returning ] && prime=-prime # the cookie the server set, as a browser keeps it
-				"$work/loadgen" -mode "$mode" $prime -c "$c" -d "$duration" -warmup "$warmup" -retry-after \
+				# shellcheck disable=SC2046 # rss_flag's words on purpose
+				"$work/loadgen" -mode "$mode" $prime $(rss_flag "$i") -c "$c" -d "$duration" -warmup "$warmup" -retry-after \
 					-label "${labels[$i]}" -round "$round" -json "$results" -brief "${urls[$i]}" >&2
 			done
 		done
 	done
+	if [ "$want_wrk" = 1 ]; then
+		for c in $conns; do
+			for i in "${!labels[@]}"; do
+				wrk_run "$i" "$c" "$round"
+			done
+		done
+	fi
 	if [ -n "$visitors" ]; then
 		for i in "${!labels[@]}"; do
-			"$work/loadgen" -mode visitors -visitors "${visitors%x*}" -loads "${visitors#*x}" -c 64 -d 5m -retry-after \
+			# shellcheck disable=SC2046
+			"$work/loadgen" -mode visitors -visitors "${visitors%x*}" -loads "${visitors#*x}" $(rss_flag "$i") -c 64 -d 5m -retry-after \
 				-label "${labels[$i]}" -round "$round" -json "$results" -brief "${urls[$i]}" >&2
 		done
 	fi
@@ -272,8 +367,15 @@ fi
 	echo "- machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), $(free -g | awk '/^Mem:/ {print $2}') GB; $(uname -sr)"
 	echo "- $(go version | cut -d' ' -f3-), node $(node --version 2>/dev/null || echo -), ${WEBCHATID_PG_BINDIR:+PostgreSQL $("$WEBCHATID_PG_BINDIR/postgres" --version | awk '{print $3}')}"
 	echo "- load: examples/loadgen on the same cores, keep-alive, closed loop (a connection refused with 503 waits its Retry-After, as webchatid.js does; the returning visitor sends back the cookie the server set, \`-prime\`), -d $duration after -warmup $warmup, $rounds interleaved rounds, medians"
+	if [ "$want_wrk" = 1 ]; then
+		echo "- wrk-fresh: $( (wrk -v 2>&1 || true) | head -n1 | cut -d' ' -f1-2) \`-t2 -c C -d $duration --timeout 10s -s fresh-visitors.lua\` (issue 9's script) on the same cores, after each round's loadgen runs; no warm-up, and a refused connection asks again at once (wrk does not wait Retry-After)"
+	fi
 	echo "- load average before / after: $load_before / $load_after"
-	echo "- peak RSS (VmHWM):$(for i in "${!labels[@]}"; do printf ' %s %s;' "${labels[$i]}" "$(awk '/VmHWM/ {printf "%.0f MB", $2/1024}' "/proc/${srvpids[$i]}/status" 2>/dev/null)"; done)"
+	if [ "$rss_per_run" = 1 ]; then
+		echo "- peak RSS: per load run, in the table after the load tables (the server process only: PostgreSQL's own processes are not in it; a server's RSS rarely falls between runs, and the memory ledger grows with every fresh visitor, so each run starts from what the runs before it left)"
+	else
+		echo "- peak RSS (VmHWM) over the whole run:$(for i in "${!labels[@]}"; do printf ' %s %s;' "${labels[$i]}" "$(awk '/VmHWM/ {printf "%.0f MB", $2/1024}' "/proc/${srvpids[$i]}/status" 2>/dev/null)"; done)"
+	fi
 	echo
 	(cd "$repo" && go run ./examples/benchchart -chart "$out/chart.svg" -modes "${modes// /,}" "$results")
 	if [ "$gobench" = 1 ]; then

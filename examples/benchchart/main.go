@@ -14,6 +14,11 @@
 // the machine's signing ceiling. Labels keep the order in which they first
 // appear in the input. Without -md the table goes to standard output.
 //
+// Results with the server's memory (loadgen -server-pid: its peak RSS
+// during each run alone) add a table of peak RSS per server, mode and
+// connection count, the highest of the rounds, and the highest of all its
+// runs.
+//
 // This program is the only one in the module that imports gonum.org/v1/plot;
 // the library's packages never do (layering_test.go checks it).
 package main
@@ -73,6 +78,10 @@ type result struct {
 	Refused *struct {
 		P99 float64 `json:"p99"`
 	} `json:"refused_latency_ms"`
+	ServerRSS *struct {
+		Start int64 `json:"start_kb"`
+		Peak  int64 `json:"peak_kb"`
+	} `json:"server_rss_kb"`
 }
 
 // point is the median of the rounds of one label, mode and connection count.
@@ -83,6 +92,7 @@ type point struct {
 	errors, refused      int64 // summed over the rounds
 	requests             int64
 	refusedP99           float64 // median over rounds that refused any
+	peakKB, startKB      int64   // the highest peak RSS of the rounds and its run's start RSS; 0: not measured
 }
 
 // series is one label in one mode.
@@ -161,6 +171,9 @@ func summarize(results []result) []series {
 			if r.Refused != nil {
 				rp99 = append(rp99, r.Refused.P99)
 			}
+			if m := r.ServerRSS; m != nil && m.Peak > p.peakKB {
+				p.peakKB, p.startKB = m.Peak, m.Start
+			}
 		}
 		p.rps, p.okRPS, p.p50, p.p99 = median(rps), median(ok), median(p50), median(p99)
 		p.refusedP99 = median(rp99)
@@ -236,7 +249,12 @@ func writeTable(w io.Writer, all []series, ref string) {
 				}
 			}
 		}
-		fmt.Fprintf(w, "**%s** — tokens/s (× the reference) · p50 / p99; median of rounds\n\n", mode)
+		if strings.HasPrefix(mode, "wrk") { // bench/run.sh --wrk: wrk's latency is of every answer
+			fmt.Fprintf(w, "**%s** — wrk, not loadgen: tokens/s (× the reference) · p50 / p99 of all answers, refused ones included "+
+				"(wrk asks again at once, without waiting Retry-After); median of rounds\n\n", mode)
+		} else {
+			fmt.Fprintf(w, "**%s** — tokens/s (× the reference) · p50 / p99; median of rounds\n\n", mode)
+		}
 		fmt.Fprint(w, "| server |")
 		for _, c := range cs {
 			fmt.Fprintf(w, " c%d |", c)
@@ -264,7 +282,10 @@ func writeTable(w io.Writer, all []series, ref string) {
 				}
 				cell += " · " + ms(p.p50) + " / " + ms(p.p99)
 				if p.refused > 0 && p.requests > 0 {
-					cell += fmt.Sprintf(" · %.1f %% refused (p99 %s)", 100*float64(p.refused)/float64(p.requests), ms(p.refusedP99))
+					cell += fmt.Sprintf(" · %.1f %% refused", 100*float64(p.refused)/float64(p.requests))
+					if !math.IsNaN(p.refusedP99) {
+						cell += " (p99 " + ms(p.refusedP99) + ")"
+					}
 				}
 				if p.errors > 0 {
 					cell += fmt.Sprintf(" · %d errors", p.errors)
@@ -278,6 +299,7 @@ func writeTable(w io.Writer, all []series, ref string) {
 		}
 		fmt.Fprintln(w)
 	}
+	writeRSS(w, all)
 	for _, s := range all {
 		if s.mode != "sign" {
 			continue
@@ -287,6 +309,78 @@ func writeTable(w io.Writer, all []series, ref string) {
 				s.label, thousands(p.rps), p.conns, p.rounds)
 		}
 	}
+}
+
+// writeRSS writes the table of peak RSS: one row per server, one column
+// per mode and connection count, and the highest of all its runs; nothing
+// when no result has the server's RSS.
+func writeRSS(w io.Writer, all []series) {
+	type col struct {
+		mode  string
+		conns int
+	}
+	var cols []col
+	var labels []string
+	var modes []string
+	for _, s := range all {
+		if !slices.Contains(modes, s.mode) {
+			modes = append(modes, s.mode)
+		}
+		for _, p := range s.points {
+			if p.peakKB > 0 && !slices.Contains(labels, s.label) {
+				labels = append(labels, s.label)
+			}
+			if c := (col{s.mode, p.conns}); p.peakKB > 0 && !slices.Contains(cols, c) {
+				cols = append(cols, c)
+			}
+		}
+	}
+	if len(cols) == 0 {
+		return
+	}
+	slices.SortStableFunc(cols, func(a, b col) int {
+		if a.mode != b.mode {
+			return slices.Index(modes, a.mode) - slices.Index(modes, b.mode)
+		}
+		return a.conns - b.conns
+	})
+	mb := func(kb int64) string { return strconv.FormatFloat(float64(kb)/1024, 'f', 0, 64) }
+	fmt.Fprint(w, "**peak RSS**, MB — the server process's VmHWM during each load run alone (warm-up included; "+
+		"reset before the run), the highest of the rounds, and in brackets the RSS that run started from\n\n")
+	fmt.Fprint(w, "| server |")
+	for _, c := range cols {
+		fmt.Fprintf(w, " %s c%d |", c.mode, c.conns)
+	}
+	fmt.Fprint(w, " all runs |\n|---|")
+	for range cols {
+		fmt.Fprint(w, "---|")
+	}
+	fmt.Fprintln(w, "---|")
+	for _, label := range labels {
+		fmt.Fprintf(w, "| %s |", label)
+		var top int64
+		for _, c := range cols {
+			cell := ""
+			for _, s := range all {
+				if s.label != label || s.mode != c.mode {
+					continue
+				}
+				for _, p := range s.points {
+					if p.conns == c.conns && p.peakKB > 0 {
+						cell = mb(p.peakKB) + " (" + mb(p.startKB) + ")"
+						top = max(top, p.peakKB)
+					}
+				}
+			}
+			if cell == "" {
+				fmt.Fprint(w, " |")
+				continue
+			}
+			fmt.Fprintf(w, " %s |", cell)
+		}
+		fmt.Fprintf(w, " %s |\n", mb(top))
+	}
+	fmt.Fprintln(w)
 }
 
 // drawChart draws a grid: one row per mode, columns req/s and p99, against

@@ -48,6 +48,13 @@
 // many answers repeated the visitor's previous token. -json FILE appends the
 // same as one JSON line, for bench/run.sh and examples/benchchart.
 //
+// With -server-pid PID (Linux; the server's process on this machine) it
+// also records the server's memory during this run alone: it resets the
+// process's peak RSS before the run ("5" into /proc/PID/clear_refs) and
+// reads VmHWM, the peak, after it (server_rss_kb in -json: start, peak and
+// end RSS in kB). The reset needs write access to clear_refs, as the
+// process's owner has.
+//
 // The load generator runs on the same cores as the server: its own CPU
 // time is part of every figure, alike for every server measured in the
 // same run, so compare servers within one run, not across runs.
@@ -125,6 +132,7 @@ type options struct {
 	brief    bool
 	backoff  bool // -retry-after
 	prime    bool // -prime
+	pid      int  // -server-pid
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -153,6 +161,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.keyFile, "key", "", "sign mode: RSA private key PEM `file` (default: a new 2048-bit key)")
 	fs.BoolVar(&o.quiet, "q", false, "print nothing but errors (with -json)")
 	fs.BoolVar(&o.brief, "brief", false, "print one line per run")
+	fs.IntVar(&o.pid, "server-pid", 0, "record the peak RSS of this server `process` during the run (Linux: resets its VmHWM before, reads it after)")
 	fs.BoolVar(&o.backoff, "retry-after", false, "closed loop: after a 503 or 429 with Retry-After (seconds, at most 30), a connection waits that long before its next request, as webchatid.js does")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -198,6 +207,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.rate < 0 || (o.rate > 0 && o.mode == "sign") {
 		return o, fmt.Errorf("-rate %v: want a positive rate of HTTP requests", o.rate)
+	}
+	if o.pid < 0 || (o.pid > 0 && o.mode == "sign") {
+		return o, fmt.Errorf("-server-pid %d: want the process ID of the HTTP server measured", o.pid)
 	}
 	if o.timeout <= 0 {
 		return o, fmt.Errorf("-timeout %v: must be positive", o.timeout)
@@ -299,6 +311,7 @@ type Result struct {
 	GoVersion  string           `json:"go"`
 	Experiment string           `json:"goexperiment,omitempty"`
 	GOMAXPROCS int              `json:"gomaxprocs"`
+	ServerRSS  *ServerRSS       `json:"server_rss_kb,omitempty"` // -server-pid
 }
 
 // tally is one worker's counts; merged at the end.
@@ -433,6 +446,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var rss *ServerRSS
+	if o.pid > 0 {
+		if err := resetPeakRSS(o.pid); err != nil {
+			return err
+		}
+		cur, _, err := procRSS(o.pid)
+		if err != nil {
+			return err
+		}
+		rss = &ServerRSS{PID: o.pid, Start: cur}
+	}
 	var res Result
 	if o.mode == "sign" {
 		res, err = runSign(ctx, o)
@@ -441,6 +465,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if err != nil {
 		return err
+	}
+	if rss != nil {
+		if rss.End, rss.Peak, err = procRSS(o.pid); err != nil {
+			return fmt.Errorf("after the run: %w", err)
+		}
+		res.ServerRSS = rss
 	}
 	res.Time = time.Now().UTC().Format(time.RFC3339)
 	res.Label, res.Round, res.Mode, res.Conns, res.Rate = o.label, o.round, o.mode, o.conns, o.rate
@@ -810,6 +840,9 @@ func printBrief(w io.Writer, r Result) {
 	if r.Mode == "visitors" {
 		fmt.Fprintf(w, "  same-token %d", r.SameToken)
 	}
+	if m := r.ServerRSS; m != nil {
+		fmt.Fprintf(w, "  peak-rss %s (from %s)", mb(m.Peak), mb(m.Start))
+	}
 	if r.Incomplete {
 		fmt.Fprint(w, "  INCOMPLETE")
 	}
@@ -877,4 +910,10 @@ func printResult(w io.Writer, r Result) {
 		fmt.Fprint(w, "  INCOMPLETE (-d reached)")
 	}
 	fmt.Fprintln(w)
+	if m := r.ServerRSS; m != nil {
+		fmt.Fprintf(w, "  server pid %d: peak RSS %s during the run (VmHWM; %s at the start, %s at the end)\n", m.PID, mb(m.Peak), mb(m.Start), mb(m.End))
+	}
 }
+
+// mb formats kB as MB (MiB, as /proc counts) with one decimal.
+func mb(kb int64) string { return strconv.FormatFloat(float64(kb)/1024, 'f', 1, 64) + "MB" }

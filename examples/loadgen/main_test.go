@@ -80,6 +80,8 @@ func TestFlagErrors(t *testing.T) {
 		"multi-line cookie":       {"-mode", "returning", "-cookie", "a=b\r\nX: y", "http://127.0.0.1/"},
 		"negative request count":  {"-n", "-1", "http://127.0.0.1/"},
 		"open loop for sign mode": {"-mode", "sign", "-rate", "10"},
+		"server pid in sign mode": {"-mode", "sign", "-server-pid", "1"},
+		"negative server pid":     {"-server-pid", "-1", "http://127.0.0.1/"},
 	} {
 		if _, err := parseFlags(args, io.Discard); err == nil {
 			t.Errorf("%s: parseFlags(%q) succeeded, want an error", name, args)
