@@ -10,7 +10,20 @@ import (
 	"time"
 
 	"github.com/webchatid/webchatid/identity"
+	"github.com/webchatid/webchatid/identity/ledger/sqlstore"
 	"github.com/webchatid/webchatid/identity/revocation/memrevoke"
+	"github.com/webchatid/webchatid/identity/revocation/revocationtest"
+)
+
+// Revoker's stores live apart from identity and do not import it, so these
+// lines are what tie them to it: each fails to compile if Revoker changes
+// without the in-memory store, the SQL store beside the ledger, or the
+// conformance suite's copy of the contract.
+var (
+	_ identity.Revoker     = (*memrevoke.Store)(nil)
+	_ identity.Revoker     = (*sqlstore.Store)(nil)
+	_ identity.Revoker     = revocationtest.Store(nil)
+	_ revocationtest.Store = identity.Revoker(nil)
 )
 
 // countingRevoker wraps a Revoker, counting reads and failing on demand.
