@@ -1,11 +1,8 @@
 package identity_test
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,33 +22,6 @@ var (
 	_ identity.Revoker     = revocationtest.Store(nil)
 	_ revocationtest.Store = identity.Revoker(nil)
 )
-
-// countingRevoker wraps a Revoker, counting reads and failing on demand.
-type countingRevoker struct {
-	identity.Revoker
-	reads       atomic.Int64
-	failRead    atomic.Bool
-	failRevoke  atomic.Bool
-	lastUntil   atomic.Pointer[time.Time]
-	lastRevoked atomic.Pointer[string]
-}
-
-func (c *countingRevoker) Revoked(ctx context.Context, id string) (bool, error) {
-	c.reads.Add(1)
-	if c.failRead.Load() {
-		return false, errors.New("revocation store unreachable")
-	}
-	return c.Revoker.Revoked(ctx, id)
-}
-
-func (c *countingRevoker) Revoke(ctx context.Context, id string, until time.Time) error {
-	if c.failRevoke.Load() {
-		return errors.New("revocation store unreachable")
-	}
-	c.lastUntil.Store(&until)
-	c.lastRevoked.Store(&id)
-	return c.Revoker.Revoke(ctx, id, until)
-}
 
 // loginCookie logs in over TLS and returns the session cookie as a Cookie
 // header value.
@@ -111,7 +81,7 @@ func TestLogoutRevokesCopiedSessionCookie(t *testing.T) {
 // store costs one read per logged-in token request and none for anonymous
 // ones; logout revokes until the session cookie's own expiry.
 func TestRevokerReadAtMostOncePerTokenAndNeverWhenAnonymous(t *testing.T) {
-	rv := &countingRevoker{Revoker: memrevoke.New()}
+	rv := newFakeRevoker()
 	srv := newServer(t, identity.Config{Revoker: rv})
 	for range 3 {
 		do(srv, "GET", "https://example.com/createJWT", "")
@@ -140,7 +110,7 @@ func TestRevokerReadAtMostOncePerTokenAndNeverWhenAnonymous(t *testing.T) {
 // page can retry instead of believing the session ended.
 func TestRevokerDownFailsClosed(t *testing.T) {
 	for _, strict := range []bool{false, true} {
-		rv := &countingRevoker{Revoker: memrevoke.New()}
+		rv := newFakeRevoker()
 		srv := newServer(t, identity.Config{Revoker: rv, StrictSessions: strict})
 		session := loginCookie(t, srv)
 		rv.failRead.Store(true)
