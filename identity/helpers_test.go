@@ -54,6 +54,8 @@ const fingerprintA = "fd8d60c18cdebc6051667f5633cf3f2576ef6537746565ce8cba400127
 // never against the wall clock.
 var fixedNow = time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
 
+// fixedClock is a clock stopped at t. The package's other clock is
+// stepClock (tokenpath_test.go), for tests that move time by hand.
 func fixedClock(t time.Time) func() time.Time { return func() time.Time { return t } }
 
 var (

@@ -66,8 +66,8 @@ func TestSessionFromWithoutMiddleware(t *testing.T) {
 }
 
 func TestCookieSessions(t *testing.T) {
-	now := fixedNow
-	cs, err := identity.NewCookieSessions(cookie.SealerConfig{Keys: [][]byte{secretKey(3)}, MaxAge: time.Hour, Now: func() time.Time { return now }})
+	clock := newStepClock()
+	cs, err := identity.NewCookieSessions(cookie.SealerConfig{Keys: [][]byte{secretKey(3)}, MaxAge: time.Hour, Now: clock.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestCookieSessions(t *testing.T) {
 		t.Fatalf("got %+v, %v; want the logged-in session back", got, err)
 	}
 
-	now = now.Add(2 * time.Hour)
+	clock.advance(2 * time.Hour)
 	if got, err := cs.Session(req); got != nil || err != nil {
 		t.Errorf("expired session: got %+v, %v; want anonymous", got, err)
 	}
