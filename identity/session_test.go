@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -179,5 +180,17 @@ func TestCookieSessionsStorageFormatIsStable(t *testing.T) {
 	// The same short names, plus the session ID and expiry that revocation uses.
 	if want := `{"n":"Cade","u":"cade-id","s":"sso","x":{"plan":"gold"},"i":"`; !strings.HasPrefix(string(plain), want) || !strings.Contains(string(plain), `,"e":`) {
 		t.Errorf("Login sealed %s, want %s…\",\"e\":…}", plain, want)
+	}
+}
+
+// SessionInfo is the app's type, not the session cookie's storage format:
+// the short JSON names live on an unexported struct, so that the public
+// type can change without breaking cookies already issued.
+func TestSessionInfoCarriesNoStorageTags(t *testing.T) {
+	typ := reflect.TypeFor[identity.SessionInfo]()
+	for i := range typ.NumField() {
+		if f := typ.Field(i); f.Tag != "" {
+			t.Errorf("SessionInfo.%s has the tag %q; the cookie's format belongs on the unexported sessionCookie", f.Name, f.Tag)
+		}
 	}
 }
