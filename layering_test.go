@@ -46,10 +46,10 @@ func under(path, prefix string) bool { return path == prefix || strings.HasPrefi
 // import each other or identity; identity imports its contract packages
 // (identity/keys, identity/ledger, identity/internal/...) but no store and no
 // database driver, so an app that uses no store links none; nothing under
-// identity/ledger imports identity, jwx or net/http, and the ledger contract,
-// its in-memory store and its conformance suite use only the standard
-// library. (database/sql itself arrives through gofrs/uuid's Scanner support
-// and is allowed in cookie and identity.)
+// identity/ledger or identity/revocation imports identity, jwx or net/http,
+// and the ledger contract, the in-memory stores and the conformance suites
+// use only the standard library. (database/sql itself arrives through
+// gofrs/uuid's Scanner support and is allowed in cookie and identity.)
 func TestLayering(t *testing.T) {
 	goTool := goTool(t)
 	drivers := []string{"modernc.org", "github.com/jackc", "github.com/chromedp", "gonum.org"} // and chart libraries
@@ -68,26 +68,34 @@ func TestLayering(t *testing.T) {
 		}
 	}
 
-	out, err := exec.Command(goTool, "list", mod+"/identity/ledger/...").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	ledgerPkgs := strings.Fields(string(out))
-	if len(ledgerPkgs) < 5 {
-		t.Fatalf("go list %s/identity/ledger/...: got %d packages, want the contract and its stores", mod, len(ledgerPkgs))
-	}
-	for _, pkg := range ledgerPkgs {
-		for dep := range deps(t, goTool, pkg) {
-			for _, b := range []string{mod + "/identity", "github.com/lestrrat-go/jwx/v2", "net/http", "github.com/chromedp"} {
-				if dep == b || b != mod+"/identity" && under(dep, b) {
-					t.Errorf("package %s depends on %s; nothing under identity/ledger may", pkg, dep)
+	// The stores' rooms: the ledger's, and the revocation stores' (whose
+	// contract, identity.Revoker, takes plain types so they need not import
+	// identity).
+	for _, room := range []struct {
+		dir string
+		min int // packages expected, so that a typo cannot pass
+	}{{"identity/ledger", 5}, {"identity/revocation", 2}} {
+		out, err := exec.Command(goTool, "list", mod+"/"+room.dir+"/...").Output()
+		if err != nil {
+			t.Fatalf("go list: %v", err)
+		}
+		pkgs := strings.Fields(string(out))
+		if len(pkgs) < room.min {
+			t.Fatalf("go list %s/%s/...: got %d packages, want the contract and its stores", mod, room.dir, len(pkgs))
+		}
+		for _, pkg := range pkgs {
+			for dep := range deps(t, goTool, pkg) {
+				for _, b := range []string{mod + "/identity", "github.com/lestrrat-go/jwx/v2", "net/http", "github.com/chromedp"} {
+					if dep == b || b != mod+"/identity" && under(dep, b) {
+						t.Errorf("package %s depends on %s; nothing under %s may", pkg, dep, room.dir)
+					}
 				}
 			}
 		}
 	}
 
 	// Standard library only, apart from the module's own stdlib-only packages.
-	stdlibOnly := []string{"identity/ledger", "identity/ledger/memstore", "identity/ledger/ledgertest", "identity/keys", "internal/headersafe", "internal/leakcheck"}
+	stdlibOnly := []string{"identity/ledger", "identity/ledger/memstore", "identity/ledger/ledgertest", "identity/revocation/memrevoke", "identity/revocation/revocationtest", "identity/keys", "internal/headersafe", "internal/leakcheck"}
 	allowed := map[string]bool{}
 	for _, p := range stdlibOnly {
 		allowed[mod+"/"+p] = true

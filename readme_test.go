@@ -75,24 +75,28 @@ func goBlocks(md string) []string {
 
 // TestPackageTablesMatchTheTree keeps the README's package table and the
 // package list in doc.go in step with the packages that exist: every
-// package outside internal/ is in both, and neither names one that is gone.
+// package outside internal/ is in both, and neither names one that is gone;
+// every internal package is named in the README's list of them.
 func TestPackageTablesMatchTheTree(t *testing.T) {
 	goTool := goTool(t)
 	out, err := exec.Command(goTool, "list", "./...").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
 	var pkgs []string
 	for _, p := range strings.Fields(string(out)) {
 		rel := strings.TrimPrefix(strings.TrimPrefix(p, mod), "/")
 		if rel == "" || rel == "internal" || strings.HasPrefix(rel, "internal/") || strings.Contains(rel, "/internal/") {
+			if rel != "" && !strings.Contains(string(readme), "`"+rel+"` (") {
+				t.Errorf("README.md's list of internal packages lacks `%s` (what it is for)", rel)
+			}
 			continue
 		}
 		pkgs = append(pkgs, rel)
-	}
-	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
 	}
 	doc, err := os.ReadFile("doc.go")
 	if err != nil {

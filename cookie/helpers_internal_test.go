@@ -13,7 +13,7 @@ var t0 = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
 // clock returns a Now function pinned to t.
 func fixedClock(t time.Time) func() time.Time { return func() time.Time { return t } }
 
-// testKey returns a 32-byte key filled with b. Never use such a key outside tests.
+// secretKey returns a 32-byte key filled with b. Never use such a key outside tests.
 func secretKey(b byte) []byte {
 	k := make([]byte, 32)
 	for i := range k {

@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -18,7 +17,6 @@ import (
 	"github.com/webchatid/webchatid/claims"
 	"github.com/webchatid/webchatid/identity"
 	"github.com/webchatid/webchatid/identity/keys"
-	"github.com/webchatid/webchatid/identity/revocation/memrevoke"
 	"github.com/webchatid/webchatid/internal/leakcheck"
 )
 
@@ -37,41 +35,6 @@ func (s *failingSigner) Sign(rand io.Reader, digest []byte, opts crypto.SignerOp
 		return nil, errors.New("kms: connection refused")
 	}
 	return s.Signer.Sign(rand, digest, opts)
-}
-
-// faultyRevoker is memrevoke's store whose calls fail (down) or block
-// until the request's context ends (hang) once switched on, after the
-// row has logged in. A hang that the request's context does not end gives
-// up after a minute with an error the row does not expect, so a Server
-// that stopped passing the request's context fails the row rather than
-// hanging the test binary.
-type faultyRevoker struct {
-	identity.Revoker
-	down, hang atomic.Bool
-}
-
-var errRevokerDown = errors.New("revocation store: connection refused")
-
-func (r *faultyRevoker) Revoked(ctx context.Context, id string) (bool, error) {
-	switch {
-	case r.down.Load():
-		return false, errRevokerDown
-	case r.hang.Load():
-		select {
-		case <-ctx.Done():
-			return false, ctx.Err()
-		case <-time.After(time.Minute): // only if the Server's context never ends
-			return false, errors.New("the revocation read outlived its request's deadline by a minute")
-		}
-	}
-	return r.Revoker.Revoked(ctx, id)
-}
-
-func (r *faultyRevoker) Revoke(ctx context.Context, id string, until time.Time) error {
-	if r.down.Load() {
-		return errRevokerDown
-	}
-	return r.Revoker.Revoke(ctx, id, until)
 }
 
 // loggedLines returns the lines at Warn level or above that f's log gained
@@ -110,8 +73,7 @@ func revokerFault(t *testing.T, f *advFixture, brk func(), want string, req func
 func TestFaults(t *testing.T) {
 	errDown := errors.New("store is down")
 	cade := &identity.SessionInfo{UserName: "Cade", CustomUserID: "cade-id"}
-	downRV, strictRV, hangRV, logoutRV := &faultyRevoker{Revoker: memrevoke.New()}, &faultyRevoker{Revoker: memrevoke.New()},
-		&faultyRevoker{Revoker: memrevoke.New()}, &faultyRevoker{Revoker: memrevoke.New()}
+	downRV, strictRV, hangRV, logoutRV := newFakeRevoker(), newFakeRevoker(), newFakeRevoker(), newFakeRevoker()
 	get := func(f *advFixture, ctx context.Context) *httptest.ResponseRecorder {
 		return f.serve(f.req("GET", "/createJWT", "", nil).WithContext(ctx))
 	}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/webchatid/webchatid/identity"
 	"github.com/webchatid/webchatid/identity/keys"
 	"github.com/webchatid/webchatid/identity/ledger"
+	"github.com/webchatid/webchatid/identity/revocation/memrevoke"
 )
 
 // Fixed test keys (testdata/, made with openssl genrsa; see keys/keys_test.go):
@@ -52,6 +54,8 @@ const fingerprintA = "fd8d60c18cdebc6051667f5633cf3f2576ef6537746565ce8cba400127
 // never against the wall clock.
 var fixedNow = time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
 
+// fixedClock is a clock stopped at t. The package's other clock is
+// stepClock (tokenpath_test.go), for tests that move time by hand.
 func fixedClock(t time.Time) func() time.Time { return func() time.Time { return t } }
 
 var (
@@ -266,17 +270,36 @@ var failingSource = identity.SessionSourceFunc(func(*http.Request) (*identity.Se
 	return nil, errors.New("session store unreachable")
 })
 
+// The package's fakes of the stores: one Ledger and one Revoker, each
+// failing on demand. The stores' own Ping is tested against real SQLite and
+// PostgreSQL in their packages; identity's tests must not import a database
+// driver (footprint_test.go), so the fakes' Ping fails with an error
+// carrying what a driver's might.
+
+const driverError = "dial tcp db.internal:5432: connect: connection refused (user=app password=secret-dsn-marker)"
+
 // fakeLedger is an in-memory Ledger that counts writes and can fail, or
-// hang until the caller's context ends (a black-holed database).
+// hang until the caller's context ends (a black-holed database). Its Ping
+// (it is a ledger.Pinger) counts calls and fails while down is set.
 type fakeLedger struct {
 	mu      sync.Mutex
 	fail    bool
 	hang    bool
 	records []string // anonymous IDs, one per Record call
 	links   []string // "anonID>customUserID", one per Link call
+	down    atomic.Bool
+	pings   atomic.Int64
 }
 
 var errLedgerDown = errors.New("ledger unreachable")
+
+func (l *fakeLedger) Ping(ctx context.Context) error {
+	l.pings.Add(1)
+	if l.down.Load() {
+		return errors.New(driverError)
+	}
+	return ctx.Err()
+}
 
 func (l *fakeLedger) Record(ctx context.Context, anonID string, _ time.Time) error {
 	if l.hang {
@@ -319,6 +342,56 @@ func (l *fakeLedger) counts() (records, links []string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]string(nil), l.records...), append([]string(nil), l.links...)
+}
+
+// fakeRevoker is a memrevoke store that counts its reads, remembers its
+// last revocation and fails on demand: failRead or failRevoke fail those
+// calls, down fails every call (Ping too), and hang blocks reads until the
+// caller's context ends. A hang that the context does not end gives up after
+// a minute with an error no test expects, so a Server that stopped passing
+// the request's context fails its test rather than hanging the test binary.
+type fakeRevoker struct {
+	identity.Revoker
+	reads                            atomic.Int64
+	down, hang, failRead, failRevoke atomic.Bool
+	lastUntil                        atomic.Pointer[time.Time]
+	lastRevoked                      atomic.Pointer[string]
+}
+
+func newFakeRevoker() *fakeRevoker { return &fakeRevoker{Revoker: memrevoke.New()} }
+
+var errRevokerDown = errors.New("revocation store: connection refused")
+
+func (r *fakeRevoker) Revoked(ctx context.Context, id string) (bool, error) {
+	r.reads.Add(1)
+	switch {
+	case r.down.Load() || r.failRead.Load():
+		return false, errRevokerDown
+	case r.hang.Load():
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(time.Minute): // only if the Server's context never ends
+			return false, errors.New("the revocation read outlived its request's deadline by a minute")
+		}
+	}
+	return r.Revoker.Revoked(ctx, id)
+}
+
+func (r *fakeRevoker) Revoke(ctx context.Context, id string, until time.Time) error {
+	if r.down.Load() || r.failRevoke.Load() {
+		return errRevokerDown
+	}
+	r.lastUntil.Store(&until)
+	r.lastRevoked.Store(&id)
+	return r.Revoker.Revoke(ctx, id, until)
+}
+
+func (r *fakeRevoker) Ping(ctx context.Context) error {
+	if r.down.Load() {
+		return errors.New(driverError)
+	}
+	return ctx.Err()
 }
 
 func readFile(t testing.TB, name string) []byte {

@@ -2,11 +2,9 @@ package identity_test
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/webchatid/webchatid/identity"
@@ -15,48 +13,13 @@ import (
 	"github.com/webchatid/webchatid/internal/logbuf"
 )
 
-// The stores' own Ping is tested against real SQLite and PostgreSQL in
-// their packages; identity's tests must not import a database driver
-// (footprint_test.go), so here a real memstore or memrevoke gets a Ping
-// that fails on demand, with an error carrying what a driver's might.
-
-const driverError = "dial tcp db.internal:5432: connect: connection refused (user=app password=secret-dsn-marker)"
-
-// downLedger is a memstore.Store whose database can go away.
-type downLedger struct {
-	*memstore.Store
-	down  atomic.Bool
-	pings atomic.Int64
-}
-
-func (l *downLedger) Ping(ctx context.Context) error {
-	l.pings.Add(1)
-	if l.down.Load() {
-		return errors.New(driverError)
-	}
-	return l.Store.Ping(ctx)
-}
-
-// downRevoker is a memrevoke store whose database can go away.
-type downRevoker struct {
-	identity.Revoker
-	down atomic.Bool
-}
-
-func (r *downRevoker) Ping(ctx context.Context) error {
-	if r.down.Load() {
-		return errors.New(driverError)
-	}
-	return ctx.Err()
-}
-
 // ledgerRevoker is one store serving as both, as sqlstore's Store does.
 type ledgerRevoker struct {
-	*downLedger
+	*fakeLedger
 	identity.Revoker
 }
 
-func (lr ledgerRevoker) Ping(ctx context.Context) error { return lr.downLedger.Ping(ctx) }
+func (lr ledgerRevoker) Ping(ctx context.Context) error { return lr.fakeLedger.Ping(ctx) }
 
 func probe(t *testing.T, h http.Handler) (int, string) {
 	t.Helper()
@@ -79,7 +42,7 @@ func TestReadyWithoutStoresIsReady(t *testing.T) {
 }
 
 func TestReadyPingsTheLedger(t *testing.T) {
-	store := &downLedger{Store: memstore.New()}
+	store := &fakeLedger{}
 	logs := &logbuf.Buffer{}
 	srv := newServer(t, identity.Config{Ledger: store, Revoker: memrevoke.New(), Logger: logs.Logger()})
 	if err := srv.Ready(context.Background()); err != nil {
@@ -121,7 +84,7 @@ func TestReadyPingsTheLedger(t *testing.T) {
 }
 
 func TestReadyPingsTheRevoker(t *testing.T) {
-	revocations := &downRevoker{Revoker: memrevoke.New()}
+	revocations := newFakeRevoker()
 	srv := newServer(t, identity.Config{Ledger: memstore.New(), Revoker: revocations})
 	if code, body := probe(t, srv.ReadyHandler()); code != http.StatusOK {
 		t.Fatalf("probe with working stores: %d %q", code, body)
@@ -133,7 +96,7 @@ func TestReadyPingsTheRevoker(t *testing.T) {
 }
 
 func TestReadyPingsOneStoreOnce(t *testing.T) {
-	store := ledgerRevoker{downLedger: &downLedger{Store: memstore.New()}, Revoker: memrevoke.New()}
+	store := ledgerRevoker{fakeLedger: &fakeLedger{}, Revoker: memrevoke.New()}
 	srv := newServer(t, identity.Config{Ledger: store, Revoker: store})
 	if err := srv.Ready(context.Background()); err != nil {
 		t.Fatal(err)

@@ -1,44 +1,27 @@
 package identity_test
 
 import (
-	"context"
-	"errors"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/webchatid/webchatid/identity"
+	"github.com/webchatid/webchatid/identity/ledger/sqlstore"
 	"github.com/webchatid/webchatid/identity/revocation/memrevoke"
+	"github.com/webchatid/webchatid/identity/revocation/revocationtest"
 )
 
-// countingRevoker wraps a Revoker, counting reads and failing on demand.
-type countingRevoker struct {
-	identity.Revoker
-	reads       atomic.Int64
-	failRead    atomic.Bool
-	failRevoke  atomic.Bool
-	lastUntil   atomic.Pointer[time.Time]
-	lastRevoked atomic.Pointer[string]
-}
-
-func (c *countingRevoker) Revoked(ctx context.Context, id string) (bool, error) {
-	c.reads.Add(1)
-	if c.failRead.Load() {
-		return false, errors.New("revocation store unreachable")
-	}
-	return c.Revoker.Revoked(ctx, id)
-}
-
-func (c *countingRevoker) Revoke(ctx context.Context, id string, until time.Time) error {
-	if c.failRevoke.Load() {
-		return errors.New("revocation store unreachable")
-	}
-	c.lastUntil.Store(&until)
-	c.lastRevoked.Store(&id)
-	return c.Revoker.Revoke(ctx, id, until)
-}
+// Revoker's stores live apart from identity and do not import it, so these
+// lines are what tie them to it: each fails to compile if Revoker changes
+// without the in-memory store, the SQL store beside the ledger, or the
+// conformance suite's copy of the contract.
+var (
+	_ identity.Revoker     = (*memrevoke.Store)(nil)
+	_ identity.Revoker     = (*sqlstore.Store)(nil)
+	_ identity.Revoker     = revocationtest.Store(nil)
+	_ revocationtest.Store = identity.Revoker(nil)
+)
 
 // loginCookie logs in over TLS and returns the session cookie as a Cookie
 // header value.
@@ -98,7 +81,7 @@ func TestLogoutRevokesCopiedSessionCookie(t *testing.T) {
 // store costs one read per logged-in token request and none for anonymous
 // ones; logout revokes until the session cookie's own expiry.
 func TestRevokerReadAtMostOncePerTokenAndNeverWhenAnonymous(t *testing.T) {
-	rv := &countingRevoker{Revoker: memrevoke.New()}
+	rv := newFakeRevoker()
 	srv := newServer(t, identity.Config{Revoker: rv})
 	for range 3 {
 		do(srv, "GET", "https://example.com/createJWT", "")
@@ -127,7 +110,7 @@ func TestRevokerReadAtMostOncePerTokenAndNeverWhenAnonymous(t *testing.T) {
 // page can retry instead of believing the session ended.
 func TestRevokerDownFailsClosed(t *testing.T) {
 	for _, strict := range []bool{false, true} {
-		rv := &countingRevoker{Revoker: memrevoke.New()}
+		rv := newFakeRevoker()
 		srv := newServer(t, identity.Config{Revoker: rv, StrictSessions: strict})
 		session := loginCookie(t, srv)
 		rv.failRead.Store(true)

@@ -31,7 +31,7 @@ type SessionInfo struct {
 	UserName string
 
 	// CustomUserID is the app's own ID for the user
-	// (user_payload.custom_user_id). It is also what a [Ledger] links the
+	// (user_payload.custom_user_id). It is also what Config.Ledger links the
 	// anonymous ID to. It must not be empty.
 	CustomUserID string
 

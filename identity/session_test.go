@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -66,8 +67,8 @@ func TestSessionFromWithoutMiddleware(t *testing.T) {
 }
 
 func TestCookieSessions(t *testing.T) {
-	now := fixedNow
-	cs, err := identity.NewCookieSessions(cookie.SealerConfig{Keys: [][]byte{secretKey(3)}, MaxAge: time.Hour, Now: func() time.Time { return now }})
+	clock := newStepClock()
+	cs, err := identity.NewCookieSessions(cookie.SealerConfig{Keys: [][]byte{secretKey(3)}, MaxAge: time.Hour, Now: clock.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func TestCookieSessions(t *testing.T) {
 		t.Fatalf("got %+v, %v; want the logged-in session back", got, err)
 	}
 
-	now = now.Add(2 * time.Hour)
+	clock.advance(2 * time.Hour)
 	if got, err := cs.Session(req); got != nil || err != nil {
 		t.Errorf("expired session: got %+v, %v; want anonymous", got, err)
 	}
@@ -179,5 +180,17 @@ func TestCookieSessionsStorageFormatIsStable(t *testing.T) {
 	// The same short names, plus the session ID and expiry that revocation uses.
 	if want := `{"n":"Cade","u":"cade-id","s":"sso","x":{"plan":"gold"},"i":"`; !strings.HasPrefix(string(plain), want) || !strings.Contains(string(plain), `,"e":`) {
 		t.Errorf("Login sealed %s, want %s…\",\"e\":…}", plain, want)
+	}
+}
+
+// SessionInfo is the app's type, not the session cookie's storage format:
+// the short JSON names live on an unexported struct, so that the public
+// type can change without breaking cookies already issued.
+func TestSessionInfoCarriesNoStorageTags(t *testing.T) {
+	typ := reflect.TypeFor[identity.SessionInfo]()
+	for i := range typ.NumField() {
+		if f := typ.Field(i); f.Tag != "" {
+			t.Errorf("SessionInfo.%s has the tag %q; the cookie's format belongs on the unexported sessionCookie", f.Name, f.Tag)
+		}
 	}
 }

@@ -91,9 +91,11 @@ func (c ledgerCommand) command(ctx context.Context, dsn string, args []string, s
 		if cutoff, err = c.pruneCutoff(args); err != nil {
 			return err
 		}
-	case cmd == "list" && len(args) == 1, cmd == "forget" && len(args) >= 1, cmd == "export" && len(args) == 0:
 	case cmd == "list" || cmd == "forget" || cmd == "export":
-		return fmt.Errorf("%w: wrong number of arguments for %s", errUsage, cmd)
+		// list takes one CUSTOM_USER_ID, forget one or more IDs, export none.
+		if n := len(args); cmd == "list" && n != 1 || cmd == "forget" && n == 0 || cmd == "export" && n != 0 {
+			return fmt.Errorf("%w: wrong number of arguments for %s", errUsage, cmd)
+		}
 	default:
 		return fmt.Errorf("%w: unknown command %q", errUsage, cmd)
 	}

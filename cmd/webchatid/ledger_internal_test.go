@@ -124,6 +124,8 @@ func TestLedgerUsageAndFailures(t *testing.T) {
 		{"ledger", "-ledger", dsn, "drop"},
 		{"ledger", "-ledger", dsn, "list"},
 		{"ledger", "-ledger", dsn, "list", ""},
+		{"ledger", "-ledger", dsn, "list", "customer-1", "customer-2"},
+		{"ledger", "-ledger", dsn, "forget"},
 		{"ledger", "-ledger", dsn, "forget", ""},
 		{"ledger", "-ledger", dsn, "export", "x"},
 		{"ledger", "-nope", "export"},

@@ -137,7 +137,7 @@ func (k *demoKeys) follow(ctx context.Context, srv *identity.Server, interval ti
 			case <-ctx.Done():
 				return
 			case <-reload:
-				log.Warn("reload asked for, but no key files were given (-key, -session-key, -binding-key)")
+				log.LogAttrs(ctx, slog.LevelWarn, "reload asked for, but no key files were given (-key, -session-key, -binding-key)")
 				if reloaded != nil {
 					reloaded(errors.New("no key files"))
 				}
@@ -176,7 +176,7 @@ func signingKey(stdout io.Writer, log *slog.Logger) (crypto.Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	log.Warn("no -key or WEBCHATID_PRIVATE_KEY: signing with an ephemeral 2048-bit RSA key; tokens stop verifying when the demo restarts")
+	log.LogAttrs(context.Background(), slog.LevelWarn, "no -key or WEBCHATID_PRIVATE_KEY: signing with an ephemeral 2048-bit RSA key; tokens stop verifying when the demo restarts")
 	fmt.Fprintf(stdout, "Ephemeral signing key; its public key (paste into IBM's Security tab to try it with real web chat):\n%s", pemText)
 	return k, nil
 }
@@ -198,6 +198,6 @@ func bindingKey(log *slog.Logger) ([]byte, error) {
 	if _, err := rand.Read(k); err != nil {
 		return nil, err
 	}
-	log.Warn("no -binding-key or WEBCHATID_BINDING_KEY: anonymous IDs are bound with an ephemeral key; visitors get new IDs when the demo restarts")
+	log.LogAttrs(context.Background(), slog.LevelWarn, "no -binding-key or WEBCHATID_BINDING_KEY: anonymous IDs are bound with an ephemeral key; visitors get new IDs when the demo restarts")
 	return k, nil
 }

@@ -47,7 +47,7 @@ func openLedger(ctx context.Context, name string) (ledger.Ledger, string, func()
 // and waits for it, to be called before the ledger is closed.
 func startPruner(ctx context.Context, l ledger.Ledger, retention time.Duration, log *slog.Logger) (stop func(), err error) {
 	if retention == 0 {
-		log.Info("ledger retention off: never-linked anonymous IDs are kept")
+		log.LogAttrs(ctx, slog.LevelInfo, "ledger retention off: never-linked anonymous IDs are kept")
 		return func() {}, nil
 	}
 	p, err := ledger.NewPruner(ledger.PrunerConfig{Ledger: l, MaxAge: retention, Logger: log})

@@ -192,7 +192,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, h hoo
 		return err
 	}
 	defer closeLedger()
-	log.Info("ledger of anonymous IDs", "dsn", ledgerName)
+	log.LogAttrs(ctx, slog.LevelInfo, "ledger of anonymous IDs", slog.String("dsn", ledgerName))
 	stopPruner, err := startPruner(ctx, ledger, c.ledgerRetention, log)
 	if err != nil {
 		return err
@@ -278,7 +278,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, h hoo
 		mode = "IBM web chat, region " + c.region
 	}
 	fmt.Fprintf(stdout, "webchatid demo: open %s  (web chat: %s; ledger: %s; stop with Ctrl-C)\n", url, mode, ledgerName)
-	log.Info("listening", "url", url, "ttl", c.ttl, "web_chat", mode)
+	log.LogAttrs(ctx, slog.LevelInfo, "listening", slog.String("url", url), slog.Duration("ttl", c.ttl), slog.String("web_chat", mode))
 
 	followCtx, stopFollowing := context.WithCancel(ctx)
 	following := make(chan struct{})
@@ -298,7 +298,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, h hoo
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
+	log.LogAttrs(ctx, slog.LevelInfo, "shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := hs.Shutdown(shutdownCtx); err != nil {
@@ -332,7 +332,7 @@ func payloadKeys(c config, log *slog.Logger) (crypto.PublicKey, *rsa.PrivateKey,
 	// can read what that key encrypts.
 	unreadable := func() {
 		if !c.ibm() {
-			log.Warn("IBM's public key but no IBM settings: the stand-in cannot decrypt user_payload and does not know who is logged in (it says so in its answers)")
+			log.LogAttrs(context.Background(), slog.LevelWarn, "IBM's public key but no IBM settings: the stand-in cannot decrypt user_payload and does not know who is logged in (it says so in its answers)")
 		}
 	}
 	switch {
@@ -350,7 +350,7 @@ func payloadKeys(c config, log *slog.Logger) (crypto.PublicKey, *rsa.PrivateKey,
 		}
 		return k, nil, err
 	case c.ibm():
-		log.Warn("no -ibm-public-key: user_payload is sent signed but not encrypted")
+		log.LogAttrs(context.Background(), slog.LevelWarn, "no -ibm-public-key: user_payload is sent signed but not encrypted")
 		return nil, nil, nil
 	}
 	var priv *rsa.PrivateKey
@@ -370,7 +370,7 @@ func payloadKeys(c config, log *slog.Logger) (crypto.PublicKey, *rsa.PrivateKey,
 			return nil, nil, err
 		}
 		priv = k
-		log.Info("stand-in IBM key pair generated: user_payload is encrypted with its public half and decrypted by the stand-in")
+		log.LogAttrs(context.Background(), slog.LevelInfo, "stand-in IBM key pair generated: user_payload is encrypted with its public half and decrypted by the stand-in")
 	}
 	return priv.Public(), priv, nil
 }

@@ -105,25 +105,25 @@ func (s *standin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if isExpired(err) {
 			n := s.expired.Add(1)
-			s.log.Info("stand-in: token expired; web chat will ask for a new one", "expired_tokens_refused", n)
+			s.log.LogAttrs(r.Context(), slog.LevelInfo, "stand-in: token expired; web chat will ask for a new one", slog.Int64("expired_tokens_refused", n))
 			s.refuse(w, "invalid_token", "token expired")
 			return
 		}
-		s.log.Warn("stand-in: token refused", "error", err)
+		s.log.LogAttrs(r.Context(), slog.LevelWarn, "stand-in: token refused", slog.String("error", err.Error()))
 		s.refuse(w, "invalid_token", "token invalid")
 		return
 	}
 	sub := tok.Subject()
 	if err := headerSafe(sub); err != nil {
-		s.log.Warn("stand-in: sub refused", "error", err)
+		s.log.LogAttrs(r.Context(), slog.LevelWarn, "stand-in: sub refused", slog.String("error", err.Error()))
 		s.refuse(w, "invalid_token", "sub is not usable in an HTTP header")
 		return
 	}
 	// IBM: a session "cannot change to a JWT with a different sub claim".
 	if !s.sameSub(r.Header.Get(sessionHeader), sub) {
 		n := s.subChanges.Add(1)
-		s.log.Warn("stand-in: token refused: its sub is not the one this web chat session started with; end the session (destroySession and reload, or destroy and destroySession) before changing sub",
-			"sub_changes_refused", n)
+		s.log.LogAttrs(r.Context(), slog.LevelWarn, "stand-in: token refused: its sub is not the one this web chat session started with; end the session (destroySession and reload, or destroy and destroySession) before changing sub",
+			slog.Int64("sub_changes_refused", n))
 		s.refuse(w, "invalid_token", "sub changed within the session")
 		return
 	}
@@ -135,7 +135,7 @@ func (s *standin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if v, ok := tok.Get(claims.UserPayloadClaim); ok {
 		payload, status, err := s.userPayload(v)
 		if err != nil {
-			s.log.Warn("stand-in: user_payload unreadable", "error", err)
+			s.log.LogAttrs(r.Context(), slog.LevelWarn, "stand-in: user_payload unreadable", slog.String("error", err.Error()))
 			s.refuse(w, "invalid_token", "user_payload cannot be decrypted")
 			return
 		}

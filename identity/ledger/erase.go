@@ -145,7 +145,7 @@ type EraserConfig struct {
 	// anonymous ID is a cookie value): the customer_id, as is or
 	// URL-escaped, is cut out of an error's text (HTTP clients quote the
 	// request URL), but keep IDs out of those errors in other forms. If nil,
-	// [slog.Default] is used, as everywhere in this module.
+	// [slog.Default] is used at each call, as everywhere in this module.
 	Logger *slog.Logger
 }
 
@@ -163,7 +163,6 @@ type EraserConfig struct {
 // would together exceed IBM's rate). It is safe for concurrent use.
 type Eraser struct {
 	cfg EraserConfig // defaults filled in
-	log *slog.Logger // cfg.Logger, or slog.Default()
 
 	mu   sync.Mutex
 	next time.Time // earliest start of the next call to Deleter
@@ -188,11 +187,16 @@ func NewEraser(cfg EraserConfig) (*Eraser, error) {
 	cfg.Interval = cmp.Or(cfg.Interval, DefaultEraseInterval)
 	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, DefaultEraseMaxAttempts)
 	cfg.Backoff = cmp.Or(cfg.Backoff, DefaultEraseBackoff)
-	log := cfg.Logger
-	if log == nil {
-		log = slog.Default()
+	return &Eraser{cfg: cfg}, nil
+}
+
+// log returns cfg.Logger, or slog.Default at this call (so a default the
+// app sets after NewEraser is used, as everywhere in this module).
+func (e *Eraser) log() *slog.Logger {
+	if e.cfg.Logger != nil {
+		return e.cfg.Logger
 	}
-	return &Eraser{cfg: cfg, log: log}, nil
+	return slog.Default()
 }
 
 // ErasureReport is the outcome of [Eraser.Erase].
@@ -237,12 +241,12 @@ func (e *Eraser) Erase(ctx context.Context, customUserID string) (ErasureReport,
 	if err != nil {
 		return rep, err
 	}
-	e.log.LogAttrs(ctx, slog.LevelInfo, "ledger: erasure started", slog.Int("customer_ids", len(pending)+len(rep.Failed)))
+	e.log().LogAttrs(ctx, slog.LevelInfo, "ledger: erasure started", slog.Int("customer_ids", len(pending)+len(rep.Failed)))
 	e.deleteAll(ctx, pending, &rep)
 	if err := e.forgetDeleted(ctx, customUserID, anon, &rep); err != nil {
 		return rep, err
 	}
-	e.log.LogAttrs(ctx, slog.LevelInfo, "ledger: erasure finished", slog.Int("deleted", len(rep.Deleted)), slog.Int("failed", len(rep.Failed)))
+	e.log().LogAttrs(ctx, slog.LevelInfo, "ledger: erasure finished", slog.Int("deleted", len(rep.Deleted)), slog.Int("failed", len(rep.Failed)))
 	if len(rep.Failed) > 0 {
 		return rep, fmt.Errorf("%w: %d of %d customer_ids not deleted", ErrErasureIncomplete, len(rep.Failed), len(rep.Failed)+len(rep.Deleted))
 	}
@@ -311,7 +315,7 @@ func (e *Eraser) deleteAll(ctx context.Context, pending []*eraseJob, rep *Erasur
 			}
 			continue
 		}
-		e.log.LogAttrs(ctx, slog.LevelWarn, "ledger: erasure: IBM deletion failed",
+		e.log().LogAttrs(ctx, slog.LevelWarn, "ledger: erasure: IBM deletion failed",
 			slog.Int("attempt", j.attempts), slog.Int("max_attempts", e.cfg.MaxAttempts), slog.String("error", redactID(err, j.id)))
 		if j.attempts >= e.cfg.MaxAttempts || ctx.Err() != nil {
 			e.fail(rep, ErasureFailure{CustomerID: j.id, Attempts: j.attempts, Err: err})
@@ -377,7 +381,7 @@ func (e *Eraser) forgetDeleted(ctx context.Context, customUserID string, anon ma
 	if err == nil {
 		return nil
 	}
-	e.log.LogAttrs(ctx, slog.LevelError, "ledger: erasure: forgetting deleted IDs failed", slog.Int("deleted", len(rep.Deleted)), slog.String("error", err.Error()))
+	e.log().LogAttrs(ctx, slog.LevelError, "ledger: erasure: forgetting deleted IDs failed", slog.Int("deleted", len(rep.Deleted)), slog.String("error", err.Error()))
 	err = fmt.Errorf("ledger: erase: IBM deleted %d customer_ids but the ledger could not forget them: %w", len(rep.Deleted), err)
 	if len(rep.Failed) > 0 {
 		err = fmt.Errorf("%w: %d of %d customer_ids not deleted; %w", ErrErasureIncomplete, len(rep.Failed), len(rep.Failed)+len(rep.Deleted), err)

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/webchatid/webchatid/internal/logbuf"
 )
 
 // fakeIBM fails each customer_id a set number of times, and records the
@@ -547,6 +549,27 @@ func TestEraseOnResultReportsEachIDOnce(t *testing.T) {
 		}
 		if len(rep.Deleted)+len(rep.Failed) != len(results) {
 			t.Errorf("report has %d outcomes, OnResult heard %d", len(rep.Deleted)+len(rep.Failed), len(results))
+		}
+	})
+}
+
+// A nil Logger is slog.Default at each call, as everywhere in the module:
+// an app that sets its default logger after NewEraser gets the lines there.
+func TestEraserNilLoggerIsTheDefaultAtEachCall(t *testing.T) {
+	prev := slog.Default()
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	// A default of the app's own (not the initial one, which forwards to
+	// whatever is set later) when the value is made.
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	synctest.Test(t, func(t *testing.T) {
+		e, _, _ := newEraseFixture(t, map[string][]string{"ada": {"anon-1"}}, nil, func(c *EraserConfig) { c.Logger = nil })
+		var logs logbuf.Buffer
+		slog.SetDefault(logs.Logger())
+		if _, err := e.Erase(context.Background(), "ada"); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(logs.String(), "ledger: erasure finished") {
+			t.Errorf("the default logger set after NewEraser got %q, want the erasure's lines", logs.String())
 		}
 	})
 }

@@ -23,7 +23,7 @@ func (c *fakeClock) set(t time.Time) { c.t.Store(&t) }
 
 var day0 = time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)
 
-func TestLedgerRecorderSeen(t *testing.T) {
+func TestRecorderSeen(t *testing.T) {
 	type step struct {
 		at      time.Time
 		id      string
@@ -77,7 +77,7 @@ func TestLedgerRecorderSeen(t *testing.T) {
 	}
 }
 
-func TestLedgerRecorderLinked(t *testing.T) {
+func TestRecorderLinked(t *testing.T) {
 	l := &fakeLedger{}
 	clock := newFakeClock(day0)
 	r := NewRecorder(l, clock.now)
@@ -112,7 +112,7 @@ func TestLedgerRecorderLinked(t *testing.T) {
 	}
 }
 
-func TestLedgerRecorderRetriesFailedWrites(t *testing.T) {
+func TestRecorderRetriesFailedWrites(t *testing.T) {
 	l := &fakeLedger{}
 	r := NewRecorder(l, newFakeClock(day0).now)
 	ctx := context.Background()
@@ -145,7 +145,7 @@ func TestLedgerRecorderRetriesFailedWrites(t *testing.T) {
 	}
 }
 
-func TestNilLedgerRecorderDoesNothing(t *testing.T) {
+func TestNilRecorderDoesNothing(t *testing.T) {
 	r := NewRecorder(nil, nil)
 	if r != nil {
 		t.Fatalf("NewRecorder(nil, nil): got %v, want nil", r)
@@ -158,7 +158,7 @@ func TestNilLedgerRecorderDoesNothing(t *testing.T) {
 	}
 }
 
-func TestLedgerRecorderMemoryIsBounded(t *testing.T) {
+func TestRecorderMemoryIsBounded(t *testing.T) {
 	l := &fakeLedger{}
 	clock := newFakeClock(day0)
 	r := NewRecorder(l, clock.now)
@@ -190,7 +190,7 @@ func TestLedgerRecorderMemoryIsBounded(t *testing.T) {
 	}
 }
 
-func TestLedgerRecorderConcurrentUse(t *testing.T) {
+func TestRecorderConcurrentUse(t *testing.T) {
 	l := &fakeLedger{}
 	clock := newFakeClock(day0)
 	r := NewRecorder(l, clock.now)
@@ -245,7 +245,7 @@ func TestUTCDay(t *testing.T) {
 	}
 }
 
-func BenchmarkLedgerRecorderSeenNothingToWrite(b *testing.B) {
+func BenchmarkRecorderSeenNothingToWrite(b *testing.B) {
 	r := NewRecorder(&fakeLedger{}, nil)
 	ctx := context.Background()
 	const id = "anon-0b9f4a52-6f0e-4c4b-9d43-2b1a8f3c0e11"
@@ -262,7 +262,7 @@ func BenchmarkLedgerRecorderSeenNothingToWrite(b *testing.B) {
 	})
 }
 
-func BenchmarkLedgerRecorderLinkedNothingToWrite(b *testing.B) {
+func BenchmarkRecorderLinkedNothingToWrite(b *testing.B) {
 	r := NewRecorder(&fakeLedger{}, nil)
 	ctx := context.Background()
 	const id = "anon-0b9f4a52-6f0e-4c4b-9d43-2b1a8f3c0e11"
@@ -282,7 +282,7 @@ func BenchmarkLedgerRecorderLinkedNothingToWrite(b *testing.B) {
 // With Config.Subject returning the user's own ID, every link has anonID ==
 // customUserID: such links must spread over the shards like any other, or
 // one shard overflows and they are written again and again the same day.
-func TestLedgerRecorderLinksWhoseSubIsTheUserID(t *testing.T) {
+func TestRecorderLinksWhoseSubIsTheUserID(t *testing.T) {
 	l := &fakeLedger{}
 	r := NewRecorder(l, newFakeClock(day0).now)
 	ctx := context.Background()

@@ -61,7 +61,8 @@ type Config struct {
 	HTTPClient *http.Client
 
 	// Logger receives a debug line each time an IAM token is fetched,
-	// never the key or the token. If nil, [slog.Default] is used.
+	// never the key or the token. If nil, [slog.Default] is used at each
+	// call.
 	Logger *slog.Logger
 }
 
@@ -74,7 +75,7 @@ type Deleter struct {
 	iamURL    string
 	version   string
 	client    *http.Client
-	log       *slog.Logger
+	log       *slog.Logger // Config.Logger; nil: slog.Default at each call
 
 	mu        sync.Mutex // held while a token is fetched
 	token     string
@@ -112,10 +113,6 @@ func NewDeleter(cfg Config) (*Deleter, error) {
 	if client == nil {
 		client = &http.Client{Timeout: defaultTimeout}
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.Default()
-	}
 	instance.Path = strings.TrimRight(instance.Path, "/") + "/v2/user_data"
 	return &Deleter{
 		apiKey:    cfg.APIKey,
@@ -123,8 +120,15 @@ func NewDeleter(cfg Config) (*Deleter, error) {
 		iamURL:    iam.String(),
 		version:   version,
 		client:    client,
-		log:       log,
+		log:       cfg.Logger,
 	}, nil
+}
+
+func (d *Deleter) logger() *slog.Logger {
+	if d.log != nil {
+		return d.log
+	}
+	return slog.Default()
 }
 
 // checkURL parses the URL of the Config field name: absolute, https (or
@@ -222,7 +226,7 @@ func (d *Deleter) bearer(ctx context.Context) (string, error) {
 	// five minutes (IAM's tokens live an hour). No expires_in: no caching.
 	life := time.Duration(tok.ExpiresIn) * time.Second
 	d.token, d.refreshAt = tok.AccessToken, start.Add(life-min(life/5, 5*time.Minute))
-	d.log.LogAttrs(ctx, slog.LevelDebug, "userdata: IAM token fetched", slog.Duration("expires_in", life))
+	d.logger().LogAttrs(ctx, slog.LevelDebug, "userdata: IAM token fetched", slog.Duration("expires_in", life))
 	return d.token, nil
 }
 

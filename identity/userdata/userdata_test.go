@@ -231,3 +231,26 @@ func TestEmptyCustomerIDIsRefused(t *testing.T) {
 		t.Errorf("IBM calls: got %d, want none", n)
 	}
 }
+
+// A nil Logger is slog.Default at each call, as everywhere in the module:
+// an app that sets its default logger after NewDeleter gets the lines there.
+func TestNilLoggerIsTheDefaultAtEachCall(t *testing.T) {
+	prev := slog.Default()
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	// A default of the app's own (not the initial one, which forwards to
+	// whatever is set later) when the value is made.
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	ibm := ibmtest.New(t, apiKey)
+	d, err := userdata.NewDeleter(userdata.Config{APIKey: apiKey, InstanceURL: ibm.InstanceURL(), IAMURL: ibm.IAMURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err := d.DeleteUserData(context.Background(), "anon-1"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "IAM token fetched") {
+		t.Errorf("the default logger set after NewDeleter got %q, want the token fetch's line", logs.String())
+	}
+}

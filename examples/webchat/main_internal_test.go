@@ -93,7 +93,7 @@ func TestStandin(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := &standin{verifyKey: func() crypto.PublicKey { return signing.Public() }, payloadKey: ibm, log: discardLog(), now: func() time.Time { return now }}
+			s := &standin{verifyKey: func() crypto.PublicKey { return signing.Public() }, payloadKey: ibm, log: discardLogger(), now: func() time.Time { return now }}
 			if tc.noKey {
 				s.payloadKey = nil
 			}
@@ -232,7 +232,7 @@ func TestStandinRefusesSubChangeWithinSession(t *testing.T) {
 		}
 		return tok
 	}
-	s := &standin{verifyKey: func() crypto.PublicKey { return signing.Public() }, payloadKey: ibm, log: discardLog(), now: func() time.Time { return now }}
+	s := &standin{verifyKey: func() crypto.PublicKey { return signing.Public() }, payloadKey: ibm, log: discardLogger(), now: func() time.Time { return now }}
 	send := func(session, sub string) (int, string) {
 		r := httptest.NewRequest(http.MethodPost, "/standin/message", strings.NewReader(`{"text":"hi"}`))
 		r.Header.Set("Authorization", "Bearer "+token(sub))
@@ -462,7 +462,7 @@ func TestRoutes(t *testing.T) {
 	}
 }
 
-func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func TestKeysFromEnvironment(t *testing.T) {
 	pemText, err := os.ReadFile("testdata/signing-key.pem")
