@@ -9,14 +9,6 @@ import (
 	"testing"
 )
 
-// notYetRenamed lists in-package test files that keep the plain _test.go
-// name for now (their package was being changed elsewhere when the rest were
-// renamed); each is to become *_internal_test.go.
-var notYetRenamed = map[string]bool{
-	"examples/loadgen/hist_test.go": true,
-	"examples/loadgen/main_test.go": true,
-}
-
 // TestTestFileNames holds every test file to the house rule: an in-package
 // test (package x, package main included) is named *_internal_test.go, and a
 // black-box one (package x_test) is not, so that a file's name says whether
@@ -46,12 +38,10 @@ func TestTestFileNames(t *testing.T) {
 		internal := !strings.HasSuffix(f.Name.Name, "_test")
 		named := strings.HasSuffix(path, "_internal_test.go")
 		switch {
-		case internal && !named && !notYetRenamed[path]:
+		case internal && !named:
 			t.Errorf("%s is in package %s (in-package): name it *_internal_test.go", path, f.Name.Name)
 		case !internal && named:
 			t.Errorf("%s is in package %s (black-box): drop _internal from its name", path, f.Name.Name)
-		case notYetRenamed[path] && (!internal || named):
-			t.Errorf("%s is listed in notYetRenamed but needs no exception: remove it from the list", path)
 		}
 		return nil
 	})
