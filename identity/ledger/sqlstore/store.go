@@ -77,6 +77,7 @@ type Store struct {
 	opts    Options
 
 	lookup           *sql.Stmt
+	sqlite           sqliteStmts // SQLite's batch upserts (writer.go)
 	userIDs, id      string
 	unlink, dropOrph string
 	// Revocations (revocations.go), rebound once here, not per call.
@@ -162,6 +163,12 @@ func NewWithOptions(ctx context.Context, db *sql.DB, d Dialect, opts Options) (*
 		return nil, fmt.Errorf("sqlstore: prepare: %w", err)
 	}
 	s.lookup = st
+	if d == SQLite {
+		if err := s.prepareSQLite(ctx); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
 	s.startWriters()
 	return s, nil
 }
@@ -199,6 +206,7 @@ func (s *Store) Close() error {
 	}
 	s.writeMu.Unlock()
 	s.lookup.Close()
+	s.closeSQLiteStmts()
 	return s.db.Close()
 }
 
