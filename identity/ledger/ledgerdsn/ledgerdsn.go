@@ -73,7 +73,7 @@ func Redact(dsn string) string {
 	switch {
 	case Kind(dsn) == "memory" || Kind(dsn) == "sqlite":
 		return dsn
-	case strings.Contains(dsn, "://"):
+	case isURL(dsn):
 		u, err := url.Parse(dsn)
 		if err != nil {
 			return "(unparsable URL)"
@@ -100,6 +100,25 @@ func Redact(dsn string) string {
 		return scheme + ":xxxxx@" + dsn[strings.LastIndex(dsn, "@")+1:]
 	}
 	return dsn
+}
+
+// isURL reports whether dsn is in URL form: a scheme (RFC 3986: a letter,
+// then letters, digits, +, - or .) and "://" at its start. A "://" further
+// on, say inside a quoted key=value password, does not make it one.
+func isURL(dsn string) bool {
+	scheme, _, ok := strings.Cut(dsn, "://")
+	if !ok || scheme == "" {
+		return false
+	}
+	for i, c := range scheme {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // kvPassword matches the value of a password key in libpq's key=value form:
