@@ -255,14 +255,14 @@ func TestForgedID(t *testing.T) {
 	})
 }
 
-// keys records the keys a Backend is given.
-type keys struct {
+// keyRecorder records the keys a Backend is given.
+type keyRecorder struct {
 	sessionstore.Backend
 	mu   sync.Mutex
 	seen []string
 }
 
-func (k *keys) SessionPut(ctx context.Context, key string, data []byte, expires time.Time) error {
+func (k *keyRecorder) SessionPut(ctx context.Context, key string, data []byte, expires time.Time) error {
 	k.mu.Lock()
 	k.seen = append(k.seen, key)
 	k.mu.Unlock()
@@ -272,7 +272,7 @@ func (k *keys) SessionPut(ctx context.Context, key string, data []byte, expires 
 // TestBackendNeverSeesTheID: the backend holds a hash of the ID, so a copy
 // of the database cannot be replayed as cookies.
 func TestBackendNeverSeesTheID(t *testing.T) {
-	k := &keys{Backend: sessionstore.NewMemory()}
+	k := &keyRecorder{Backend: sessionstore.NewMemory()}
 	s := newStore(t, sessionstore.Config{Backend: k})
 	c := login(t, s)
 	if len(k.seen) != 1 || k.seen[0] == c.Value || strings.Contains(k.seen[0], c.Value) {
