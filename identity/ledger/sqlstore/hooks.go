@@ -6,6 +6,8 @@ import "github.com/webchatid/webchatid/identity/ledger/sqlstore/internal/hook"
 func init() {
 	hook.OnBatch = func(s any, f func(int)) { s.(*Store).testHookBatch = f }
 	hook.Queued = func(s any) int { return len(s.(*Store).queue) }
+	hook.OnAdmitted = func(s any, f func()) { s.(*Store).testHookAdmitted = f }
+	hook.OnCloseWaits = func(s any, f func()) { s.(*Store).testHookCloseWaits = f }
 	hook.Closing = func(s any) bool {
 		st := s.(*Store)
 		st.closeMu.RLock()

@@ -36,15 +36,22 @@ AND NOT EXISTS (SELECT 1 FROM webchatid_links l WHERE l.anonymous_id = a.anonymo
 // Prune implements [ledger.Ledger]: it deletes the anonymous IDs linked to
 // no user and last seen before cutoff, in transactions of at most 1000 IDs
 // each (so concurrent writes wait little), and returns how many it
-// deleted. The index webchatid_anonymous_ids_last_seen (schema version 3)
+// deleted; if Close begins meanwhile, it stops after the current chunk
+// with [ErrClosed] and the count deleted so far. The index webchatid_anonymous_ids_last_seen (schema version 3)
 // keeps it from scanning the table.
 func (s *Store) Prune(ctx context.Context, cutoff time.Time) (int, error) {
-	if err := s.checkOpen(ctx); err != nil {
+	if err := s.admit(ctx); err != nil {
 		return 0, err
 	}
+	defer s.direct.Done()
 	t := s.dialect.timeArg(cutoff)
 	total := 0
 	for {
+		if total > 0 && s.isClosed() {
+			// Close waits for this Prune: stop at a chunk's end, the
+			// chunks deleted so far committed.
+			return total, fmt.Errorf("sqlstore: prune: %w", ErrClosed)
+		}
 		var n, picked int64
 		err := s.writeTx(ctx, func(tx *sql.Tx) error {
 			if s.dialect == SQLite {
@@ -80,15 +87,33 @@ func (s *Store) Prune(ctx context.Context, cutoff time.Time) (int, error) {
 	}
 }
 
-// checkOpen refuses a write on a closed Store or with an ended ctx.
-func (s *Store) checkOpen(ctx context.Context) error {
+// admit lets a direct write (Forget, Prune, Revoke) in, or refuses it on a
+// closed Store ([ErrClosed]) or with an ended ctx. An admitted write must
+// call s.direct.Done when it is finished with the database: Close waits
+// for it, so it never meets a closed connection, and a write that
+// returned nil is committed before Close returns.
+func (s *Store) admit(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.closeMu.RLock()
-	defer s.closeMu.RUnlock()
 	if s.closed {
+		s.closeMu.RUnlock()
 		return ErrClosed
 	}
+	// Under closeMu, before closed is set: every Add happens before
+	// Close's Wait.
+	s.direct.Add(1)
+	s.closeMu.RUnlock()
+	if h := s.testHookAdmitted; h != nil {
+		h()
+	}
 	return nil
+}
+
+// isClosed reports whether Close has begun.
+func (s *Store) isClosed() bool {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	return s.closed
 }

@@ -31,9 +31,10 @@ func (s *Store) Revoke(ctx context.Context, sessionID string, until time.Time) e
 	if sessionID == "" {
 		return errors.New("sqlstore: Revoke: empty session ID")
 	}
-	if err := s.checkOpen(ctx); err != nil {
+	if err := s.admit(ctx); err != nil {
 		return fmt.Errorf("sqlstore: Revoke: %w", err)
 	}
+	defer s.direct.Done()
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, s.pruneRevoked, s.dialect.timeArg(time.Now())); err != nil {
 			return err

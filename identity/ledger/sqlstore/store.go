@@ -77,6 +77,7 @@ type Store struct {
 	opts    Options
 
 	lookup           *sql.Stmt
+	sqlite           sqliteStmts // SQLite's batch upserts (writer.go)
 	userIDs, id      string
 	unlink, dropOrph string
 	// Revocations (revocations.go), rebound once here, not per call.
@@ -85,12 +86,19 @@ type Store struct {
 	// The group-commit writers (writer.go).
 	queue   chan *op
 	writers sync.WaitGroup
-	closeMu sync.RWMutex // guards closed and sending on queue
+	closeMu sync.RWMutex // guards closed, sending on queue and adding to direct
 	closed  bool
-	stats   storeStats
+	// direct counts the Forget, Prune and Revoke calls admitted (see
+	// admit) and not yet finished; Close waits for them.
+	direct sync.WaitGroup
+	stats  storeStats
 	// testHookBatch, if set (by tests, before the first write), is called
 	// by a writer with each batch's size before committing it.
 	testHookBatch func(n int)
+	// testHookAdmitted and testHookCloseWaits, if set (by tests), are
+	// called by Forget, Prune and Revoke once admitted, and by Close just
+	// before it waits for the writes it admitted.
+	testHookAdmitted, testHookCloseWaits func()
 
 	// SQLite's one writer connection, opened at the first write.
 	writeMu sync.Mutex
@@ -155,6 +163,12 @@ func NewWithOptions(ctx context.Context, db *sql.DB, d Dialect, opts Options) (*
 		return nil, fmt.Errorf("sqlstore: prepare: %w", err)
 	}
 	s.lookup = st
+	if d == SQLite {
+		if err := s.prepareSQLite(ctx); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
 	s.startWriters()
 	return s, nil
 }
@@ -166,7 +180,8 @@ func (s *Store) DB() *sql.DB { return s.db }
 func (s *Store) Dialect() Dialect { return s.dialect }
 
 // Close stops accepting writes (they then fail with [ErrClosed]), waits
-// for the writers to commit every row already handed to them, and closes
+// for the writers to commit every row already handed to them and for the
+// Forget, Prune and Revoke calls already under way to finish, and closes
 // the Store's statements, its writer connection and its database handle.
 // A Store made by [New] shares that handle with its caller: call Close only
 // when nothing else uses it. Close is safe to call more than once.
@@ -179,7 +194,11 @@ func (s *Store) Close() error {
 	s.closed = true
 	close(s.queue)
 	s.closeMu.Unlock()
+	if h := s.testHookCloseWaits; h != nil {
+		h()
+	}
 	s.writers.Wait()
+	s.direct.Wait()
 	s.writeMu.Lock()
 	if s.wconn != nil {
 		s.wconn.Close()
@@ -187,6 +206,7 @@ func (s *Store) Close() error {
 	}
 	s.writeMu.Unlock()
 	s.lookup.Close()
+	s.closeSQLiteStmts()
 	return s.db.Close()
 }
 
@@ -232,9 +252,10 @@ func (s *Store) Lookup(ctx context.Context, customUserID string) ([]ledger.Entry
 
 // Forget implements [ledger.Ledger] in one transaction.
 func (s *Store) Forget(ctx context.Context, customUserID string, anonIDs ...string) error {
-	if err := s.checkOpen(ctx); err != nil {
+	if err := s.admit(ctx); err != nil {
 		return err
 	}
+	defer s.direct.Done()
 	err := s.writeTx(ctx, func(tx *sql.Tx) error { return s.forget(ctx, tx, customUserID, anonIDs) })
 	if err != nil {
 		return fmt.Errorf("sqlstore: forget: %w", err)

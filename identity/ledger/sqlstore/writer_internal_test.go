@@ -28,3 +28,16 @@ func TestOptionsAreChecked(t *testing.T) {
 		t.Errorf("SQLite defaults: got %+v, %v; want one writer", o, err)
 	}
 }
+
+func TestManyRows(t *testing.T) {
+	got := manyRows(`INSERT INTO t (a, b) VALUES (?, ?)
+ON CONFLICT (a) DO UPDATE SET b = CASE WHEN excluded.b > t.b THEN excluded.b ELSE t.b END`, 3)
+	want := `INSERT INTO t (a, b) VALUES (?, ?), (?, ?), (?, ?)
+ON CONFLICT (a) DO UPDATE SET b = CASE WHEN excluded.b > t.b THEN excluded.b ELSE t.b END`
+	if got != want {
+		t.Errorf("manyRows:\n got %s\nwant %s", got, want)
+	}
+	if got := manyRows(recordSQL, 1); got != recordSQL {
+		t.Errorf("manyRows(recordSQL, 1) changed it:\n%s", got)
+	}
+}

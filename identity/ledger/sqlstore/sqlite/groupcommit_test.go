@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/webchatid/webchatid/identity/ledger"
 	"github.com/webchatid/webchatid/identity/ledger/sqlstore"
 	"github.com/webchatid/webchatid/identity/ledger/sqlstore/internal/hook"
 	"github.com/webchatid/webchatid/identity/ledger/sqlstore/sqlite"
@@ -106,6 +107,63 @@ func TestCallsArrivingDuringACommitShareTheNextOne(t *testing.T) {
 	}
 	if st := s.Stats(); st.Rows != n+1 || st.LargestBatch != n || st.Batches != 2 {
 		t.Errorf("Stats: got %+v, want %d rows in 2 batches, the largest of %d", st, n+1, n)
+	}
+}
+
+// TestALargeBatchStoresEveryRow: one batch of many IDs and links (written
+// in multi-row statements of several sizes), some rows for the same ID at
+// different times, stores every row with its earliest and latest time.
+func TestALargeBatchStoresEveryRow(t *testing.T) {
+	leakcheck.Check(t)
+	s := openStore(t, sqlstore.Options{})
+	release := holdFirstBatch(t, s)
+	ctx := context.Background()
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	const nIDs, nLinks = 100, 50 // 64+32+4 IDs, 32+16+2 links: 250 ops, within the queue (256)
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*nIDs+nLinks)
+	for i := range nIDs {
+		id := fmt.Sprintf("anon-%03d", i)
+		wg.Go(func() { errs <- s.Record(ctx, id, t0.Add(time.Duration(i)*time.Second)) })
+		wg.Go(func() { errs <- s.Record(ctx, id, t0.Add(-time.Duration(i)*time.Second)) })
+	}
+	for i := range nLinks {
+		id, user := fmt.Sprintf("anon-%03d", i), fmt.Sprintf("user-%d", i%7)
+		wg.Go(func() { errs <- s.Link(ctx, id, user, t0.Add(time.Duration(2*i)*time.Second)) })
+	}
+	waitQueued(s, 2*nIDs+nLinks)
+	release()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := s.Stats(); st.LargestBatch != 2*nIDs+nLinks {
+		t.Fatalf("Stats: got %+v, want one batch of %d", st, 2*nIDs+nLinks)
+	}
+	got := map[string]ledger.Entry{}
+	if err := s.Export(ctx, func(e ledger.Entry) error {
+		got[e.AnonymousID+"/"+e.CustomUserID] = e
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != nIDs+1 { // unlinked IDs and links, one each; anon-first
+		t.Errorf("Export: %d entries, want %d", len(got), nIDs+1)
+	}
+	for i := range nIDs {
+		id := fmt.Sprintf("anon-%03d", i)
+		key, first, last := id+"/", t0.Add(-time.Duration(i)*time.Second), t0.Add(time.Duration(i)*time.Second)
+		if i < nLinks {
+			key = fmt.Sprintf("%s/user-%d", id, i%7)
+			first, last = t0.Add(time.Duration(2*i)*time.Second), t0.Add(time.Duration(2*i)*time.Second)
+		}
+		e, ok := got[key]
+		if !ok || !e.FirstSeen.Equal(first) || !e.LastSeen.Equal(last) {
+			t.Errorf("%s: got %+v (found %v), want first %v, last %v", key, e, ok, first, last)
+		}
 	}
 }
 

@@ -15,4 +15,14 @@ var (
 
 	// Closing reports whether Close has begun on s.
 	Closing func(s any) bool
+
+	// OnAdmitted sets, on store s, a function Forget, Prune and Revoke
+	// call once they passed the open check, before they touch the
+	// database. Set it before the first write.
+	OnAdmitted func(s any, f func())
+
+	// OnCloseWaits sets, on store s, a function Close calls once it has
+	// refused new writes, just before it waits for the writes it had
+	// already admitted. Set it before calling Close.
+	OnCloseWaits func(s any, f func())
 )
