@@ -50,9 +50,10 @@ func (s *Store) SessionPut(ctx context.Context, sessionID string, data []byte, e
 	if len(data) == 0 {
 		return errors.New("sqlstore: SessionPut: empty data")
 	}
-	if err := s.checkOpen(ctx); err != nil {
+	if err := s.admit(ctx); err != nil {
 		return fmt.Errorf("sqlstore: SessionPut: %w", err)
 	}
+	defer s.direct.Done()
 	q := sessionSQL[s.dialect]
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, q.prune, s.dialect.timeArg(time.Now())); err != nil {
@@ -88,9 +89,10 @@ func (s *Store) SessionGet(ctx context.Context, sessionID string) (data []byte, 
 // SessionDelete deletes the session stored under sessionID, if any. On
 // SQLite it goes through the Store's one writing connection.
 func (s *Store) SessionDelete(ctx context.Context, sessionID string) error {
-	if err := s.checkOpen(ctx); err != nil {
+	if err := s.admit(ctx); err != nil {
 		return fmt.Errorf("sqlstore: SessionDelete: %w", err)
 	}
+	defer s.direct.Done()
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, sessionSQL[s.dialect].del, sessionID)
 		return err
@@ -105,9 +107,10 @@ func (s *Store) SessionDelete(ctx context.Context, sessionID string) error {
 // returns how many it deleted. SessionPut already drops expired sessions,
 // so an app needs it only to reclaim space when logins stop.
 func (s *Store) SessionPrune(ctx context.Context, cutoff time.Time) (int, error) {
-	if err := s.checkOpen(ctx); err != nil {
+	if err := s.admit(ctx); err != nil {
 		return 0, fmt.Errorf("sqlstore: SessionPrune: %w", err)
 	}
+	defer s.direct.Done()
 	var n int64
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, sessionSQL[s.dialect].prune, s.dialect.timeArg(cutoff))
