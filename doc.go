@@ -72,6 +72,9 @@
 //     [github.com/webchatid/webchatid/identity/revocation/revocationtest],
 //     the conformance suite of revocation stores (the SQL ledger store is
 //     also one).
+//   - [github.com/webchatid/webchatid/identity/sessionstore]: server-side
+//     sessions, the cookie carrying only a random ID, kept in the ledger's
+//     SQL database or in memory.
 //
 // The operator's command is [github.com/webchatid/webchatid/cmd/webchatid]
 // (keys, token checks the way IBM does them, the ledger, erasure at IBM).

@@ -11,6 +11,7 @@ import (
 	"github.com/webchatid/webchatid/identity/ledger/ledgerdsn"
 	"github.com/webchatid/webchatid/identity/ledger/sqlstore"
 	"github.com/webchatid/webchatid/identity/revocation/memrevoke"
+	"github.com/webchatid/webchatid/identity/sessionstore"
 )
 
 // The ledger's SQL stores also keep revoked sessions.
@@ -23,6 +24,16 @@ func revokerFor(l ledger.Ledger) identity.Revoker {
 		return rv
 	}
 	return memrevoke.New()
+}
+
+// serverSessions keeps logins in the ledger's database when it is a SQL
+// one (-sessions server), else in memory.
+func serverSessions(l ledger.Ledger, log *slog.Logger) (*sessionstore.Store, error) {
+	b, ok := l.(sessionstore.Backend)
+	if !ok {
+		b = sessionstore.NewMemory()
+	}
+	return sessionstore.New(sessionstore.Config{Backend: b, Logger: log})
 }
 
 // ledgerApp names the demo's default ledger file (see ledgerdsn.Default).

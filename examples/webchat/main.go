@@ -79,6 +79,7 @@ type config struct {
 	subject           string // "anonymous-id" or "user-id"
 	logoutPolicy      identity.LogoutPolicy
 	sessionEnd        string         // "reload" or "destroy"
+	sessions          string         // "cookie" or "server"
 	tokenPath         tokenPathFlags // stats.go
 }
 
@@ -109,6 +110,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.subject, "subject", "anonymous-id", "the tokens' sub: `anonymous-id` (IBM's tutorial: the same before and after login) or user-id (user-<custom user ID> while logged in, through Config.Subject, so login and logout change sub and webchatid.js ends web chat's session)")
 	policy := fs.String("logout-policy", "keep", "what logout does with the anonymous ID: `keep`, rotate (shared devices), or on-request (the page's \"shared device\" box asks for a new one)")
 	fs.StringVar(&c.sessionEnd, "session-end", "reload", "how webchatid.js ends web chat's session on logout or a sub change: `reload` (destroySession, page reload) or destroy (destroy, destroySession, a new web chat without reload)")
+	fs.StringVar(&c.sessions, "sessions", "cookie", "where logins live: `cookie` (sealed in the browser; logout revokes it in the ledger's database) or server (in the ledger's database, or in memory with -ledger memory; the cookie holds only a random ID: identity/sessionstore)")
 	c.tokenPath.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -122,6 +124,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.sessionEnd != "reload" && c.sessionEnd != "destroy" {
 		return c, fmt.Errorf("-session-end %q: want reload or destroy", c.sessionEnd)
+	}
+	if c.sessions != "cookie" && c.sessions != "server" {
+		return c, fmt.Errorf("-sessions %q: want cookie or server", c.sessions)
+	}
+	if c.sessions == "server" && len(c.sessionKeyFiles) > 0 {
+		return c, errors.New("-session-key seals login cookies, which -sessions server does not use: drop one of them")
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q (flags only; see -h)", fs.Arg(0))
@@ -218,6 +226,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, h hoo
 	}
 	if c.subject == "user-id" {
 		cfg.Subject = userSubject
+	}
+	if c.sessions == "server" {
+		if cfg.Sessions, err = serverSessions(ledger, log); err != nil {
+			return err
+		}
+		cfg.SessionKeys, cfg.Revoker = nil, nil // logout deletes the session itself
 	}
 	srv, err := identity.New(cfg)
 	if err != nil {

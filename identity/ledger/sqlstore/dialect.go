@@ -73,13 +73,13 @@ func (d Dialect) rebind(q string) string {
 }
 
 // ddl fills the dialect's column types into a schema statement: {id} for an
-// ID column, {time} for a time column.
+// ID column, {time} for a time column, {blob} for opaque bytes.
 func (d Dialect) ddl(q string) string {
-	id, tm := "TEXT", "TEXT"
+	id, tm, blob := "TEXT", "TEXT", "BLOB"
 	if d == Postgres {
-		id, tm = `TEXT COLLATE "C"`, "TIMESTAMPTZ"
+		id, tm, blob = `TEXT COLLATE "C"`, "TIMESTAMPTZ", "BYTEA"
 	}
-	return strings.NewReplacer("{id}", id, "{time}", tm).Replace(q)
+	return strings.NewReplacer("{id}", id, "{time}", tm, "{blob}", blob).Replace(q)
 }
 
 // dbTime scans a time column of either dialect.

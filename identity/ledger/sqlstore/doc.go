@@ -9,7 +9,10 @@
 // with its [Dialect].
 //
 // [New] creates and migrates the schema (tables webchatid_anonymous_ids,
-// webchatid_links, webchatid_revoked_sessions and webchatid_schema_version).
+// webchatid_links, webchatid_revoked_sessions, webchatid_sessions and
+// webchatid_schema_version). Its SessionPut, SessionGet and SessionDelete
+// keep server-side sessions (package identity/sessionstore) in the same
+// database.
 // A [Store] is also an identity.Revoker ([Store.Revoke], [Store.Revoked]):
 // revoked sessions live in the ledger's database, so a fleet needs one DSN
 // for both. Writes are idempotent

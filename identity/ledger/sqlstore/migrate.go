@@ -36,10 +36,18 @@ var migrations = [][]string{
 	{ // 3: retention (Store.Prune finds old IDs by last_seen)
 		`CREATE INDEX webchatid_anonymous_ids_last_seen ON webchatid_anonymous_ids (last_seen)`,
 	},
+	{ // 4: server-side sessions (sessions.go)
+		`CREATE TABLE webchatid_sessions (
+			session_id {id} PRIMARY KEY,
+			data {blob} NOT NULL,
+			expires {time} NOT NULL
+		)`,
+		`CREATE INDEX webchatid_sessions_expires ON webchatid_sessions (expires)`,
+	},
 }
 
 // SchemaVersion is the schema version this package creates and expects.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // ErrSchemaTooNew is returned by [New] when the database was migrated by a
 // newer version of this package.

@@ -41,6 +41,9 @@ func TestCloseWaitsForAdmittedWrites(t *testing.T) {
 		}, "SELECT COUNT(*) FROM webchatid_anonymous_ids WHERE anonymous_id = 'anon-unlinked'", 0},
 		{"Revoke", func(s *sqlstore.Store) error { return s.Revoke(ctx, "session-1", time.Now().Add(time.Hour)) },
 			"SELECT COUNT(*) FROM webchatid_revoked_sessions WHERE session_id = 'session-1'", 1},
+		{"SessionPut", func(s *sqlstore.Store) error {
+			return s.SessionPut(ctx, "sid-1", []byte("x"), time.Now().Add(time.Hour))
+		}, "SELECT COUNT(*) FROM webchatid_sessions WHERE session_id = 'sid-1'", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			leakcheck.Check(t)

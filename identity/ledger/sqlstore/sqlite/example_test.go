@@ -68,5 +68,5 @@ func Example_bringYourOwnDB() {
 		log.Fatal(err)
 	}
 	fmt.Println(store.Dialect(), "schema version", version)
-	// Output: sqlite schema version 3
+	// Output: sqlite schema version 4
 }

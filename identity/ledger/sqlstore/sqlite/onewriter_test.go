@@ -67,6 +67,15 @@ func TestOneWriterNeverWaitsForTheLock(t *testing.T) {
 					if err == nil {
 						_, err = s.Prune(ctx, time.Now().Add(-time.Hour))
 					}
+					if err == nil {
+						err = s.SessionPut(ctx, "sid-"+id, []byte("{}"), time.Now().Add(time.Hour))
+					}
+					if err == nil {
+						err = s.SessionDelete(ctx, "sid-"+id)
+					}
+					if err == nil {
+						_, err = s.SessionPrune(ctx, time.Now())
+					}
 				}
 				if err != nil {
 					errs <- err
