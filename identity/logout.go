@@ -77,6 +77,18 @@ func rotationAsked(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
+// SessionEnder is a [SessionStore] whose logout can fail, such as one that
+// keeps sessions in a database: [Server.LogoutHandler] calls End instead of
+// Logout, and when End fails it answers 503 and keeps the session (End must
+// then leave the cookie alone), so the page can show the user still logged
+// in and try again rather than believe a logout that did not happen.
+type SessionEnder interface {
+	SessionStore
+	// End ends the request's session as Logout does, or returns why it
+	// could not (and then writes nothing).
+	End(w http.ResponseWriter, r *http.Request) error
+}
+
 // logout ends the request's session and applies Config.LogoutPolicy.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	rotate := s.cfg.LogoutPolicy == RotateAnonymousID
@@ -88,13 +100,18 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 				"identity: logout asked for a new anonymous ID; kept, since Config.LogoutPolicy is KeepAnonymousID (set RotateAnonymousIDOnRequest to honour such requests)")
 		}
 	}
-	if cs, ok := s.store.(*CookieSessions); ok {
-		if err := cs.logout(w, r); err != nil {
-			s.sessionErrors.Add(1)
-			return fmt.Errorf("%w: %w", ErrSessionUnavailable, err)
-		}
-	} else {
+	var err error
+	switch st := s.store.(type) {
+	case *CookieSessions:
+		err = st.logout(w, r)
+	case SessionEnder:
+		err = st.End(w, r)
+	default:
 		s.store.Logout(w, r)
+	}
+	if err != nil {
+		s.sessionErrors.Add(1)
+		return fmt.Errorf("%w: %w", ErrSessionUnavailable, err)
 	}
 	// The visitor keeps the __Host- anonymous ID; an unprefixed one a
 	// sibling subdomain set for the whole site goes.

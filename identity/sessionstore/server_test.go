@@ -168,3 +168,52 @@ func TestThroughServerBackendDown(t *testing.T) {
 		t.Fatalf("/createJWT with the backend down: %s; want 503", resp.Status)
 	}
 }
+
+// TestThroughServerLogoutBackendDown: a logout the backend could not carry
+// out is answered 503 and keeps the session cookie (Store is an
+// identity.SessionEnder), so the page does not show a logout that did not
+// happen; once the backend is back, the same logout works.
+func TestThroughServerLogoutBackendDown(t *testing.T) {
+	var _ identity.SessionEnder = (*sessionstore.Store)(nil)
+
+	b := &switchable{Backend: sessionstore.NewMemory()}
+	st := newStore(t, sessionstore.Config{Backend: b, Logger: quiet})
+	_, ts := newServer(t, st, false)
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	resp, err := c.PostForm(ts.URL+"/authenticate", url.Values{"user": {"cade"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	b.mu.Lock()
+	b.down = true
+	b.mu.Unlock()
+	resp, err = c.Post(ts.URL+"/logout", "application/x-www-form-urlencoded", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("/logout with the backend down: %s; want 503", resp.Status)
+	}
+	for _, ck := range resp.Cookies() {
+		if ck.Name == st.Name() {
+			t.Fatalf("/logout that failed still set the session cookie: %+v", ck)
+		}
+	}
+	b.mu.Lock()
+	b.down = false
+	b.mu.Unlock()
+	if !loggedIn(t, c, ts.URL) {
+		t.Fatal("after a failed logout the user is no longer logged in")
+	}
+	resp, err = c.Post(ts.URL+"/logout", "application/x-www-form-urlencoded", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent || loggedIn(t, c, ts.URL) {
+		t.Fatalf("/logout with the backend back: %s; want 204 and logged out", resp.Status)
+	}
+}

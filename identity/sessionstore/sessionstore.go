@@ -368,8 +368,9 @@ func (s *Store) Login(w http.ResponseWriter, r *http.Request, info *identity.Ses
 // Logout ends the request's session: it deletes it from the backend, then
 // clears the cookie, so that a copy of the cookie logs nobody in. If the
 // backend fails, the failure is logged and the cookie is kept, so that the
-// page still shows the user logged in and can retry ([Store.End] returns
-// the failure instead).
+// page still shows the user logged in and can retry. [identity.Server]
+// calls [Store.End] instead, which returns the failure (its
+// LogoutHandler then answers 503).
 func (s *Store) Logout(w http.ResponseWriter, r *http.Request) {
 	if err := s.End(w, r); err != nil {
 		s.log.LogAttrs(r.Context(), slog.LevelError, "sessionstore: logout failed: session not deleted",
