@@ -259,16 +259,19 @@ type Stats struct {
 	// Admitted counts tokens let through to signing, at once or after
 	// waiting; Queued those that had to wait for a slot (admitted or
 	// not); Shed the requests refused with 503 (queue full, a wait
-	// expected beyond MaxWait, or waited MaxWait); Abandoned those whose
-	// client gave up while waiting.
+	// expected beyond MaxWait, or waited MaxWait), of which ShedLate
+	// are the ones refused only after waiting MaxWait (expected in time,
+	// but the queue drained slower than measured: if they are more than a
+	// few per cent of Shed, the signing speed is erratic, e.g. a busy
+	// host); Abandoned those whose client gave up while waiting.
 	// Signing and Waiting are the requests signing and waiting now.
 	// ReuseHits counts tokens handed out again from the reuse cache,
 	// ReuseMisses lookups that had to sign, ReuseEntries the tokens the
 	// cache holds now.
-	Admitted, Queued, Shed, Abandoned uint64
-	Signing, Waiting                  int
-	ReuseHits, ReuseMisses            uint64
-	ReuseEntries                      int
+	Admitted, Queued, Shed, ShedLate, Abandoned uint64
+	Signing, Waiting                            int
+	ReuseHits, ReuseMisses                      uint64
+	ReuseEntries                                int
 }
 
 // Stats returns the counters since New.

@@ -263,7 +263,8 @@ func (s *Server) refused(ctx context.Context, err error) {
 func (s *Server) tokenPathStats(st *Stats) {
 	if a := s.path.admit; a != nil {
 		as := a.Stats()
-		st.Admitted, st.Queued, st.Shed, st.Abandoned = as.Admitted, as.Queued, as.QueueFull+as.Expected+as.TimedOut, as.Abandoned
+		st.Admitted, st.Queued, st.Abandoned = as.Admitted, as.Queued, as.Abandoned
+		st.Shed, st.ShedLate = as.QueueFull+as.Expected+as.TimedOut, as.TimedOut
 		st.Signing, st.Waiting = as.Running, as.Waiting
 	}
 	if r := s.path.reuse; r != nil {

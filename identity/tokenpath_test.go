@@ -439,7 +439,7 @@ func TestAdmissionQueueFullIs503AtOnce(t *testing.T) {
 		if n := strings.Count(logs.String(), "too many tokens to sign"); n != 1 {
 			t.Errorf("got %d log lines for a burst of 3 refusals, want 1:\n%s", n, logs)
 		}
-		if st := srv.Stats(); st.Shed != 3 || st.Signing != 1 || st.Waiting != 1 {
+		if st := srv.Stats(); st.Shed != 3 || st.ShedLate != 0 || st.Signing != 1 || st.Waiting != 1 {
 			t.Errorf("Stats: got %+v, want 3 shed, 1 signing, 1 waiting", st)
 		}
 		g.handOver(t, signing, queued) // the queued request signs next
@@ -521,8 +521,8 @@ func TestAdmissionWaitExceededIs503(t *testing.T) {
 		if rec := <-signing; rec.Code != http.StatusOK {
 			t.Errorf("admitted request: got %d", rec.Code)
 		}
-		if st := srv.Stats(); st.Shed != 1 || st.Queued != 1 || st.Admitted != 1 {
-			t.Errorf("Stats: got %+v, want 1 shed after queueing, 1 admitted", st)
+		if st := srv.Stats(); st.Shed != 1 || st.ShedLate != 1 || st.Queued != 1 || st.Admitted != 1 {
+			t.Errorf("Stats: got %+v, want 1 shed (late: after queueing), 1 admitted", st)
 		}
 	})
 }
