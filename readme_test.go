@@ -1,10 +1,8 @@
 package webchatid_test
 
 import (
-	"io/fs"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -18,25 +16,14 @@ func TestReadmeGoBlocksComeFromBuiltFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sources []string
-	err = filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+	walkGoFiles(t, func(path string) error {
+		b, err := os.ReadFile(path)
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && (d.Name() == "node_modules" || d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".") && path != ".") {
-			return filepath.SkipDir
-		}
-		if !d.IsDir() && strings.HasSuffix(path, ".go") {
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			sources = append(sources, string(b))
-		}
+		sources = append(sources, string(b))
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	blocks := goBlocks(string(readme))
 	if len(blocks) == 0 {

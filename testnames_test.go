@@ -3,7 +3,6 @@ package webchatid_test
 import (
 	"go/parser"
 	"go/token"
-	"io/fs"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,16 +15,7 @@ import (
 func TestTestFileNames(t *testing.T) {
 	fset := token.NewFileSet()
 	var seen int
-	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if name := d.Name(); path != "." && (strings.HasPrefix(name, ".") || name == "testdata" || name == "node_modules") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
+	walkGoFiles(t, func(path string) error {
 		if !strings.HasSuffix(path, "_test.go") {
 			return nil
 		}
@@ -45,9 +35,6 @@ func TestTestFileNames(t *testing.T) {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if seen < 50 {
 		t.Fatalf("found %d test files, want the module's (more than 50)", seen)
 	}
