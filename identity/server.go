@@ -261,9 +261,9 @@ type Stats struct {
 	// not); Shed the requests refused with 503 (queue full, a wait
 	// expected beyond MaxWait, or waited MaxWait), of which ShedLate
 	// are the ones refused only after waiting MaxWait (expected in time,
-	// but the queue drained slower than measured: if they are more than a
-	// few per cent of Shed, the signing speed is erratic, e.g. a busy
-	// host); Abandoned those whose client gave up while waiting.
+	// but the queue drained slower than measured, which the estimate then
+	// corrects: if they stay more than a few per cent of Shed, the signing
+	// speed is erratic, e.g. a busy host); Abandoned those whose client gave up while waiting.
 	// Signing and Waiting are the requests signing and waiting now.
 	// ReuseHits counts tokens handed out again from the reuse cache,
 	// ReuseMisses lookups that had to sign, ReuseEntries the tokens the

@@ -54,8 +54,13 @@ const (
 // full, is refused at once, in microseconds and
 // before its ledger write (the visitor's next token records its ID); the
 // queue's effective length therefore follows the machine's signing speed,
-// and MaxQueue is only a ceiling. A request that was expected in time but
-// still waited MaxWait is refused then. Only signing is admitted: a token
+// and MaxQueue is only a ceiling. The estimate corrects itself: it is
+// multiplied by the 99th percentile of how much longer than expected the
+// recent long waits turned out (never by less than 1/2 or more than 4),
+// so on a host whose signing speed wavers (other processes, garbage
+// collection, a database commit) the queue shortens at once and few
+// requests wait MaxWait only to be refused; a request that was expected in
+// time but still waited MaxWait is refused then. Only signing is admitted: a token
 // found in the reuse cache ([ReuseConfig]) never waits. Refusals are
 // counted in [Stats] and logged at most once a second. The zero value is
 // admission with the defaults below.

@@ -24,9 +24,10 @@ var (
 	ErrQueueFull = errors.New("admission: queue full")
 
 	// ErrWaitExpected means every slot was busy and, at the rate slots
-	// have been coming free, the request would have waited longer than 3/4
-	// of Config.MaxWait (the rest is the margin for the estimate's error):
-	// it was refused without waiting.
+	// have been coming free (corrected by how far that estimate has been
+	// off), the request would have waited longer than 3/4 of
+	// Config.MaxWait (the rest is the margin for the estimate's error): it
+	// was refused without waiting.
 	ErrWaitExpected = errors.New("admission: expected wait too long")
 
 	// ErrWaitExceeded means the request waited Config.MaxWait in the queue
@@ -38,6 +39,25 @@ var (
 // MaxWait: the rest of MaxWait is the margin for the estimate's error, so
 // that few admitted callers reach MaxWait and are refused late.
 const expectNum, expectDen = 3, 4
+
+// The estimate is corrected by how it has been doing: calibration tracks
+// the 99th percentile of (actual wait / expected wait) over admitted callers
+// whose expected wait was at least half of the bound (short waits are noisy
+// and cannot come near MaxWait), and a newcomer is let in only if its
+// expected wait times that ratio is within the bound. When slots come free
+// more slowly than measured while a caller waits (the CPU is taken by
+// something else: a database commit, a garbage collection, the machine's
+// other processes) the ratio grows at once and the queue admits fewer; it
+// falls back slowly while the estimate holds. The percentile is tracked by
+// stochastic approximation: each observation above it raises it by
+// calibStep·calibP, each below lowers it by calibStep·(1−calibP), so it
+// settles where 1 % of observations are above it.
+const (
+	calibP    = 0.99
+	calibStep = 1.0 / 16
+	calibMin  = 0.5 // the estimate is never trusted to overshoot by more
+	calibMax  = 4.0 // nor to undershoot by more
+)
 
 // drainShift sets how fast the drain estimate follows new intervals: each
 // moves it 1/2^drainShift of the way, so it averages over about the last
@@ -77,11 +97,21 @@ type Controller struct {
 	// that every slot stayed busy from then until the next Release; zero
 	// if the last Release left a slot free.
 	handedAt time.Time
+	// calib is the tracked 99th percentile of actual/expected wait (see
+	// calibP); 1 until observed.
+	calib float64
 
 	admitted, queued, full, expected, timedOut, abandoned atomic.Uint64
 }
 
-type waiter struct{ ready chan struct{} } // closed when the slot is handed over
+type waiter struct {
+	ready chan struct{} // closed when the slot is handed over
+	since time.Time     // when it joined the queue
+	// raw is its uncorrected expected wait when it joined, (ahead+1)·drain,
+	// if the corrected one was at least half the bound; zero otherwise
+	// (then it does not calibrate).
+	raw time.Duration
+}
 
 // New returns a Controller for cfg, or an error naming the invalid field.
 func New(cfg Config) (*Controller, error) {
@@ -93,14 +123,15 @@ func New(cfg Config) (*Controller, error) {
 	case cfg.MaxWait <= 0:
 		return nil, fmt.Errorf("admission: MaxWait %v, need a positive duration", cfg.MaxWait)
 	}
-	return &Controller{cfg: cfg, expect: cfg.MaxWait / expectDen * expectNum, waiting: list.New()}, nil
+	return &Controller{cfg: cfg, expect: cfg.MaxWait / expectDen * expectNum, waiting: list.New(), calib: 1}, nil
 }
 
 // Acquire takes a slot, waiting in the queue if every slot is busy. It
 // returns nil when the caller holds a slot, which it must give back with
 // [Controller.Release]; at once [ErrQueueFull] when the queue is full, or
 // [ErrWaitExpected] when the wait would be longer than 3/4 of
-// Config.MaxWait at the rate slots have been coming free; [ErrWaitExceeded] after
+// Config.MaxWait at the rate slots have been coming free (corrected by
+// calibration); [ErrWaitExceeded] after
 // Config.MaxWait in the queue; or ctx's error when ctx is done first (the
 // caller then leaves the queue). A waiting caller is never overtaken by a
 // later one.
@@ -116,7 +147,10 @@ func (c *Controller) Acquire(ctx context.Context) error {
 		c.mu.Unlock()
 		return err
 	}
-	w := &waiter{ready: make(chan struct{})}
+	w := &waiter{ready: make(chan struct{}), since: time.Now()}
+	if raw := c.rawWait(); time.Duration(float64(raw)*c.calib) >= c.expect/2 {
+		w.raw = raw
+	}
 	e := c.waiting.PushBack(w)
 	c.mu.Unlock()
 	c.queued.Add(1)
@@ -149,6 +183,9 @@ func (c *Controller) Acquire(ctx context.Context) error {
 	default:
 	}
 	c.waiting.Remove(e)
+	if err == ErrWaitExceeded {
+		c.calibrate(true) // late: the estimate fell short, whatever it was
+	}
 	c.mu.Unlock()
 	if err == ErrWaitExceeded {
 		c.timedOut.Add(1)
@@ -166,11 +203,33 @@ func (c *Controller) refusal() error {
 		c.full.Add(1)
 		return ErrQueueFull
 	}
-	if c.drain > 0 && time.Duration(ahead+1)*c.drain > c.expect {
+	if c.expectedWait() > c.expect {
 		c.expected.Add(1)
 		return ErrWaitExpected
 	}
 	return nil
+}
+
+// rawWait is how long a caller joining the queue now would wait at the
+// measured drain, (ahead+1)·drain: zero until the drain has been measured.
+// expectedWait is that corrected by calibration. The caller holds c.mu.
+func (c *Controller) rawWait() time.Duration {
+	return time.Duration(c.waiting.Len()+1) * c.drain
+}
+
+func (c *Controller) expectedWait() time.Duration {
+	return time.Duration(float64(c.rawWait()) * c.calib)
+}
+
+// calibrate moves the tracked percentile after one observation: above
+// reports whether the caller waited longer than its expected wait times
+// the current ratio (or was refused late). The caller holds c.mu.
+func (c *Controller) calibrate(above bool) {
+	if above {
+		c.calib = min(c.calib*(1+calibStep*calibP), calibMax)
+	} else {
+		c.calib = max(c.calib*(1-calibStep*(1-calibP)), calibMin)
+	}
 }
 
 // Check refuses at once, as Acquire would, a caller that arrives now: it
@@ -210,7 +269,11 @@ func (c *Controller) release(measure bool) {
 		}
 	}
 	if e := c.waiting.Front(); e != nil {
-		close(c.waiting.Remove(e).(*waiter).ready) // the slot changes hands; running stays
+		w := c.waiting.Remove(e).(*waiter)
+		close(w.ready) // the slot changes hands; running stays
+		if w.raw > 0 {
+			c.calibrate(float64(now.Sub(w.since)) > float64(w.raw)*c.calib)
+		}
 		c.handedAt = now
 		return
 	}
@@ -232,17 +295,21 @@ type Stats struct {
 	// are busy (zero until measured): the queue drains at 1/Drain callers
 	// a second.
 	Drain time.Duration
+	// Calibration is the tracked 99th percentile of actual wait over
+	// expected wait (1 until observed): expected waits are multiplied by
+	// it before they are compared with 3/4 of MaxWait.
+	Calibration float64
 }
 
 // Stats returns the counters and the current state.
 func (c *Controller) Stats() Stats {
 	c.mu.Lock()
-	running, waiting, drain := c.running, c.waiting.Len(), c.drain
+	running, waiting, drain, calib := c.running, c.waiting.Len(), c.drain, c.calib
 	c.mu.Unlock()
 	return Stats{
 		Admitted: c.admitted.Load(), Queued: c.queued.Load(), QueueFull: c.full.Load(),
 		Expected: c.expected.Load(), TimedOut: c.timedOut.Load(), Abandoned: c.abandoned.Load(),
-		Running: running, Waiting: waiting, Drain: drain,
+		Running: running, Waiting: waiting, Drain: drain, Calibration: calib,
 	}
 }
 

@@ -240,6 +240,126 @@ func TestExpectedWaitIsRefusedAtOnce(t *testing.T) {
 	})
 }
 
+// TestCalibrationFollowsASlowerDrain: when callers wait longer than their
+// expected wait (slots come free more slowly than measured), the
+// calibration grows, and a caller whose uncorrected estimate is within the
+// bound but whose corrected one is not is refused at once; without the
+// correction it would queue and, at the slower pace, risk being refused
+// late. When waits match the estimate again the calibration falls back.
+func TestCalibrationFollowsASlowerDrain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const bound = 75 * time.Millisecond // 3/4 of MaxWait
+		c := newController(t, 1, 1000, 100*time.Millisecond)
+		work := func(d time.Duration) {
+			if err := c.Acquire(t.Context()); err != nil {
+				t.Error(err)
+				return
+			}
+			time.Sleep(d)
+			c.Release()
+		}
+		saturate := func(n int, hold, holderHold time.Duration) {
+			if err := c.Acquire(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			for range n {
+				wg.Go(func() { work(hold) })
+				synctest.Wait()
+			}
+			time.Sleep(holderHold)
+			c.Release()
+			wg.Wait()
+		}
+		// Measure a drain of 10 ms.
+		saturate(3, 10*time.Millisecond, 10*time.Millisecond)
+		if st := c.Stats(); st.Drain != 10*time.Millisecond || st.Calibration != 1 {
+			t.Fatalf("after measuring: %+v, want Drain 10ms, Calibration 1", st)
+		}
+
+		// Six callers queue expecting 10…60 ms; the slot is held 15 ms
+		// each time, so the three expecting at least half the bound (40,
+		// 50 and 60 ms) wait 60, 75 and 90 ms: longer than expected.
+		saturate(6, 15*time.Millisecond, 15*time.Millisecond)
+		st := c.Stats()
+		if st.Calibration <= 1 || st.TimedOut != 0 {
+			t.Fatalf("after waits longer than expected: %+v, want Calibration > 1, none late", st)
+		}
+
+		// A newcomer may join n waiting callers by the uncorrected
+		// estimate, m by the corrected one.
+		within := func(waiting int, calib float64) bool {
+			return time.Duration(float64(time.Duration(waiting+1)*st.Drain)*calib) <= bound
+		}
+		n, m := 0, 0
+		for within(n+1, 1) {
+			n++
+		}
+		for within(m+1, st.Calibration) {
+			m++
+		}
+		if m >= n {
+			t.Fatalf("test setup: Drain %v, Calibration %v: the correction lets in %d waiting, the raw estimate %d; want fewer", st.Drain, st.Calibration, m, n)
+		}
+		if err := c.Acquire(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		join := func(k int) {
+			for range k {
+				wg.Go(func() { work(0) })
+				synctest.Wait()
+			}
+		}
+		join(m)
+		if err := c.Check(); err != nil {
+			t.Fatalf("Check with %d waiting (corrected estimate within %v): %v", m, bound, err)
+		}
+		join(1)
+		if err := c.Check(); !errors.Is(err, admission.ErrWaitExpected) {
+			t.Fatalf("Check with %d waiting: got %v, want ErrWaitExpected (raw estimate %v within %v, corrected not)",
+				m+1, err, time.Duration(m+2)*st.Drain, bound)
+		}
+		c.Release()
+		wg.Wait()
+
+		// Waits as expected again: the calibration falls back.
+		high := c.Stats().Calibration
+		for range 20 {
+			saturate(5, 10*time.Millisecond, 10*time.Millisecond)
+		}
+		if low := c.Stats().Calibration; low >= high {
+			t.Errorf("after waits within their estimates: Calibration %v, want below %v", low, high)
+		}
+	})
+}
+
+// TestLateRefusalRaisesCalibration: a caller refused after MaxWait was
+// expected in time, so the estimate fell short: the calibration grows,
+// within its cap however often it happens.
+func TestLateRefusalRaisesCalibration(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newController(t, 1, 1000, 100*time.Millisecond)
+		if err := c.Acquire(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for range 100 {
+			wg.Go(func() {
+				if err := c.Acquire(t.Context()); !errors.Is(err, admission.ErrWaitExceeded) {
+					t.Errorf("got %v, want ErrWaitExceeded", err)
+				}
+			})
+		}
+		wg.Wait()
+		st := c.Stats()
+		if st.TimedOut != 100 || st.Calibration != 4 {
+			t.Errorf("after 100 late refusals: %+v, want 100 timed out and Calibration at its cap, 4", st)
+		}
+		c.Release()
+	})
+}
+
 func TestCancelledCallerLeavesTheQueue(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := newController(t, 1, 10, time.Hour)
