@@ -19,6 +19,15 @@ import (
 	"github.com/webchatid/webchatid/identity/internal/reuse"
 )
 
+// pollOnHandover turns on admission.Config.PollOnHandover: each freed
+// signing slot reaches the next waiter through the runtime's network
+// poller, so that while every P is signing the server still reads newly
+// arrived requests at each handover (about every millisecond) rather than
+// every 10 ms or so, and answers its refusals in time. identity's own
+// tests turn it off (pollhandover_internal_test.go): a goroutine blocked on a
+// pipe is never durably blocked, so synctest bubbles would not settle.
+var pollOnHandover = true
+
 // ErrOverloaded means the Server refused to sign a token because too many
 // were being signed already (see [AdmissionConfig]). The token handler
 // answers 503 with Retry-After: 1; a custom handler using [Server.Token]
@@ -147,7 +156,10 @@ func newTokenPath(cfg *Config) (*tokenPath, error) {
 		a.MaxConcurrent = cmp.Or(a.MaxConcurrent, runtime.GOMAXPROCS(0))
 		a.MaxQueue = cmp.Or(a.MaxQueue, DefaultQueuePerSlot*a.MaxConcurrent)
 		a.MaxWait = cmp.Or(a.MaxWait, DefaultMaxWait)
-		c, err := admission.New(admission.Config{MaxConcurrent: a.MaxConcurrent, MaxQueue: a.MaxQueue, MaxWait: a.MaxWait})
+		c, err := admission.New(admission.Config{
+			MaxConcurrent: a.MaxConcurrent, MaxQueue: a.MaxQueue, MaxWait: a.MaxWait,
+			PollOnHandover: pollOnHandover,
+		})
 		if err != nil {
 			return nil, fmt.Errorf("identity: Config.Admission: %w", err)
 		}

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,6 +79,13 @@ type Config struct {
 	// MaxWait is how long a caller waits in the queue before it is
 	// refused. It must be positive.
 	MaxWait time.Duration
+
+	// PollOnHandover hands each freed slot to the next waiter through the
+	// runtime's network poller (a pipe and a goroutine reading it), so
+	// that a server whose every P is busy with slot holders still reads
+	// newly arrived requests at every handover instead of about every
+	// 10 ms: see poller.go. Optional.
+	PollOnHandover bool
 }
 
 // Controller hands out slots first come, first served. It is safe for
@@ -100,13 +108,21 @@ type Controller struct {
 	// calib is the tracked 99th percentile of actual/expected wait (see
 	// calibP); 1 until observed.
 	calib float64
+	// handoff holds waiters handed a slot that the dispatcher has yet to
+	// ready; kick is the pipe's write end while a dispatcher runs;
+	// noPoller is set once a pipe turned out not to be pollable
+	// (Config.PollOnHandover, poller.go).
+	handoff  []*waiter
+	kick     *os.File
+	noPoller bool
 
 	admitted, queued, full, expected, timedOut, abandoned atomic.Uint64
 }
 
 type waiter struct {
-	ready chan struct{} // closed when the slot is handed over
-	since time.Time     // when it joined the queue
+	ready  chan struct{} // closed when the slot is handed over, after handed is set
+	handed bool          // the slot is its: set under Controller.mu
+	since  time.Time     // when it joined the queue
 	// raw is its uncorrected expected wait when it joined, (ahead+1)·drain,
 	// if the corrected one was at least half the bound; zero otherwise
 	// (then it does not calibrate).
@@ -169,9 +185,9 @@ func (c *Controller) Acquire(ctx context.Context) error {
 	}
 
 	c.mu.Lock()
-	select {
-	case <-w.ready:
-		// Release handed the slot over just now: out of the queue already.
+	if w.handed {
+		// Release handed the slot over just now (perhaps still on its way
+		// through the dispatcher): out of the queue already.
 		c.mu.Unlock()
 		if err == ErrWaitExceeded {
 			c.admitted.Add(1) // it came within the wait, as good as in time
@@ -180,7 +196,6 @@ func (c *Controller) Acquire(ctx context.Context) error {
 		c.release(false) // nobody is left to use it; no measure of signing
 		c.abandoned.Add(1)
 		return err
-	default:
 	}
 	c.waiting.Remove(e)
 	if err == ErrWaitExceeded {
@@ -270,7 +285,7 @@ func (c *Controller) release(measure bool) {
 	}
 	if e := c.waiting.Front(); e != nil {
 		w := c.waiting.Remove(e).(*waiter)
-		close(w.ready) // the slot changes hands; running stays
+		c.handOver(w) // the slot changes hands; running stays
 		if w.raw > 0 {
 			c.calibrate(float64(now.Sub(w.since)) > float64(w.raw)*c.calib)
 		}
