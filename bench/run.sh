@@ -25,6 +25,8 @@
 #                                 boringcrypto signing baseline
 #   --visitors NxM              also, per row and round, N visitors × M page loads at c64
 #                               (the token-reuse workload; e.g. 10000x10; long: N·M requests each)
+#   --no-node-visitors          leave the Node reference out of --visitors (at about 450 tokens/s it
+#                               needs N·M/450 s a round: 10000x10 is 3.7 min a round for it alone)
 #   --no-node, --no-memory, --no-sqlite, --no-postgres   leave a default row out
 #   --wrk                       also, per round, server and connection count, wrk with the issue's
 #                               ../shared/bench/fresh-visitors.lua (Debian: apt-get install -y wrk): an
@@ -59,7 +61,7 @@ modes=${BENCH_MODES:-fresh returning}
 out=${BENCH_OUT:-}
 visitors=""
 publish=0 gobench=0
-want_node=1 want_memory=1 want_sqlite=1 want_postgres=1 boring_sign=0 want_wrk=0
+want_node=1 node_visitors=1 want_memory=1 want_sqlite=1 want_postgres=1 boring_sign=0 want_wrk=0
 extra_rows=() boring_rows=()
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
@@ -76,6 +78,7 @@ while [ $# -gt 0 ]; do
 	--boring) boring_rows+=("webchatid memory, boringcrypto=-ledger memory"); boring_sign=1 ;;
 	--visitors) visitors=$2; shift ;;
 	--no-node) want_node=0 ;;
+	--no-node-visitors) node_visitors=0 ;;
 	--no-memory) want_memory=0 ;;
 	--no-sqlite) want_sqlite=0 ;;
 	--no-postgres) want_postgres=0 ;;
@@ -347,6 +350,7 @@ for round in $(seq "$rounds"); do
 	fi
 	if [ -n "$visitors" ]; then
 		for i in "${!labels[@]}"; do
+			[ "$node_visitors" = 0 ] && [ "${labels[$i]}" = "node reference" ] && continue
 			# shellcheck disable=SC2046
 			"$work/loadgen" -mode visitors -visitors "${visitors%x*}" -loads "${visitors#*x}" $(rss_flag "$i") -c 64 -d 5m -retry-after \
 				-label "${labels[$i]}" -round "$round" -json "$results" -brief "${urls[$i]}" >&2
