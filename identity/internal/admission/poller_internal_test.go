@@ -139,3 +139,32 @@ func TestPollOnHandoverLosesNoSlot(t *testing.T) {
 	}
 	eventually(t, "the dispatcher gone once idle", func() bool { return !c.dispatcherRunning() })
 }
+
+// BenchmarkHandover measures a slot changing hands between goroutines that
+// all want it (b.RunParallel on one slot, every Release handing over), with
+// the direct hand-over and through the poller: the difference is what
+// PollOnHandover costs per signature.
+func BenchmarkHandover(b *testing.B) {
+	for _, poll := range []bool{false, true} {
+		name := "direct"
+		if poll {
+			name = "poller"
+		}
+		b.Run(name, func(b *testing.B) {
+			c, err := New(Config{MaxConcurrent: 1, MaxQueue: 1 << 20, MaxWait: time.Hour, PollOnHandover: poll})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetParallelism(4)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := c.Acquire(context.Background()); err != nil {
+						b.Error(err)
+						return
+					}
+					c.Release()
+				}
+			})
+		})
+	}
+}
