@@ -61,6 +61,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -360,24 +361,42 @@ func errKind(err error) string {
 type visitor struct {
 	mu      sync.Mutex
 	cookies map[string]string
+	hdr     []byte // the Cookie header of cookies, built when they change
 	last    string
 }
 
-func (v *visitor) header() string {
+// header returns the Cookie header a browser would send: the cookies by
+// name, "; " between them.
+func (v *visitor) header() []byte {
+	if v.hdr != nil || len(v.cookies) == 0 {
+		return v.hdr
+	}
 	names := make([]string, 0, len(v.cookies))
 	for n := range v.cookies {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	parts := make([]string, len(names))
+	v.hdr = []byte{}
 	for i, n := range names {
-		parts[i] = n + "=" + v.cookies[n]
+		if i > 0 {
+			v.hdr = append(v.hdr, "; "...)
+		}
+		v.hdr = append(append(append(v.hdr, n...), '='), v.cookies[n]...)
 	}
-	return strings.Join(parts, "; ")
+	return v.hdr
 }
 
-func (v *visitor) update(resp *http.Response) {
-	for _, c := range resp.Cookies() {
+// update applies an answer's Set-Cookie values, as a browser would: a
+// cookie is set or replaced, or removed by Max-Age<0 or an Expires in the
+// past. Values http.ParseSetCookie refuses are ignored, as by
+// http.Response.Cookies.
+func (v *visitor) update(setCookies []string) {
+	for _, line := range setCookies {
+		c, err := http.ParseSetCookie(line)
+		if err != nil {
+			continue
+		}
+		v.hdr = nil
 		if c.MaxAge < 0 || (!c.Expires.IsZero() && c.Expires.Before(time.Now())) {
 			delete(v.cookies, c.Name)
 			continue
@@ -398,33 +417,23 @@ func primeCookie(ctx context.Context, o options) (string, error) {
 			v.cookies[name] = value
 		}
 	}
-	req, err := http.NewRequestWithContext(ctx, "GET", o.url, nil)
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Cookie", o.cookie)
-	client := &http.Client{
-		Transport: &http.Transport{DialContext: loopbackDial(new(atomic.Int64)), Proxy: nil},
-		Timeout:   o.timeout,
-	}
-	resp, err := client.Do(req)
+	resp, err := getOnce(ctx, o.url, o.cookie, o.timeout)
 	if err != nil {
 		return "", fmt.Errorf("returning mode: the first request: %w", err)
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("returning mode: the first request got %s", resp.Status)
+	if resp.status != http.StatusOK {
+		return "", fmt.Errorf("returning mode: the first request got %d %s", resp.status, http.StatusText(resp.status))
 	}
-	v.update(resp)
-	return v.header(), nil
+	v.update(resp.setCookies)
+	return string(v.header()), nil
 }
 
-// newAnonCookie returns a well-formed anonymous-ID cookie with a random
-// UUID v4, as fresh-visitors.lua makes them (math/rand: this is load, not
-// an identifier anyone relies on).
-func newAnonCookie(r *mrand.Rand) string {
+// appendAnonCookie appends a well-formed anonymous-ID cookie with a random
+// UUID v4 to dst, as fresh-visitors.lua makes them (math/rand: this is
+// load, not an identifier anyone relies on).
+func appendAnonCookie(dst []byte, r *mrand.Rand) []byte {
 	const hex = "0123456789abcdef"
+	dst = append(dst, "ANONYMOUS-USER-ID=anon-"...)
 	var b [36]byte
 	for i := range b {
 		b[i] = hex[r.IntN(16)]
@@ -432,13 +441,15 @@ func newAnonCookie(r *mrand.Rand) string {
 	b[8], b[13], b[18], b[23] = '-', '-', '-', '-'
 	b[14] = '4'
 	b[19] = "89ab"[r.IntN(4)]
-	return "ANONYMOUS-USER-ID=anon-" + string(b[:])
+	return append(dst, b[:]...)
 }
 
 // looksLikeJWT reports whether body is three dot-separated non-empty parts.
 func looksLikeJWT(body []byte) bool {
-	parts := strings.Split(strings.TrimSpace(string(body)), ".")
-	return len(parts) == 3 && parts[0] != "" && parts[1] != "" && parts[2] != ""
+	body = bytes.TrimSpace(body)
+	a, rest, ok1 := bytes.Cut(body, []byte("."))
+	b, c, ok2 := bytes.Cut(rest, []byte("."))
+	return ok1 && ok2 && len(a) > 0 && len(b) > 0 && len(c) > 0 && bytes.IndexByte(c, '.') < 0
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -550,22 +561,17 @@ func runHTTP(ctx context.Context, o options) (Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tr := &http.Transport{
-				DialContext:         loopbackDial(&dials),
-				MaxConnsPerHost:     1,
-				MaxIdleConnsPerHost: 1,
-				IdleConnTimeout:     time.Minute,
-				DisableCompression:  true,
-				Proxy:               nil, // never an environment proxy: loopback only
+			client, err := newClient(o.url, loopbackDial(&dials), o.timeout, o.mode == "visitors")
+			if err != nil {
+				s := err.Error()
+				firstErr.CompareAndSwap(nil, &s)
+				return
 			}
-			defer tr.CloseIdleConnections()
-			client := &http.Client{
-				Transport:     tr,
-				Timeout:       o.timeout,
-				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-			}
+			defer client.Close()
 			rng := mrand.New(mrand.NewPCG(o.seed, uint64(i)+1))
-			buf := make([]byte, 0, 4096)
+			var resp response
+			var anon []byte // fresh mode's cookie
+			returning := []byte(o.cookie)
 			var pause time.Duration // -retry-after
 			for k := int64(0); ; k++ {
 				if pause > 0 {
@@ -605,49 +611,38 @@ func runHTTP(ctx context.Context, o options) (Result, error) {
 						return
 					}
 				}
-				req, err := http.NewRequestWithContext(ctx, "GET", o.url, nil)
-				if err != nil {
-					s := err.Error()
-					firstErr.CompareAndSwap(nil, &s)
-					return
-				}
 				var v *visitor
+				var cookie []byte
 				switch o.mode {
 				case "fresh":
-					req.Header.Set("Cookie", newAnonCookie(rng))
+					anon = appendAnonCookie(anon[:0], rng)
+					cookie = anon
 				case "returning":
-					req.Header.Set("Cookie", o.cookie)
+					cookie = returning
 				case "visitors":
 					v = &visitors[order[idx]]
 					v.mu.Lock() // one browser loads one page at a time
-					if len(v.cookies) > 0 {
-						req.Header.Set("Cookie", v.header())
-					}
+					cookie = v.header()
 				}
 				sent := time.Now()
 				if o.rate == 0 {
 					due = sent
 				}
-				resp, err := client.Do(req)
-				if err == nil {
-					buf = buf[:0]
-					buf, err = readAll(resp.Body, buf)
-					resp.Body.Close()
-				}
+				err := client.do(ctx, cookie, &resp)
 				lat := time.Since(due)
-				if o.backoff && err == nil && (resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests) {
-					if n, perr := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); perr == nil && n > 0 {
-						pause = time.Duration(min(n, 30)) * time.Second // waited before the next request
-					}
+				refused := resp.status == http.StatusServiceUnavailable || resp.status == http.StatusTooManyRequests
+				if o.backoff && err == nil && refused && resp.retryAfter > 0 {
+					pause = time.Duration(min(resp.retryAfter, 30)) * time.Second // waited before the next request
 				}
 				if v != nil {
 					if err == nil {
-						v.update(resp)
-						if resp.StatusCode/100 == 2 {
-							if v.last == string(buf) {
+						v.update(resp.setCookies)
+						if resp.status/100 == 2 {
+							if v.last == string(resp.body) {
 								t.sameToken++
+							} else {
+								v.last = string(resp.body)
 							}
-							v.last = string(buf)
 						}
 					}
 					v.mu.Unlock()
@@ -663,14 +658,14 @@ func runHTTP(ctx context.Context, o options) (Result, error) {
 					t.errs[errKind(err)]++
 					continue
 				}
-				t.status[resp.StatusCode]++
+				t.status[resp.status]++
 				switch {
-				case resp.StatusCode/100 == 2:
+				case resp.status/100 == 2:
 					t.ok.Record(lat)
-					if !looksLikeJWT(buf) {
+					if !looksLikeJWT(resp.body) {
 						t.badBodies++
 					}
-				case resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests:
+				case refused:
 					t.refused.Record(lat)
 				}
 			}
@@ -711,23 +706,6 @@ func runHTTP(ctx context.Context, o options) (Result, error) {
 		res.ErrorKinds = nil
 	}
 	return res, nil
-}
-
-// readAll reads r to its end into buf, reusing its storage.
-func readAll(r io.Reader, buf []byte) ([]byte, error) {
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
 }
 
 // runSign measures bare RSA-2048 signing on o.conns goroutines: what the
