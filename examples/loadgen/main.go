@@ -30,8 +30,17 @@
 //
 // Each of the -c connections is its own client with one keep-alive
 // connection (like wrk's -c) and sends its next request when the previous
-// answer is read (closed loop). Latency is from writing the request to
-// reading the whole body. With -rate R the load is open-loop instead
+// answer is read (closed loop). The client is a lean HTTP/1.1 one, not
+// net/http's: one net.Conn per connection, each GET written from bytes
+// built once ("GET path?query HTTP/1.1", Host, Cookie), the answer read
+// with a bufio.Reader into a reused buffer (Content-Length or chunked
+// bodies, Connection: close, Retry-After, Set-Cookie; no interim 1xx
+// answers, no transfer codings but chunked, no redirects followed). A
+// connection the server closed, by Connection: close or while idle, is
+// dialled again, counted, and an idle one's GET sent once more, as
+// net/http's Transport does. -timeout is a deadline on each request's
+// connection. Latency is from writing the request to reading the whole
+// body. With -rate R the load is open-loop instead
 // (wrk2-style): request k of connection i is due at start + (k·c+i)/R, and
 // its latency counts from when it was due, so a stalled server is charged
 // for the requests it kept waiting (coordinated omission).
@@ -57,7 +66,14 @@
 //
 // The load generator runs on the same cores as the server: its own CPU
 // time is part of every figure, alike for every server measured in the
-// same run, so compare servers within one run, not across runs.
+// same run, so compare servers within one run, not across runs. It prints
+// that cost: its own CPU time (getrusage RUSAGE_SELF, user plus system)
+// over the measured part of the run divided by the measured requests
+// (client_cpu_us_per_req in -json; in sign mode per signature) and, with
+// -server-pid, the server's, from utime plus stime in /proc/PID/stat
+// (server_cpu_us_per_req; in ticks of 10 ms, so a short run's figure is
+// coarse, and absent when 0). CPU time per request, unlike throughput,
+// survives a busy machine.
 package main
 
 import (
@@ -162,7 +178,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.keyFile, "key", "", "sign mode: RSA private key PEM `file` (default: a new 2048-bit key)")
 	fs.BoolVar(&o.quiet, "q", false, "print nothing but errors (with -json)")
 	fs.BoolVar(&o.brief, "brief", false, "print one line per run")
-	fs.IntVar(&o.pid, "server-pid", 0, "record the peak RSS of this server `process` during the run (Linux: resets its VmHWM before, reads it after)")
+	fs.IntVar(&o.pid, "server-pid", 0, "record the peak RSS and the CPU per request of this server `process` during the run (Linux: resets its VmHWM before, reads it after; CPU from /proc/PID/stat)")
 	fs.BoolVar(&o.backoff, "retry-after", false, "closed loop: after a 503 or 429 with Retry-After (seconds, at most 30), a connection waits that long before its next request, as webchatid.js does")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -313,6 +329,8 @@ type Result struct {
 	Experiment string           `json:"goexperiment,omitempty"`
 	GOMAXPROCS int              `json:"gomaxprocs"`
 	ServerRSS  *ServerRSS       `json:"server_rss_kb,omitempty"` // -server-pid
+	ClientCPU  float64          `json:"client_cpu_us_per_req,omitempty"`
+	ServerCPU  float64          `json:"server_cpu_us_per_req,omitempty"` // -server-pid
 }
 
 // tally is one worker's counts; merged at the end.
@@ -551,6 +569,7 @@ func runHTTP(ctx context.Context, o options) (Result, error) {
 	start := time.Now()
 	measureFrom := start.Add(o.warmup)
 	deadline := measureFrom.Add(o.duration)
+	meter := startCPUMeter(measureFrom, o.pid)
 	var next atomic.Int64 // measured requests handed out
 	var wg sync.WaitGroup
 	tallies := make([]*tally, o.conns)
@@ -705,6 +724,9 @@ func runHTTP(ctx context.Context, o options) (Result, error) {
 	if len(res.ErrorKinds) == 0 {
 		res.ErrorKinds = nil
 	}
+	if err := meter.finish(&res); err != nil {
+		return Result{}, err
+	}
 	return res, nil
 }
 
@@ -719,6 +741,7 @@ func runSign(ctx context.Context, o options) (Result, error) {
 	start := time.Now()
 	measureFrom := start.Add(o.warmup)
 	deadline := measureFrom.Add(o.duration)
+	meter := startCPUMeter(measureFrom, 0)
 	var next atomic.Int64
 	tallies := make([]*tally, o.conns)
 	errc := make(chan error, o.conns)
@@ -763,10 +786,11 @@ func runSign(ctx context.Context, o options) (Result, error) {
 		all.merge(t)
 	}
 	elapsed := time.Since(measureFrom).Seconds()
-	return Result{
+	res := Result{
 		Seconds: elapsed, Requests: all.requests, RPS: float64(all.requests) / elapsed,
 		OKRPS: float64(all.requests) / elapsed, Latency: latencyOf(&all.ok),
-	}, nil
+	}
+	return res, meter.finish(&res)
 }
 
 func signingKey(file string) (*rsa.PrivateKey, error) {
@@ -820,6 +844,12 @@ func printBrief(w io.Writer, r Result) {
 	}
 	if m := r.ServerRSS; m != nil {
 		fmt.Fprintf(w, "  peak-rss %s (from %s)", mb(m.Peak), mb(m.Start))
+	}
+	if r.ClientCPU > 0 {
+		fmt.Fprintf(w, "  cpu/req client %.0fµs", r.ClientCPU)
+	}
+	if r.ServerCPU > 0 || r.ServerRSS != nil {
+		fmt.Fprintf(w, " server %.0fµs", r.ServerCPU)
 	}
 	if r.Incomplete {
 		fmt.Fprint(w, "  INCOMPLETE")
@@ -890,6 +920,13 @@ func printResult(w io.Writer, r Result) {
 	fmt.Fprintln(w)
 	if m := r.ServerRSS; m != nil {
 		fmt.Fprintf(w, "  server pid %d: peak RSS %s during the run (VmHWM; %s at the start, %s at the end)\n", m.PID, mb(m.Peak), mb(m.Start), mb(m.End))
+	}
+	if r.ClientCPU > 0 || r.ServerCPU > 0 {
+		fmt.Fprintf(w, "  CPU per request  loadgen %.1fµs", r.ClientCPU)
+		if r.ServerCPU > 0 || r.ServerRSS != nil {
+			fmt.Fprintf(w, "  server %.1fµs", r.ServerCPU)
+		}
+		fmt.Fprintln(w)
 	}
 }
 
