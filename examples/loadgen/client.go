@@ -145,6 +145,10 @@ func readResponse(br *bufio.Reader, r *response, cookies bool) error {
 		return nil
 	case chunked:
 		r.body, err = readBody(httputil.NewChunkedReader(br), r.body)
+		var ne net.Error
+		if err != nil && !errors.As(err, &ne) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, errMalformed) {
+			err = fmt.Errorf("%w: chunked body: %v", errMalformed, err)
+		}
 		if err != nil {
 			return err
 		}

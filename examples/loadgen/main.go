@@ -52,7 +52,8 @@
 // -retry-after a refused connection waits the Retry-After it was given
 // before its next request, as webchatid.js does, instead of asking again
 // at once), counts per
-// status code, transport errors by kind, connections dialled (a server that
+// status code, transport errors by kind (timeout, refused, reset, eof,
+// malformed: an answer that is not HTTP/1.x, other), connections dialled (a server that
 // closes keep-alive connections shows up here) and, in visitors mode, how
 // many answers repeated the visitor's previous token. -json FILE appends the
 // same as one JSON line, for bench/run.sh and examples/benchchart.
@@ -371,6 +372,8 @@ func errKind(err error) string {
 		return "reset"
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "eof"
+	case errors.Is(err, errMalformed):
+		return "malformed" // an answer that is not HTTP/1.x
 	}
 	return "other"
 }
