@@ -79,9 +79,8 @@ func readResponse(br *bufio.Reader, r *response, cookies bool) error {
 	if r.status < 200 {
 		return malformed("status %d (interim answers are not supported)", r.status)
 	}
-	r.close = http10 // HTTP/1.0 closes unless it says keep-alive
 	length := int64(-1)
-	var chunked bool
+	var chunked, hasClose, keepAlive bool
 	for n := 0; ; n++ {
 		line, err := readLine(br)
 		if err != nil {
@@ -119,12 +118,8 @@ func readResponse(br *bufio.Reader, r *response, cookies bool) error {
 		case asciiEqualFold(name, "Connection"):
 			for tok := range bytes.SplitSeq(value, []byte(",")) {
 				tok = bytes.Trim(tok, " \t")
-				switch {
-				case asciiEqualFold(tok, "close"):
-					r.close = true
-				case asciiEqualFold(tok, "keep-alive") && http10:
-					r.close = false
-				}
+				hasClose = hasClose || asciiEqualFold(tok, "close")
+				keepAlive = keepAlive || asciiEqualFold(tok, "keep-alive")
 			}
 		case asciiEqualFold(name, "Retry-After"):
 			if r.retryAfter == -1 {
@@ -140,6 +135,7 @@ func readResponse(br *bufio.Reader, r *response, cookies bool) error {
 	if r.retryAfter < 0 {
 		r.retryAfter = -1
 	}
+	r.close = hasClose || (http10 && !keepAlive) // HTTP/1.0 closes unless it says keep-alive
 	switch {
 	case r.status == http.StatusNoContent || r.status == http.StatusNotModified:
 		return nil
