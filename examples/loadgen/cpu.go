@@ -86,12 +86,17 @@ func (m *cpuMeter) sample() {
 	}
 }
 
-// finish sets r's CPU figures per measured request (r.Requests), or
-// returns the error reading the server's.
-func (m *cpuMeter) finish(r *Result) error {
+// stop cancels a first sample not yet taken.
+func (m *cpuMeter) stop() {
 	if m.timer != nil {
 		m.timer.Stop()
 	}
+}
+
+// finish sets r's CPU figures per measured request (r.Requests), or
+// returns the error reading the server's.
+func (m *cpuMeter) finish(r *Result) error {
+	m.stop()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !m.taken || r.Requests == 0 {

@@ -573,6 +573,7 @@ func runHTTP(ctx context.Context, o options) (Result, error) {
 	measureFrom := start.Add(o.warmup)
 	deadline := measureFrom.Add(o.duration)
 	meter := startCPUMeter(measureFrom, o.pid)
+	defer meter.stop()
 	var next atomic.Int64 // measured requests handed out
 	var wg sync.WaitGroup
 	tallies := make([]*tally, o.conns)
@@ -745,6 +746,7 @@ func runSign(ctx context.Context, o options) (Result, error) {
 	measureFrom := start.Add(o.warmup)
 	deadline := measureFrom.Add(o.duration)
 	meter := startCPUMeter(measureFrom, 0)
+	defer meter.stop()
 	var next atomic.Int64
 	tallies := make([]*tally, o.conns)
 	errc := make(chan error, o.conns)
