@@ -17,7 +17,10 @@
 // Results with the server's memory (loadgen -server-pid: its peak RSS
 // during each run alone) add a table of peak RSS per server, mode and
 // connection count, the highest of the rounds, and the highest of all its
-// runs.
+// runs. Results with CPU figures (client_cpu_us_per_req, and with
+// -server-pid server_cpu_us_per_req) add a table of CPU time per request,
+// loadgen's and the server's, medians of the rounds: unlike throughput it
+// survives a busy machine.
 //
 // This program is the only one in the module that imports gonum.org/v1/plot;
 // the library's packages never do (layering_test.go checks it).
@@ -82,6 +85,8 @@ type result struct {
 		Start int64 `json:"start_kb"`
 		Peak  int64 `json:"peak_kb"`
 	} `json:"server_rss_kb"`
+	ClientCPU float64 `json:"client_cpu_us_per_req"`
+	ServerCPU float64 `json:"server_cpu_us_per_req"`
 }
 
 // point is the median of the rounds of one label, mode and connection count.
@@ -93,6 +98,7 @@ type point struct {
 	requests             int64
 	refusedP99           float64 // median over rounds that refused any
 	peakKB, startKB      int64   // the highest peak RSS of the rounds and its run's start RSS; 0: not measured
+	clientCPU, serverCPU float64 // µs per request, median over rounds that have it; NaN: none
 }
 
 // series is one label in one mode.
@@ -158,7 +164,7 @@ func summarize(results []result) []series {
 	index := map[[2]string]int{}
 	for _, k := range order {
 		rs := groups[k]
-		var rps, ok, p50, p99, rp99 []float64
+		var rps, ok, p50, p99, rp99, ccpu, scpu []float64
 		p := point{conns: k.conns, rounds: len(rs)}
 		for _, r := range rs {
 			rps = append(rps, r.RPS)
@@ -174,7 +180,14 @@ func summarize(results []result) []series {
 			if m := r.ServerRSS; m != nil && m.Peak > p.peakKB {
 				p.peakKB, p.startKB = m.Peak, m.Start
 			}
+			if r.ClientCPU > 0 {
+				ccpu = append(ccpu, r.ClientCPU)
+			}
+			if r.ServerCPU > 0 {
+				scpu = append(scpu, r.ServerCPU)
+			}
 		}
+		p.clientCPU, p.serverCPU = median(ccpu), median(scpu)
 		p.rps, p.okRPS, p.p50, p.p99 = median(rps), median(ok), median(p50), median(p99)
 		p.refusedP99 = median(rp99)
 		sk := [2]string{k.label, k.mode}
@@ -300,6 +313,7 @@ func writeTable(w io.Writer, all []series, ref string) {
 		fmt.Fprintln(w)
 	}
 	writeRSS(w, all)
+	writeCPU(w, all)
 	for _, s := range all {
 		if s.mode != "sign" {
 			continue
@@ -379,6 +393,68 @@ func writeRSS(w io.Writer, all []series) {
 			fmt.Fprintf(w, " %s |", cell)
 		}
 		fmt.Fprintf(w, " %s |\n", mb(top))
+	}
+	fmt.Fprintln(w)
+}
+
+// writeCPU writes the table of CPU time per request of loadgen (getrusage)
+// and of the server (-server-pid, /proc/PID/stat), medians of the rounds:
+// one row per server, one column per HTTP mode and connection count;
+// nothing when no result has them.
+func writeCPU(w io.Writer, all []series) {
+	type col struct {
+		mode  string
+		conns int
+	}
+	var cols []col
+	for _, s := range all {
+		for _, p := range s.points {
+			if c := (col{s.mode, p.conns}); s.mode != "sign" && !math.IsNaN(p.clientCPU) && !slices.Contains(cols, c) {
+				cols = append(cols, c)
+			}
+		}
+	}
+	if len(cols) == 0 {
+		return
+	}
+	us := func(v float64) string {
+		if math.IsNaN(v) {
+			return "–"
+		}
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	fmt.Fprint(w, "**CPU per request**, µs — loadgen's own / the server's (user + system over the measured part of each run; median of rounds)\n\n| server |")
+	for _, c := range cols {
+		fmt.Fprintf(w, " %s c%d |", c.mode, c.conns)
+	}
+	fmt.Fprint(w, "\n|---|")
+	for range cols {
+		fmt.Fprint(w, "---|")
+	}
+	fmt.Fprintln(w)
+	var labels []string
+	for _, s := range all {
+		if s.mode != "sign" && !slices.Contains(labels, s.label) {
+			labels = append(labels, s.label)
+		}
+	}
+	for _, label := range labels {
+		fmt.Fprintf(w, "| %s |", label)
+		for _, c := range cols {
+			cell := ""
+			for _, s := range all {
+				if s.label != label || s.mode != c.mode {
+					continue
+				}
+				for _, p := range s.points {
+					if p.conns == c.conns && !math.IsNaN(p.clientCPU) {
+						cell = us(p.clientCPU) + " / " + us(p.serverCPU)
+					}
+				}
+			}
+			fmt.Fprintf(w, " %s |", cell)
+		}
+		fmt.Fprintln(w)
 	}
 	fmt.Fprintln(w)
 }

@@ -169,3 +169,36 @@ func TestLatencyTicks(t *testing.T) {
 		t.Errorf("ticks %q, want %q", strings.Join(got, ","), want)
 	}
 }
+
+func TestCPUTable(t *testing.T) {
+	lines := `
+{"label":"node reference","mode":"fresh","conns":64,"rps":700,"ok_rps":700,"requests":7000,"latency_ms":{"p50":80,"p99":1900},"client_cpu_us_per_req":120,"server_cpu_us_per_req":2300}
+{"label":"webchatid memory","mode":"fresh","conns":64,"rps":1700,"ok_rps":1700,"requests":17000,"latency_ms":{"p50":40,"p99":300},"client_cpu_us_per_req":110,"server_cpu_us_per_req":1600}
+{"label":"webchatid memory","mode":"fresh","conns":64,"rps":1700,"ok_rps":1700,"requests":17000,"latency_ms":{"p50":40,"p99":300},"client_cpu_us_per_req":130,"server_cpu_us_per_req":1700}
+{"label":"webchatid memory","mode":"fresh","conns":64,"rps":1700,"ok_rps":1700,"requests":17000,"latency_ms":{"p50":40,"p99":300},"client_cpu_us_per_req":900,"server_cpu_us_per_req":1650}
+{"label":"webchatid memory","mode":"returning","conns":64,"rps":9000,"ok_rps":9000,"requests":90000,"latency_ms":{"p50":4,"p99":30},"client_cpu_us_per_req":15}
+`
+	rs, err := readResults(strings.NewReader(lines), "cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	writeTable(&out, summarize(rs), "node reference")
+	for _, want := range []string{
+		"**CPU per request**, µs",
+		"| server | fresh c64 | returning c64 |",
+		"| node reference | 120 / 2300 |  |",
+		"| webchatid memory | 130 / 1650 | 15 / – |", // medians of three rounds; no server figure
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+	// Results without CPU figures: no CPU table.
+	out.Reset()
+	rs, _ = readResults(strings.NewReader(rounds), "rounds")
+	writeTable(&out, summarize(rs), "node reference")
+	if strings.Contains(out.String(), "CPU per request") {
+		t.Errorf("a CPU table without CPU figures:\n%s", out.String())
+	}
+}

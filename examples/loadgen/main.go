@@ -30,8 +30,17 @@
 //
 // Each of the -c connections is its own client with one keep-alive
 // connection (like wrk's -c) and sends its next request when the previous
-// answer is read (closed loop). Latency is from writing the request to
-// reading the whole body. With -rate R the load is open-loop instead
+// answer is read (closed loop). The client is a lean HTTP/1.1 one, not
+// net/http's: one net.Conn per connection, each GET written from bytes
+// built once ("GET path?query HTTP/1.1", Host, Cookie), the answer read
+// with a bufio.Reader into a reused buffer (Content-Length or chunked
+// bodies, Connection: close, Retry-After, Set-Cookie; no interim 1xx
+// answers, no transfer codings but chunked, no redirects followed). A
+// connection the server closed, by Connection: close or while idle, is
+// dialled again, counted, and an idle one's GET sent once more, as
+// net/http's Transport does. -timeout is a deadline on each request's
+// connection. Latency is from writing the request to reading the whole
+// body. With -rate R the load is open-loop instead
 // (wrk2-style): request k of connection i is due at start + (k·c+i)/R, and
 // its latency counts from when it was due, so a stalled server is charged
 // for the requests it kept waiting (coordinated omission).
@@ -43,7 +52,8 @@
 // -retry-after a refused connection waits the Retry-After it was given
 // before its next request, as webchatid.js does, instead of asking again
 // at once), counts per
-// status code, transport errors by kind, connections dialled (a server that
+// status code, transport errors by kind (timeout, refused, reset, eof,
+// malformed: an answer that is not HTTP/1.x, other), connections dialled (a server that
 // closes keep-alive connections shows up here) and, in visitors mode, how
 // many answers repeated the visitor's previous token. -json FILE appends the
 // same as one JSON line, for bench/run.sh and examples/benchchart.
@@ -57,10 +67,18 @@
 //
 // The load generator runs on the same cores as the server: its own CPU
 // time is part of every figure, alike for every server measured in the
-// same run, so compare servers within one run, not across runs.
+// same run, so compare servers within one run, not across runs. It prints
+// that cost: its own CPU time (getrusage RUSAGE_SELF, user plus system)
+// over the measured part of the run divided by the measured requests
+// (client_cpu_us_per_req in -json; in sign mode per signature) and, with
+// -server-pid, the server's, from utime plus stime in /proc/PID/stat
+// (server_cpu_us_per_req; in ticks of 10 ms, so a short run's figure is
+// coarse, and absent when 0). CPU time per request, unlike throughput,
+// survives a busy machine.
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -161,7 +179,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.keyFile, "key", "", "sign mode: RSA private key PEM `file` (default: a new 2048-bit key)")
 	fs.BoolVar(&o.quiet, "q", false, "print nothing but errors (with -json)")
 	fs.BoolVar(&o.brief, "brief", false, "print one line per run")
-	fs.IntVar(&o.pid, "server-pid", 0, "record the peak RSS of this server `process` during the run (Linux: resets its VmHWM before, reads it after)")
+	fs.IntVar(&o.pid, "server-pid", 0, "record the peak RSS and the CPU per request of this server `process` during the run (Linux: resets its VmHWM before, reads it after; CPU from /proc/PID/stat)")
 	fs.BoolVar(&o.backoff, "retry-after", false, "closed loop: after a 503 or 429 with Retry-After (seconds, at most 30), a connection waits that long before its next request, as webchatid.js does")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -312,6 +330,8 @@ type Result struct {
 	Experiment string           `json:"goexperiment,omitempty"`
 	GOMAXPROCS int              `json:"gomaxprocs"`
 	ServerRSS  *ServerRSS       `json:"server_rss_kb,omitempty"` // -server-pid
+	ClientCPU  float64          `json:"client_cpu_us_per_req,omitempty"`
+	ServerCPU  float64          `json:"server_cpu_us_per_req,omitempty"` // -server-pid
 }
 
 // tally is one worker's counts; merged at the end.
@@ -352,6 +372,8 @@ func errKind(err error) string {
 		return "reset"
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "eof"
+	case errors.Is(err, errMalformed):
+		return "malformed" // an answer that is not HTTP/1.x
 	}
 	return "other"
 }
@@ -360,24 +382,42 @@ func errKind(err error) string {
 type visitor struct {
 	mu      sync.Mutex
 	cookies map[string]string
+	hdr     []byte // the Cookie header of cookies, built when they change
 	last    string
 }
 
-func (v *visitor) header() string {
+// header returns the Cookie header a browser would send: the cookies by
+// name, "; " between them.
+func (v *visitor) header() []byte {
+	if v.hdr != nil || len(v.cookies) == 0 {
+		return v.hdr
+	}
 	names := make([]string, 0, len(v.cookies))
 	for n := range v.cookies {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	parts := make([]string, len(names))
+	v.hdr = []byte{}
 	for i, n := range names {
-		parts[i] = n + "=" + v.cookies[n]
+		if i > 0 {
+			v.hdr = append(v.hdr, "; "...)
+		}
+		v.hdr = append(append(append(v.hdr, n...), '='), v.cookies[n]...)
 	}
-	return strings.Join(parts, "; ")
+	return v.hdr
 }
 
-func (v *visitor) update(resp *http.Response) {
-	for _, c := range resp.Cookies() {
+// update applies an answer's Set-Cookie values, as a browser would: a
+// cookie is set or replaced, or removed by Max-Age<0 or an Expires in the
+// past. Values http.ParseSetCookie refuses are ignored, as by
+// http.Response.Cookies.
+func (v *visitor) update(setCookies []string) {
+	for _, line := range setCookies {
+		c, err := http.ParseSetCookie(line)
+		if err != nil {
+			continue
+		}
+		v.hdr = nil
 		if c.MaxAge < 0 || (!c.Expires.IsZero() && c.Expires.Before(time.Now())) {
 			delete(v.cookies, c.Name)
 			continue
@@ -398,33 +438,23 @@ func primeCookie(ctx context.Context, o options) (string, error) {
 			v.cookies[name] = value
 		}
 	}
-	req, err := http.NewRequestWithContext(ctx, "GET", o.url, nil)
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Cookie", o.cookie)
-	client := &http.Client{
-		Transport: &http.Transport{DialContext: loopbackDial(new(atomic.Int64)), Proxy: nil},
-		Timeout:   o.timeout,
-	}
-	resp, err := client.Do(req)
+	resp, err := getOnce(ctx, o.url, o.cookie, o.timeout)
 	if err != nil {
 		return "", fmt.Errorf("returning mode: the first request: %w", err)
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("returning mode: the first request got %s", resp.Status)
+	if resp.status != http.StatusOK {
+		return "", fmt.Errorf("returning mode: the first request got %d %s", resp.status, http.StatusText(resp.status))
 	}
-	v.update(resp)
-	return v.header(), nil
+	v.update(resp.setCookies)
+	return string(v.header()), nil
 }
 
-// newAnonCookie returns a well-formed anonymous-ID cookie with a random
-// UUID v4, as fresh-visitors.lua makes them (math/rand: this is load, not
-// an identifier anyone relies on).
-func newAnonCookie(r *mrand.Rand) string {
+// appendAnonCookie appends a well-formed anonymous-ID cookie with a random
+// UUID v4 to dst, as fresh-visitors.lua makes them (math/rand: this is
+// load, not an identifier anyone relies on).
+func appendAnonCookie(dst []byte, r *mrand.Rand) []byte {
 	const hex = "0123456789abcdef"
+	dst = append(dst, "ANONYMOUS-USER-ID=anon-"...)
 	var b [36]byte
 	for i := range b {
 		b[i] = hex[r.IntN(16)]
@@ -432,13 +462,15 @@ func newAnonCookie(r *mrand.Rand) string {
 	b[8], b[13], b[18], b[23] = '-', '-', '-', '-'
 	b[14] = '4'
 	b[19] = "89ab"[r.IntN(4)]
-	return "ANONYMOUS-USER-ID=anon-" + string(b[:])
+	return append(dst, b[:]...)
 }
 
 // looksLikeJWT reports whether body is three dot-separated non-empty parts.
 func looksLikeJWT(body []byte) bool {
-	parts := strings.Split(strings.TrimSpace(string(body)), ".")
-	return len(parts) == 3 && parts[0] != "" && parts[1] != "" && parts[2] != ""
+	body = bytes.TrimSpace(body)
+	a, rest, ok1 := bytes.Cut(body, []byte("."))
+	b, c, ok2 := bytes.Cut(rest, []byte("."))
+	return ok1 && ok2 && len(a) > 0 && len(b) > 0 && len(c) > 0 && bytes.IndexByte(c, '.') < 0
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -540,6 +572,8 @@ func runHTTP(ctx context.Context, o options) (Result, error) {
 	start := time.Now()
 	measureFrom := start.Add(o.warmup)
 	deadline := measureFrom.Add(o.duration)
+	meter := startCPUMeter(measureFrom, o.pid)
+	defer meter.stop()
 	var next atomic.Int64 // measured requests handed out
 	var wg sync.WaitGroup
 	tallies := make([]*tally, o.conns)
@@ -550,22 +584,17 @@ func runHTTP(ctx context.Context, o options) (Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			tr := &http.Transport{
-				DialContext:         loopbackDial(&dials),
-				MaxConnsPerHost:     1,
-				MaxIdleConnsPerHost: 1,
-				IdleConnTimeout:     time.Minute,
-				DisableCompression:  true,
-				Proxy:               nil, // never an environment proxy: loopback only
+			client, err := newClient(o.url, loopbackDial(&dials), o.timeout, o.mode == "visitors")
+			if err != nil {
+				s := err.Error()
+				firstErr.CompareAndSwap(nil, &s)
+				return
 			}
-			defer tr.CloseIdleConnections()
-			client := &http.Client{
-				Transport:     tr,
-				Timeout:       o.timeout,
-				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-			}
+			defer client.Close()
 			rng := mrand.New(mrand.NewPCG(o.seed, uint64(i)+1))
-			buf := make([]byte, 0, 4096)
+			var resp response
+			var anon []byte // fresh mode's cookie
+			returning := []byte(o.cookie)
 			var pause time.Duration // -retry-after
 			for k := int64(0); ; k++ {
 				if pause > 0 {
@@ -605,49 +634,38 @@ func runHTTP(ctx context.Context, o options) (Result, error) {
 						return
 					}
 				}
-				req, err := http.NewRequestWithContext(ctx, "GET", o.url, nil)
-				if err != nil {
-					s := err.Error()
-					firstErr.CompareAndSwap(nil, &s)
-					return
-				}
 				var v *visitor
+				var cookie []byte
 				switch o.mode {
 				case "fresh":
-					req.Header.Set("Cookie", newAnonCookie(rng))
+					anon = appendAnonCookie(anon[:0], rng)
+					cookie = anon
 				case "returning":
-					req.Header.Set("Cookie", o.cookie)
+					cookie = returning
 				case "visitors":
 					v = &visitors[order[idx]]
 					v.mu.Lock() // one browser loads one page at a time
-					if len(v.cookies) > 0 {
-						req.Header.Set("Cookie", v.header())
-					}
+					cookie = v.header()
 				}
 				sent := time.Now()
 				if o.rate == 0 {
 					due = sent
 				}
-				resp, err := client.Do(req)
-				if err == nil {
-					buf = buf[:0]
-					buf, err = readAll(resp.Body, buf)
-					resp.Body.Close()
-				}
+				err := client.do(ctx, cookie, &resp)
 				lat := time.Since(due)
-				if o.backoff && err == nil && (resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests) {
-					if n, perr := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); perr == nil && n > 0 {
-						pause = time.Duration(min(n, 30)) * time.Second // waited before the next request
-					}
+				refused := resp.status == http.StatusServiceUnavailable || resp.status == http.StatusTooManyRequests
+				if o.backoff && err == nil && refused && resp.retryAfter > 0 {
+					pause = time.Duration(min(resp.retryAfter, 30)) * time.Second // waited before the next request
 				}
 				if v != nil {
 					if err == nil {
-						v.update(resp)
-						if resp.StatusCode/100 == 2 {
-							if v.last == string(buf) {
+						v.update(resp.setCookies)
+						if resp.status/100 == 2 {
+							if v.last == string(resp.body) {
 								t.sameToken++
+							} else {
+								v.last = string(resp.body)
 							}
-							v.last = string(buf)
 						}
 					}
 					v.mu.Unlock()
@@ -663,14 +681,14 @@ func runHTTP(ctx context.Context, o options) (Result, error) {
 					t.errs[errKind(err)]++
 					continue
 				}
-				t.status[resp.StatusCode]++
+				t.status[resp.status]++
 				switch {
-				case resp.StatusCode/100 == 2:
+				case resp.status/100 == 2:
 					t.ok.Record(lat)
-					if !looksLikeJWT(buf) {
+					if !looksLikeJWT(resp.body) {
 						t.badBodies++
 					}
-				case resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests:
+				case refused:
 					t.refused.Record(lat)
 				}
 			}
@@ -710,24 +728,10 @@ func runHTTP(ctx context.Context, o options) (Result, error) {
 	if len(res.ErrorKinds) == 0 {
 		res.ErrorKinds = nil
 	}
-	return res, nil
-}
-
-// readAll reads r to its end into buf, reusing its storage.
-func readAll(r io.Reader, buf []byte) ([]byte, error) {
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
+	if err := meter.finish(&res); err != nil {
+		return Result{}, err
 	}
+	return res, nil
 }
 
 // runSign measures bare RSA-2048 signing on o.conns goroutines: what the
@@ -741,6 +745,8 @@ func runSign(ctx context.Context, o options) (Result, error) {
 	start := time.Now()
 	measureFrom := start.Add(o.warmup)
 	deadline := measureFrom.Add(o.duration)
+	meter := startCPUMeter(measureFrom, 0)
+	defer meter.stop()
 	var next atomic.Int64
 	tallies := make([]*tally, o.conns)
 	errc := make(chan error, o.conns)
@@ -785,10 +791,11 @@ func runSign(ctx context.Context, o options) (Result, error) {
 		all.merge(t)
 	}
 	elapsed := time.Since(measureFrom).Seconds()
-	return Result{
+	res := Result{
 		Seconds: elapsed, Requests: all.requests, RPS: float64(all.requests) / elapsed,
 		OKRPS: float64(all.requests) / elapsed, Latency: latencyOf(&all.ok),
-	}, nil
+	}
+	return res, meter.finish(&res)
 }
 
 func signingKey(file string) (*rsa.PrivateKey, error) {
@@ -842,6 +849,12 @@ func printBrief(w io.Writer, r Result) {
 	}
 	if m := r.ServerRSS; m != nil {
 		fmt.Fprintf(w, "  peak-rss %s (from %s)", mb(m.Peak), mb(m.Start))
+	}
+	if r.ClientCPU > 0 {
+		fmt.Fprintf(w, "  cpu/req client %.0fµs", r.ClientCPU)
+	}
+	if r.ServerCPU > 0 || r.ServerRSS != nil {
+		fmt.Fprintf(w, " server %.0fµs", r.ServerCPU)
 	}
 	if r.Incomplete {
 		fmt.Fprint(w, "  INCOMPLETE")
@@ -912,6 +925,13 @@ func printResult(w io.Writer, r Result) {
 	fmt.Fprintln(w)
 	if m := r.ServerRSS; m != nil {
 		fmt.Fprintf(w, "  server pid %d: peak RSS %s during the run (VmHWM; %s at the start, %s at the end)\n", m.PID, mb(m.Peak), mb(m.Start), mb(m.End))
+	}
+	if r.ClientCPU > 0 || r.ServerCPU > 0 {
+		fmt.Fprintf(w, "  CPU per request  loadgen %.1fµs", r.ClientCPU)
+		if r.ServerCPU > 0 || r.ServerRSS != nil {
+			fmt.Fprintf(w, "  server %.1fµs", r.ServerCPU)
+		}
+		fmt.Fprintln(w)
 	}
 }
 
