@@ -259,7 +259,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, h hoo
 	// Readiness for a load balancer: 503 while the ledger's database is
 	// unreachable (DEPLOYING.md).
 	mux.Handle("GET /readyz", srv.ReadyHandler())
-	mux.Handle("GET /debug/vars", debugVars(srv)) // srv.Stats() as expvar, loopback only
+	mux.Handle("GET /debug/vars", debugVars(srv, ledger)) // srv.Stats() and the ledger's as expvar, loopback only
 	if !c.ibm() {
 		mux.Handle("POST /standin/message", &standin{
 			verifyKey:  func() crypto.PublicKey { return srv.PublicKeys()[0] }, // IBM holds one key: the one signing now

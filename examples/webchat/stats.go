@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/webchatid/webchatid/identity"
+	"github.com/webchatid/webchatid/identity/ledger"
+	"github.com/webchatid/webchatid/identity/ledger/sqlstore"
 )
 
 // tokenPathFlags are the -admission-* and -reuse-* flags: the two
@@ -38,17 +40,39 @@ func (t *tokenPathFlags) register(fs *flag.FlagSet) {
 // The demo publishes the Server's counters as the expvar "webchatid"
 // (GET /debug/vars, from loopback only): Stats is all a metrics system
 // needs, and the library itself depends on none.
+//
+// The SQL ledgers' write counters (sqlstore.Stats: group-commit batches,
+// rows, the largest batch, failed batches, errors) are the expvar
+// "webchatid_ledger"; it is null with -ledger memory.
 var (
 	statsServer  atomic.Pointer[identity.Server]
+	statsLedger  atomic.Pointer[ledgerStats]
 	publishStats sync.Once
 )
 
-// debugVars returns the /debug/vars handler showing srv's Stats. expvar's
-// names are process-wide, so a later run (the tests start several)
-// replaces the Server shown.
-func debugVars(srv *identity.Server) http.Handler {
+// ledgerStats is what a ledger with write counters reports them through
+// (*sqlstore.Store).
+type ledgerStats interface{ Stats() sqlstore.Stats }
+
+// debugVars returns the /debug/vars handler showing srv's Stats and, if
+// led has write counters, led's. expvar's names are process-wide, so a
+// later run (the tests start several) replaces the Server and ledger
+// shown.
+func debugVars(srv *identity.Server, led ledger.Ledger) http.Handler {
 	statsServer.Store(srv)
+	if ls, ok := led.(ledgerStats); ok {
+		statsLedger.Store(&ls)
+	} else {
+		statsLedger.Store(nil)
+	}
 	publishStats.Do(func() {
+		expvar.Publish("webchatid_ledger", expvar.Func(func() any {
+			ls := statsLedger.Load()
+			if ls == nil {
+				return nil
+			}
+			return (*ls).Stats()
+		}))
 		start := time.Now()
 		expvar.Publish("webchatid", expvar.Func(func() any {
 			s := statsServer.Load()

@@ -6,7 +6,10 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"path/filepath"
 	"testing"
+
+	"github.com/webchatid/webchatid/identity/ledger/sqlstore"
 )
 
 // debugStats reads the demo's /debug/vars and returns its "webchatid" var.
@@ -68,6 +71,52 @@ func TestDebugVarsShowsTokenPathCounters(t *testing.T) {
 			st := debugStats(t, url)
 			if st["ReuseHits"] != tc.hits || st["Admitted"] != tc.admitted {
 				t.Errorf("/debug/vars webchatid: got %v, want ReuseHits %v, Admitted %v", st, tc.hits, tc.admitted)
+			}
+		})
+	}
+}
+
+// With a SQL ledger, /debug/vars also shows its group-commit counters as
+// "webchatid_ledger"; with -ledger memory that var is null.
+func TestDebugVarsShowsLedgerCounters(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		ledger string
+		rows   bool
+	}{
+		{"sqlite", "sqlite:" + filepath.Join(t.TempDir(), "ledger.db"), true},
+		{"memory", "memory", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url, _ := startDemo(t, "-key", "testdata/signing-key.pem", "-standin-key", "testdata/standin-ibm-key.pem", "-ledger", tc.ledger)
+			for range 3 { // three new visitors: three rows
+				res, err := http.Get(url + "createJWT")
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				if res.StatusCode != http.StatusOK {
+					t.Fatalf("GET /createJWT: got %d", res.StatusCode)
+				}
+			}
+			res, err := http.Get(url + "debug/vars")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			var vars struct {
+				Ledger *sqlstore.Stats `json:"webchatid_ledger"`
+			}
+			if err := json.NewDecoder(res.Body).Decode(&vars); err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case !tc.rows && vars.Ledger != nil:
+				t.Errorf("webchatid_ledger: got %+v, want null", *vars.Ledger)
+			case tc.rows && vars.Ledger == nil:
+				t.Error("webchatid_ledger: got null, want the SQL ledger's counters")
+			case tc.rows && (vars.Ledger.Rows != 3 || vars.Ledger.Batches < 1 || vars.Ledger.Batches > 3 || vars.Ledger.Errors != 0):
+				t.Errorf("webchatid_ledger: got %+v, want 3 rows in 1-3 batches, no errors", *vars.Ledger)
 			}
 		})
 	}
