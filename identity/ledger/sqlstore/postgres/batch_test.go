@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/webchatid/webchatid/identity/ledger"
+	"github.com/webchatid/webchatid/identity/ledger/ledgertest"
 	"github.com/webchatid/webchatid/identity/ledger/sqlstore"
 	"github.com/webchatid/webchatid/identity/ledger/sqlstore/postgres"
 )
@@ -62,7 +64,8 @@ func TestABadRowFailsOnlyItsCaller(t *testing.T) {
 func TestOpenOptionsAreChecked(t *testing.T) {
 	for _, opts := range []postgres.Options{
 		{MaxConns: -1},
-		{MaxConns: 4}, // no room beside the 4 writers
+		{MaxConns: 1}, // no room beside the default writer
+		{MaxConns: 4, Store: sqlstore.Options{Writers: 4}}, // likewise
 		{MaxConns: 2, Store: sqlstore.Options{Writers: 2}}, // likewise
 	} {
 		if s, err := postgres.OpenOptions(context.Background(), "postgres://127.0.0.1:1/x", opts); err == nil {
@@ -95,4 +98,21 @@ func TestPoolKeepsItsConnections(t *testing.T) {
 	if st := s.DB().Stats(); st.Idle != postgres.DefaultMaxConns || st.MaxIdleClosed != 0 {
 		t.Errorf("after a burst: %d idle, %d closed for the idle limit; want all %d kept", st.Idle, st.MaxIdleClosed, postgres.DefaultMaxConns)
 	}
+}
+
+// The default is one writer; the conformance suite (50 concurrent
+// writers, Forget and Prune racing writes, row-lock order) also holds with
+// several writers committing at once.
+func TestLedgerConformanceFourWriters(t *testing.T) {
+	needPostgres(t)
+	ledgertest.Run(t, func(t *testing.T) ledger.Ledger {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		s, err := postgres.OpenOptions(ctx, freshDSN(t), postgres.Options{Store: sqlstore.Options{Writers: 4}})
+		if err != nil {
+			t.Fatalf("OpenOptions: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
 }

@@ -29,7 +29,7 @@ type Options struct {
 	MaxConns int
 
 	// Store tunes the Store's group commit. If Store.Writers is zero,
-	// [sqlstore.DefaultPostgresWriters] (4) is used.
+	// [sqlstore.DefaultPostgresWriters] (1) is used.
 	Store sqlstore.Options
 }
 
@@ -41,7 +41,7 @@ type Options struct {
 //
 // Writes are group-committed (see [sqlstore.Store]): concurrent Record and
 // Link calls are upserted together, one multi-row statement per table, by
-// 4 writers; the pool holds 10 connections, all kept open. [OpenOptions]
+// one writer; the pool holds 10 connections, all kept open. [OpenOptions]
 // changes both.
 func Open(ctx context.Context, dsn string) (*sqlstore.Store, error) {
 	return OpenOptions(ctx, dsn, Options{})
