@@ -93,7 +93,10 @@ type Config struct {
 	// Sessions tells the token endpoint who is logged in. If it is also a
 	// [SessionStore] (such as [*CookieSessions]), the /authenticate and
 	// /logout endpoints keep sessions in it. If nil, SessionKeys decides;
-	// if both are unset, every visitor is anonymous.
+	// if both are unset, every visitor is anonymous. If it also has a
+	// Names() []string method listing its cookie's names (as
+	// [*CookieSessions] and *sessionstore.Store do), none of them may be
+	// the anonymous cookie's.
 	Sessions SessionSource
 
 	// SessionKeys, when Sessions is nil, makes the Server keep sessions in a

@@ -139,10 +139,13 @@ func New(cfg Config) (*Server, error) {
 	}
 	// One name for both cookies would make every token request overwrite
 	// the login, and every login the anonymous ID.
-	if cs, ok := s.sessions.(*CookieSessions); ok {
+	if cn, ok := s.sessions.(cookieNamer); ok {
 		for _, n := range anon.Names() {
-			if slices.Contains(cs.Names(), n) {
-				return nil, fmt.Errorf("identity: Config.Anonymous.Name: %q is also the session cookie's name", n)
+			if slices.Contains(cn.Names(), n) {
+				if len(cfg.SessionKeys) > 0 {
+					return nil, fmt.Errorf("identity: Config.Anonymous.Name: %q is also the session cookie's name (Config.SessionCookie.Name)", n)
+				}
+				return nil, fmt.Errorf("identity: Config.Anonymous.Name: %q is also the session cookie's name (Config.Sessions, a %T)", n, cfg.Sessions)
 			}
 		}
 	}

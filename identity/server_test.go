@@ -22,6 +22,7 @@ import (
 	"github.com/webchatid/webchatid/cookie"
 	"github.com/webchatid/webchatid/identity"
 	"github.com/webchatid/webchatid/identity/keys"
+	"github.com/webchatid/webchatid/identity/sessionstore"
 	"github.com/webchatid/webchatid/internal/logbuf"
 )
 
@@ -466,14 +467,29 @@ func TestNewValidatesConfig(t *testing.T) {
 			c.SessionKeys, c.Authenticate = nil, nil
 			c.Sessions = identity.SessionSourceFunc(nil)
 		}, "identity: Config.Sessions: nil SessionSourceFunc"},
-		{"anonymous cookie named like the session cookie", func(c *identity.Config) { c.Anonymous.Name = identity.DefaultSessionCookie }, `identity: Config.Anonymous.Name: "WEBCHATID-SESSION" is also the session cookie's name`},
+		{"anonymous cookie named like the session cookie", func(c *identity.Config) { c.Anonymous.Name = identity.DefaultSessionCookie }, `identity: Config.Anonymous.Name: "WEBCHATID-SESSION" is also the session cookie's name (Config.SessionCookie.Name)`},
 		{"session cookie named like the anonymous cookie", func(c *identity.Config) {
 			cs, err := identity.NewCookieSessions(cookie.SealerConfig{Name: cookie.DefaultName, Keys: [][]byte{secretKey(1)}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			c.SessionKeys, c.Sessions = nil, cs
-		}, `identity: Config.Anonymous.Name: "ANONYMOUS-USER-ID" is also the session cookie's name`},
+		}, `identity: Config.Anonymous.Name: "ANONYMOUS-USER-ID" is also the session cookie's name (Config.Sessions, a *identity.CookieSessions)`},
+		{"server-side session cookie named like the anonymous cookie", func(c *identity.Config) {
+			st, err := sessionstore.New(sessionstore.Config{Backend: sessionstore.NewMemory(), Name: cookie.DefaultName})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.SessionKeys, c.Sessions = nil, st
+		}, `identity: Config.Anonymous.Name: "ANONYMOUS-USER-ID" is also the session cookie's name (Config.Sessions, a *sessionstore.Store)`},
+		{"anonymous cookie named like the server-side session cookie", func(c *identity.Config) {
+			st, err := sessionstore.New(sessionstore.Config{Backend: sessionstore.NewMemory()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.SessionKeys, c.Sessions = nil, st
+			c.Anonymous.Name = identity.DefaultSessionCookie
+		}, `identity: Config.Anonymous.Name: "WEBCHATID-SESSION" is also the session cookie's name (Config.Sessions, a *sessionstore.Store)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

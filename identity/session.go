@@ -115,6 +115,14 @@ type SessionStore interface {
 	Logout(w http.ResponseWriter, r *http.Request)
 }
 
+// A cookieNamer is a session source whose sessions travel in a cookie and
+// that reports every name that cookie may have, as [CookieSessions.Names]
+// and sessionstore's Store.Names do. [New] refuses an anonymous cookie
+// named like it.
+type cookieNamer interface {
+	Names() []string
+}
+
 // Chain returns a SessionSource that asks each source in order and returns
 // the first non-nil session. A source's error stops the chain and is
 // returned: a later source must not speak for a user the failing one may

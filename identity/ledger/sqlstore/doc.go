@@ -32,7 +32,7 @@
 // on PostgreSQL each batch is one multi-row upsert per table, from
 // [Options.Writers] writers. [Store.Stats] reports batches, rows, the
 // largest batch and errors; [Store.Close] commits what is pending, after
-// which writes fail with [ErrClosed].
+// which reads and writes fail with [ErrClosed].
 //
 // # Retention
 //

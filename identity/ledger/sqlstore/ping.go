@@ -19,6 +19,10 @@ const pingSQL = `SELECT COUNT(*) FROM webchatid_schema_version`
 // DSN's password (database/sql does not know it), but it is for logs, not
 // for clients.
 func (s *Store) Ping(ctx context.Context) error {
+	if err := s.admit(ctx); err != nil {
+		return fmt.Errorf("sqlstore: ping: %w", err)
+	}
+	defer s.direct.Done()
 	if err := s.db.PingContext(ctx); err != nil {
 		return fmt.Errorf("sqlstore: ping: %w", err)
 	}

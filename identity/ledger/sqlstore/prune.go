@@ -87,11 +87,12 @@ func (s *Store) Prune(ctx context.Context, cutoff time.Time) (int, error) {
 	}
 }
 
-// admit lets a direct write (Forget, Prune, Revoke) in, or refuses it on a
-// closed Store ([ErrClosed]) or with an ended ctx. An admitted write must
-// call s.direct.Done when it is finished with the database: Close waits
-// for it, so it never meets a closed connection, and a write that
-// returned nil is committed before Close returns.
+// admit lets a direct write (Forget, Prune, Revoke, the session writes) or
+// a read in, or refuses it on a closed Store ([ErrClosed]) or with an
+// ended ctx. An admitted call must call s.direct.Done when it is finished
+// with the database: Close waits for it, so it never meets a closed
+// connection or statement, and a write that returned nil is committed
+// before Close returns.
 func (s *Store) admit(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err

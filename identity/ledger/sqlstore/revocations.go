@@ -50,6 +50,10 @@ func (s *Store) Revoke(ctx context.Context, sessionID string, until time.Time) e
 
 // Revoked reports whether sessionID was revoked: one indexed read.
 func (s *Store) Revoked(ctx context.Context, sessionID string) (bool, error) {
+	if err := s.admit(ctx); err != nil {
+		return false, fmt.Errorf("sqlstore: Revoked: %w", err)
+	}
+	defer s.direct.Done()
 	var one int
 	err := s.db.QueryRowContext(ctx, s.isRevoked, sessionID).Scan(&one)
 	switch {

@@ -72,6 +72,10 @@ func (s *Store) SessionPut(ctx context.Context, sessionID string, data []byte, e
 // indexed read. A session that is missing or has expired by the wall clock
 // is none: nil data and a nil error.
 func (s *Store) SessionGet(ctx context.Context, sessionID string) (data []byte, expires time.Time, err error) {
+	if err := s.admit(ctx); err != nil {
+		return nil, time.Time{}, fmt.Errorf("sqlstore: SessionGet: %w", err)
+	}
+	defer s.direct.Done()
 	var exp dbTime
 	err = s.db.QueryRowContext(ctx, sessionSQL[s.dialect].get, sessionID, s.dialect.timeArg(time.Now())).Scan(&data, &exp)
 	switch {

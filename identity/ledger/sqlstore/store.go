@@ -88,16 +88,17 @@ type Store struct {
 	writers sync.WaitGroup
 	closeMu sync.RWMutex // guards closed, sending on queue and adding to direct
 	closed  bool
-	// direct counts the Forget, Prune and Revoke calls admitted (see
-	// admit) and not yet finished; Close waits for them.
+	// direct counts the calls admitted (see admit: every read and every
+	// write but Record and Link) and not yet finished; Close waits for
+	// them.
 	direct sync.WaitGroup
 	stats  storeStats
 	// testHookBatch, if set (by tests, before the first write), is called
 	// by a writer with each batch's size before committing it.
 	testHookBatch func(n int)
 	// testHookAdmitted and testHookCloseWaits, if set (by tests), are
-	// called by Forget, Prune and Revoke once admitted, and by Close just
-	// before it waits for the writes it admitted.
+	// called by every call admit lets in, and by Close just before it
+	// waits for the calls it admitted.
 	testHookAdmitted, testHookCloseWaits func()
 
 	// SQLite's one writer connection, opened at the first write.
@@ -179,9 +180,11 @@ func (s *Store) DB() *sql.DB { return s.db }
 // Dialect returns the Store's dialect.
 func (s *Store) Dialect() Dialect { return s.dialect }
 
-// Close stops accepting writes (they then fail with [ErrClosed]), waits
-// for the writers to commit every row already handed to them and for the
-// Forget, Prune and Revoke calls already under way to finish, and closes
+// Close stops accepting reads and writes (they then fail with
+// [ErrClosed]; Stats, DB and Dialect still work), waits for the writers to
+// commit every row already handed to them and for the other calls already
+// under way (Forget, Prune, Revoke, the session writes, and the reads:
+// an Export until its fn returns) to finish, and closes
 // the Store's statements, its writer connection and its database handle.
 // A Store made by [New] shares that handle with its caller: call Close only
 // when nothing else uses it. Close is safe to call more than once.
@@ -230,6 +233,10 @@ func (s *Store) Link(ctx context.Context, anonID, customUserID string, at time.T
 
 // Lookup implements [ledger.Ledger].
 func (s *Store) Lookup(ctx context.Context, customUserID string) ([]ledger.Entry, error) {
+	if err := s.admit(ctx); err != nil {
+		return nil, fmt.Errorf("sqlstore: lookup: %w", err)
+	}
+	defer s.direct.Done()
 	rows, err := s.lookup.QueryContext(ctx, customUserID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: lookup: %w", err)
@@ -295,8 +302,13 @@ func (s *Store) forget(ctx context.Context, tx *sql.Tx, customUserID string, ano
 }
 
 // Export implements [ledger.Ledger]. It streams rows from one query, so fn
-// runs while a read is open; fn may still use the Store.
+// runs while a read is open; fn may still use the Store, but not Close it
+// (Close waits for the Export).
 func (s *Store) Export(ctx context.Context, fn func(ledger.Entry) error) error {
+	if err := s.admit(ctx); err != nil {
+		return fmt.Errorf("sqlstore: export: %w", err)
+	}
+	defer s.direct.Done()
 	rows, err := s.db.QueryContext(ctx, exportSQL) // no placeholders to rebind
 	if err != nil {
 		return fmt.Errorf("sqlstore: export: %w", err)

@@ -26,7 +26,8 @@ import (
 // If a batch fails, its rows are retried one by one, each in its own
 // transaction, so one bad row fails only its own caller.
 
-// ErrClosed is returned by the Store's writes after [Store.Close].
+// ErrClosed is returned by the Store's reads and writes after
+// [Store.Close].
 var ErrClosed = errors.New("sqlstore: store is closed")
 
 // Defaults of [Options].

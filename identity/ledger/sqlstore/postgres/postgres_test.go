@@ -161,3 +161,8 @@ func TestPing(t *testing.T) {
 	dsn := freshDSN(t)
 	storetest.Ping(t, func() (*sqlstore.Store, error) { return postgres.Open(context.Background(), dsn) })
 }
+
+func TestAfterClose(t *testing.T) {
+	dsn := freshDSN(t)
+	storetest.AfterClose(t, func() (*sqlstore.Store, error) { return postgres.Open(context.Background(), dsn) })
+}

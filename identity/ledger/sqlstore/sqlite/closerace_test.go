@@ -4,19 +4,22 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/webchatid/webchatid/identity/ledger"
 	"github.com/webchatid/webchatid/identity/ledger/sqlstore"
 	"github.com/webchatid/webchatid/identity/ledger/sqlstore/internal/hook"
 	"github.com/webchatid/webchatid/identity/ledger/sqlstore/sqlite"
 	"github.com/webchatid/webchatid/internal/leakcheck"
 )
 
-// TestCloseWaitsForAdmittedWrites: a Forget, Prune or Revoke that passed
-// the open check just before Close began is not cut off by Close: it runs
+// TestCloseWaitsForAdmittedWrites: a Forget, Prune, Revoke, SessionPut,
+// Lookup or Export that passed the open check just before Close began is
+// not cut off by Close: it runs
 // on an open database and returns nil, its change is committed, Close
 // waits for it and leaves no connection open, and the same write after
 // Close fails with ErrClosed. The interleaving is forced with hooks: the
@@ -44,6 +47,23 @@ func TestCloseWaitsForAdmittedWrites(t *testing.T) {
 		{"SessionPut", func(s *sqlstore.Store) error {
 			return s.SessionPut(ctx, "sid-1", []byte("x"), time.Now().Add(time.Hour))
 		}, "SELECT COUNT(*) FROM webchatid_sessions WHERE session_id = 'sid-1'", 1},
+		// Reads are admitted too: one let in before Close gets its rows,
+		// not database/sql's "database is closed".
+		{"Lookup", func(s *sqlstore.Store) error {
+			es, err := s.Lookup(ctx, "user-1")
+			if err == nil && len(es) != 1 {
+				err = fmt.Errorf("got %d entries, want 1", len(es))
+			}
+			return err
+		}, "SELECT COUNT(*) FROM webchatid_links WHERE custom_user_id = 'user-1'", 1},
+		{"Export", func(s *sqlstore.Store) error {
+			n := 0
+			err := s.Export(ctx, func(ledger.Entry) error { n++; return nil })
+			if err == nil && n != 2 {
+				err = fmt.Errorf("got %d entries, want 2", n)
+			}
+			return err
+		}, "SELECT COUNT(*) FROM webchatid_anonymous_ids", 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			leakcheck.Check(t)
@@ -71,7 +91,11 @@ func TestCloseWaitsForAdmittedWrites(t *testing.T) {
 			hook.OnCloseWaits(s, func() { close(waiting) })
 			wrote := make(chan error, 1)
 			go func() { wrote <- tc.write(s) }()
-			<-admitted
+			select {
+			case <-admitted:
+			case err := <-wrote:
+				t.Fatalf("%s returned (%v) without passing the open check Close waits for", tc.name, err)
+			}
 			closed := make(chan error, 1)
 			go func() { closed <- s.Close() }()
 			select {

@@ -186,3 +186,8 @@ func TestPing(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ledger.db")
 	storetest.Ping(t, func() (*sqlstore.Store, error) { return sqlite.Open(path) })
 }
+
+func TestAfterClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ledger.db")
+	storetest.AfterClose(t, func() (*sqlstore.Store, error) { return sqlite.Open(path) })
+}

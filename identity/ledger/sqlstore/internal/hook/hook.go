@@ -16,9 +16,9 @@ var (
 	// Closing reports whether Close has begun on s.
 	Closing func(s any) bool
 
-	// OnAdmitted sets, on store s, a function Forget, Prune and Revoke
-	// call once they passed the open check, before they touch the
-	// database. Set it before the first write.
+	// OnAdmitted sets, on store s, a function every method but Record,
+	// Link, Close, Stats, DB and Dialect calls once it passed the open
+	// check, before it touches the database. Set it before the first call.
 	OnAdmitted func(s any, f func())
 
 	// OnCloseWaits sets, on store s, a function Close calls once it has

@@ -6,10 +6,14 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"maps"
+	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/webchatid/webchatid/identity/ledger"
 	"github.com/webchatid/webchatid/identity/ledger/sqlstore"
 )
 
@@ -105,5 +109,60 @@ func Ping(t *testing.T, open Open) {
 	s.Close()
 	if err := s.Ping(ctx); err == nil {
 		t.Error("Ping on a closed store: got nil, want an error")
+	}
+}
+
+// AfterClose fails t unless every method of a closed Store but Close,
+// Stats, DB and Dialect fails with sqlstore.ErrClosed (reads too, not with
+// database/sql's own error), a second Close returns nil, and Export calls
+// no fn. A method added to Store without a case here fails t as well.
+func AfterClose(t *testing.T, open Open) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := open()
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	now := time.Now()
+	if err := s.Link(ctx, "anon-1", "user-1", now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	calls := map[string]func() error{
+		"Record": func() error { return s.Record(ctx, "anon-2", now) },
+		"Link":   func() error { return s.Link(ctx, "anon-2", "user-2", now) },
+		"Lookup": func() error { _, err := s.Lookup(ctx, "user-1"); return err },
+		"Forget": func() error { return s.Forget(ctx, "user-1") },
+		"Export": func() error {
+			return s.Export(ctx, func(ledger.Entry) error {
+				t.Error("Export after Close called fn")
+				return nil
+			})
+		},
+		"Prune":         func() error { _, err := s.Prune(ctx, now); return err },
+		"Ping":          func() error { return s.Ping(ctx) },
+		"Revoke":        func() error { return s.Revoke(ctx, "session-1", now.Add(time.Hour)) },
+		"Revoked":       func() error { _, err := s.Revoked(ctx, "session-1"); return err },
+		"SessionPut":    func() error { return s.SessionPut(ctx, "sid-1", []byte("x"), now.Add(time.Hour)) },
+		"SessionGet":    func() error { _, _, err := s.SessionGet(ctx, "sid-1"); return err },
+		"SessionDelete": func() error { return s.SessionDelete(ctx, "sid-1") },
+		"SessionPrune":  func() error { _, err := s.SessionPrune(ctx, now); return err },
+	}
+	exempt := map[string]bool{"Close": true, "Stats": true, "DB": true, "Dialect": true}
+	typ := reflect.TypeOf(s)
+	for i := range typ.NumMethod() {
+		if name := typ.Method(i).Name; calls[name] == nil && !exempt[name] {
+			t.Errorf("Store.%s has no case in storetest.AfterClose", name)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(calls)) {
+		if err := calls[name](); !errors.Is(err, sqlstore.ErrClosed) {
+			t.Errorf("%s after Close: got %v, want ErrClosed", name, err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
 	}
 }
