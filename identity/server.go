@@ -145,7 +145,11 @@ func New(cfg Config) (*Server, error) {
 				if len(cfg.SessionKeys) > 0 {
 					return nil, fmt.Errorf("identity: Config.Anonymous.Name: %q is also the session cookie's name (Config.SessionCookie.Name)", n)
 				}
-				return nil, fmt.Errorf("identity: Config.Anonymous.Name: %q is also the session cookie's name (Config.Sessions, a %T)", n, cfg.Sessions)
+				what := fmt.Sprintf("a %T", cfg.Sessions)
+				if _, ok := cfg.Sessions.(chain); ok {
+					what = "a source in its identity.Chain"
+				}
+				return nil, fmt.Errorf("identity: Config.Anonymous.Name: %q is also the session cookie's name (Config.Sessions, %s)", n, what)
 			}
 		}
 	}

@@ -475,6 +475,14 @@ func TestNewValidatesConfig(t *testing.T) {
 			}
 			c.SessionKeys, c.Sessions = nil, cs
 		}, `identity: Config.Anonymous.Name: "ANONYMOUS-USER-ID" is also the session cookie's name (Config.Sessions, a *identity.CookieSessions)`},
+		{"chained session cookie named like the anonymous cookie", func(c *identity.Config) {
+			st, err := sessionstore.New(sessionstore.Config{Backend: sessionstore.NewMemory(), Name: cookie.DefaultName})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.SessionKeys, c.Authenticate = nil, nil
+			c.Sessions = identity.Chain(identity.ContextSessions{}, identity.Chain(st))
+		}, `identity: Config.Anonymous.Name: "ANONYMOUS-USER-ID" is also the session cookie's name (Config.Sessions, a source in its identity.Chain)`},
 		{"server-side session cookie named like the anonymous cookie", func(c *identity.Config) {
 			st, err := sessionstore.New(sessionstore.Config{Backend: sessionstore.NewMemory(), Name: cookie.DefaultName})
 			if err != nil {

@@ -126,23 +126,41 @@ type cookieNamer interface {
 // Chain returns a SessionSource that asks each source in order and returns
 // the first non-nil session. A source's error stops the chain and is
 // returned: a later source must not speak for a user the failing one may
-// have known. Chain panics if a source is nil.
+// have known. The chain reports the cookie names of its sources that have
+// them, so [New] refuses an anonymous cookie named like any of them. Chain
+// panics if a source is nil.
 func Chain(sources ...SessionSource) SessionSource {
 	for i, s := range sources {
 		if s == nil {
 			panic(fmt.Sprintf("identity: Chain: source %d is nil", i))
 		}
 	}
-	sources = append([]SessionSource(nil), sources...)
-	return SessionSourceFunc(func(r *http.Request) (*SessionInfo, error) {
-		for _, s := range sources {
-			info, err := s.Session(r)
-			if err != nil || info != nil {
-				return info, err
-			}
+	return chain(append([]SessionSource(nil), sources...))
+}
+
+// chain is what [Chain] returns.
+type chain []SessionSource
+
+func (c chain) Session(r *http.Request) (*SessionInfo, error) {
+	for _, s := range c {
+		info, err := s.Session(r)
+		if err != nil || info != nil {
+			return info, err
 		}
-		return nil, nil
-	})
+	}
+	return nil, nil
+}
+
+// Names returns the cookie names of the chained sources that report them
+// (a cookieNamer), chains within the chain included.
+func (c chain) Names() []string {
+	var names []string
+	for _, s := range c {
+		if cn, ok := s.(cookieNamer); ok {
+			names = append(names, cn.Names()...)
+		}
+	}
+	return names
 }
 
 type sessionKey struct{}
