@@ -142,13 +142,14 @@ func TestThroughServer(t *testing.T) {
 	})
 }
 
-// TestThroughServerBackendDown: with StrictSessions, a failing backend
-// makes the token endpoint answer 503, never an anonymous token for a user
-// who may be logged in.
-func TestThroughServerBackendDown(t *testing.T) {
+// loggedInThenBackendDown starts a Server (StrictSessions as strict) on a
+// Store whose backend can be switched off, logs a client in as "cade", and
+// switches the backend off.
+func loggedInThenBackendDown(t *testing.T, strict bool) (*switchable, *sessionstore.Store, *httptest.Server, *http.Client) {
+	t.Helper()
 	b := &switchable{Backend: sessionstore.NewMemory()}
 	st := newStore(t, sessionstore.Config{Backend: b, Logger: quiet})
-	_, ts := newServer(t, st, true)
+	_, ts := newServer(t, st, strict)
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
 	resp, err := c.PostForm(ts.URL+"/authenticate", url.Values{"user": {"cade"}})
@@ -156,10 +157,19 @@ func TestThroughServerBackendDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	b.mu.Lock()
-	b.down = true
-	b.mu.Unlock()
-	resp, err = c.Get(ts.URL + "/createJWT")
+	if resp.StatusCode >= 400 {
+		t.Fatalf("/authenticate: %s", resp.Status)
+	}
+	b.setDown(true)
+	return b, st, ts, c
+}
+
+// TestThroughServerBackendDown: with StrictSessions, a failing backend
+// makes the token endpoint answer 503, never an anonymous token for a user
+// who may be logged in.
+func TestThroughServerBackendDown(t *testing.T) {
+	_, _, ts, c := loggedInThenBackendDown(t, true)
+	resp, err := c.Get(ts.URL + "/createJWT")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,20 +186,8 @@ func TestThroughServerBackendDown(t *testing.T) {
 func TestThroughServerLogoutBackendDown(t *testing.T) {
 	var _ identity.SessionEnder = (*sessionstore.Store)(nil)
 
-	b := &switchable{Backend: sessionstore.NewMemory()}
-	st := newStore(t, sessionstore.Config{Backend: b, Logger: quiet})
-	_, ts := newServer(t, st, false)
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar}
-	resp, err := c.PostForm(ts.URL+"/authenticate", url.Values{"user": {"cade"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	b.mu.Lock()
-	b.down = true
-	b.mu.Unlock()
-	resp, err = c.Post(ts.URL+"/logout", "application/x-www-form-urlencoded", nil)
+	b, st, ts, c := loggedInThenBackendDown(t, false)
+	resp, err := c.Post(ts.URL+"/logout", "application/x-www-form-urlencoded", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,9 +200,7 @@ func TestThroughServerLogoutBackendDown(t *testing.T) {
 			t.Fatalf("/logout that failed still set the session cookie: %+v", ck)
 		}
 	}
-	b.mu.Lock()
-	b.down = false
-	b.mu.Unlock()
+	b.setDown(false)
 	if !loggedIn(t, c, ts.URL) {
 		t.Fatal("after a failed logout the user is no longer logged in")
 	}

@@ -301,6 +301,12 @@ type switchable struct {
 	down bool
 }
 
+func (s *switchable) setDown(down bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = down
+}
+
 func (s *switchable) fail() sessionstore.Backend {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -327,9 +333,7 @@ func TestBackendFailure(t *testing.T) {
 	b := &switchable{Backend: sessionstore.NewMemory()}
 	s := newStore(t, sessionstore.Config{Backend: b, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	c := login(t, s)
-	b.mu.Lock()
-	b.down = true
-	b.mu.Unlock()
+	b.setDown(true)
 
 	if info, err := s.Session(request(c)); !errors.Is(err, errDown) || info != nil {
 		t.Errorf("Session on a failing backend: %+v, %v; want the backend's error", info, err)
@@ -356,9 +360,7 @@ func TestBackendFailure(t *testing.T) {
 	if strings.Contains(logs.String(), c.Value) {
 		t.Errorf("log contains the session ID: %q", logs.String())
 	}
-	b.mu.Lock()
-	b.down = false
-	b.mu.Unlock()
+	b.setDown(false)
 	if got := session(t, s, c); got == nil {
 		t.Error("after the backend recovered, the session that failed to log out is gone; want it kept")
 	}
