@@ -7,7 +7,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -36,6 +35,7 @@ import (
 	"github.com/webchatid/webchatid/identity/keys"
 	"github.com/webchatid/webchatid/identity/ledger/sqlstore/postgres"
 	"github.com/webchatid/webchatid/internal/logbuf"
+	"github.com/webchatid/webchatid/internal/pgtest"
 	"github.com/webchatid/webchatid/internal/testpeer"
 )
 
@@ -256,33 +256,10 @@ func (f *fleet) waitFor(t *testing.T, what string, cond func() bool) {
 // the end) and a handle on it for the test's own queries.
 func freshSchema(t *testing.T, base string) (string, *sql.DB) {
 	t.Helper()
-	admin, err := sql.Open(postgres.DriverName, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	schema := "webchatid_fleet_" + hex.EncodeToString(randomBytes(t, 6))
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-	})
-	var dsn string
-	if strings.HasPrefix(base, "postgres://") || strings.HasPrefix(base, "postgresql://") {
-		u, err := neturl.Parse(base)
-		if err != nil {
-			t.Fatal("WEBCHATID_TEST_POSTGRES_DSN is not a URL") // may hold a password: not echoed
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		dsn = u.String()
-	} else {
+	if !strings.HasPrefix(base, "postgres://") && !strings.HasPrefix(base, "postgresql://") {
 		t.Fatal("WEBCHATID_TEST_POSTGRES_DSN must be a postgres:// URL (the demo's -ledger takes only those)")
 	}
+	dsn := pgtest.Schema(t, "webchatid_fleet_")
 	db, err := sql.Open(postgres.DriverName, dsn)
 	if err != nil {
 		t.Fatal(err)

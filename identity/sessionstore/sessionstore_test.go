@@ -3,15 +3,10 @@ package sessionstore_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,7 +19,7 @@ import (
 	"github.com/webchatid/webchatid/identity/ledger/sqlstore/postgres"
 	"github.com/webchatid/webchatid/identity/ledger/sqlstore/sqlite"
 	"github.com/webchatid/webchatid/identity/sessionstore"
-	"github.com/webchatid/webchatid/internal/testpeer"
+	"github.com/webchatid/webchatid/internal/pgtest"
 )
 
 var (
@@ -52,8 +47,6 @@ func (c *clock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
 }
-
-const dsnEnv = "WEBCHATID_TEST_POSTGRES_DSN"
 
 // backends are the Backends every behaviour test runs on.
 var backends = []struct {
@@ -83,36 +76,7 @@ var backends = []struct {
 
 // freshDSN returns a DSN whose search_path is a new schema, dropped when t
 // ends, or skips (fails in CI) when no PostgreSQL server is given.
-func freshDSN(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv(dsnEnv)
-	if base == "" {
-		testpeer.Missing(t, "set %s=postgres://USER@127.0.0.1:PORT/DB?sslmode=disable (eval \"$(.ci/postgres.sh start)\")", dsnEnv)
-	}
-	db, err := sql.Open(postgres.DriverName, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "webchatid_test_" + hex.EncodeToString(b[:])
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() { db.Exec("DROP SCHEMA " + schema + " CASCADE") })
-	if strings.HasPrefix(base, "postgres://") || strings.HasPrefix(base, "postgresql://") {
-		u, err := url.Parse(base)
-		if err != nil {
-			t.Fatalf("%s is not a valid URL", dsnEnv) // it may hold a password: not echoed
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return base + " search_path=" + schema
-}
+func freshDSN(t *testing.T) string { return pgtest.Schema(t, "webchatid_test_") }
 
 func forEachBackend(t *testing.T, f func(t *testing.T, b sessionstore.Backend)) {
 	for _, bk := range backends {

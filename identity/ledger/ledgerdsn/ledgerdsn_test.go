@@ -2,9 +2,7 @@ package ledgerdsn_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -13,7 +11,7 @@ import (
 	"time"
 
 	"github.com/webchatid/webchatid/identity/ledger/ledgerdsn"
-	"github.com/webchatid/webchatid/identity/ledger/sqlstore/postgres"
+	"github.com/webchatid/webchatid/internal/pgtest"
 	"github.com/webchatid/webchatid/internal/testpeer"
 )
 
@@ -82,8 +80,8 @@ func TestOpenStores(t *testing.T) {
 		"memory": "memory",
 		"sqlite": "sqlite:" + filepath.Join(t.TempDir(), "new", "dir", "ledger.db"),
 	}
-	if pg := os.Getenv("WEBCHATID_TEST_POSTGRES_DSN"); pg != "" {
-		dsns["postgres"] = freshSchema(t, pg)
+	if os.Getenv(pgtest.Env) != "" {
+		dsns["postgres"] = pgtest.Schema(t, "webchatid_test_ledgerdsn_")
 	}
 	for name, dsn := range dsns {
 		t.Run(name, func(t *testing.T) {
@@ -119,30 +117,6 @@ func TestDefaultIsASQLiteFileInTheStateDirectory(t *testing.T) {
 	if got, want := ledgerdsn.Default("webchat"), "sqlite:"+filepath.Join(state, "webchat", "ledger.db"); got != want {
 		t.Errorf("Default: got %q, want %q", got, want)
 	}
-}
-
-// freshSchema creates an empty schema, dropped when t ends, and returns the
-// URL dsn with its search_path set to it.
-func freshSchema(t *testing.T, dsn string) string {
-	t.Helper()
-	db, err := sql.Open(postgres.DriverName, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	schema := fmt.Sprintf("webchatid_test_ledgerdsn_%d", time.Now().UnixNano())
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() { db.Exec("DROP SCHEMA " + schema + " CASCADE") })
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal("WEBCHATID_TEST_POSTGRES_DSN is not a URL")
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // FuzzRedact: whatever the password, Redact prints none of it, in a URL or

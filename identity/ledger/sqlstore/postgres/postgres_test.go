@@ -2,10 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -16,61 +12,17 @@ import (
 	"github.com/webchatid/webchatid/identity/ledger/sqlstore"
 	"github.com/webchatid/webchatid/identity/ledger/sqlstore/internal/storetest"
 	"github.com/webchatid/webchatid/identity/ledger/sqlstore/postgres"
-	"github.com/webchatid/webchatid/internal/testpeer"
+	"github.com/webchatid/webchatid/internal/pgtest"
 )
 
-// dsnEnv names the server the tests use; .ci/postgres.sh starts one.
-const dsnEnv = "WEBCHATID_TEST_POSTGRES_DSN"
-
 // freshDSN returns a DSN whose search_path is a new, empty schema that is
-// dropped when t ends, so test runs never see each other's rows.
-func freshDSN(t *testing.T) string {
-	t.Helper()
-	base := needPostgres(t)
-	db, err := sql.Open(postgres.DriverName, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "webchatid_test_" + hex.EncodeToString(b[:])
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := db.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-	})
-	return withSearchPath(t, base, schema)
-}
+// dropped when t ends, so test runs never see each other's rows; it skips
+// (fails in CI) without a test server.
+func freshDSN(t *testing.T) string { return pgtest.Schema(t, "webchatid_test_") }
 
 // needPostgres returns the test server's DSN, or skips (fails in CI)
 // saying how to provide one.
-func needPostgres(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv(dsnEnv)
-	if dsn == "" {
-		testpeer.Missing(t, "set %s=postgres://USER@127.0.0.1:PORT/DB?sslmode=disable (see .ci/postgres.sh, which .ci/run sources)", dsnEnv)
-	}
-	return dsn
-}
-
-func withSearchPath(t *testing.T, dsn, schema string) string {
-	t.Helper()
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatalf("%s is not a valid URL", dsnEnv) // the DSN may hold a password: not echoed
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return dsn + " search_path=" + schema
-}
+func needPostgres(t *testing.T) string { return pgtest.DSN(t) }
 
 func open(t *testing.T, dsn string) *sqlstore.Store {
 	t.Helper()
