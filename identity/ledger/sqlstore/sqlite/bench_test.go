@@ -114,3 +114,25 @@ func BenchmarkLookup(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRevokedParallel: the read a logged-in visitor's every token
+// request makes (Config.Revoker), from many goroutines at once, so that
+// the Store's own bookkeeping (the open check Close waits for) is measured
+// under contention and not only sequentially.
+func BenchmarkRevokedParallel(b *testing.B) {
+	s := open(b, filepath.Join(b.TempDir(), "ledger.db"))
+	ctx := context.Background()
+	if err := s.Revoke(ctx, "session-revoked", time.Now().Add(time.Hour)); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetParallelism(8) // 8 goroutines per GOMAXPROCS, as concurrent requests are
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if revoked, err := s.Revoked(ctx, "session-live"); err != nil || revoked {
+				b.Errorf("Revoked: got %v, %v; want false, nil", revoked, err)
+				return
+			}
+		}
+	})
+}
