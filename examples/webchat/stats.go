@@ -46,32 +46,24 @@ func (t *tokenPathFlags) register(fs *flag.FlagSet) {
 // "webchatid_ledger"; it is null with -ledger memory.
 var (
 	statsServer  atomic.Pointer[identity.Server]
-	statsLedger  atomic.Pointer[ledgerStats]
+	statsLedger  atomic.Pointer[sqlstore.Store]
 	publishStats sync.Once
 )
 
-// ledgerStats is what a ledger with write counters reports them through
-// (*sqlstore.Store).
-type ledgerStats interface{ Stats() sqlstore.Stats }
-
 // debugVars returns the /debug/vars handler showing srv's Stats and, if
-// led has write counters, led's. expvar's names are process-wide, so a
-// later run (the tests start several) replaces the Server and ledger
-// shown.
+// led is a SQL ledger, its write counters. expvar's names are
+// process-wide, so a later run (the tests start several) replaces the
+// Server and ledger shown.
 func debugVars(srv *identity.Server, led ledger.Ledger) http.Handler {
 	statsServer.Store(srv)
-	if ls, ok := led.(ledgerStats); ok {
-		statsLedger.Store(&ls)
-	} else {
-		statsLedger.Store(nil)
-	}
+	sql, _ := led.(*sqlstore.Store) // nil for -ledger memory
+	statsLedger.Store(sql)
 	publishStats.Do(func() {
 		expvar.Publish("webchatid_ledger", expvar.Func(func() any {
-			ls := statsLedger.Load()
-			if ls == nil {
-				return nil
+			if st := statsLedger.Load(); st != nil {
+				return st.Stats()
 			}
-			return (*ls).Stats()
+			return nil
 		}))
 		start := time.Now()
 		expvar.Publish("webchatid", expvar.Func(func() any {
