@@ -30,7 +30,7 @@ func Example() {
 	defer store.Close() // commits what is pending; then every call fails with ErrClosed
 
 	if err := store.Record(ctx, "anon-3f1c9d2e-8b7a-4c61-9e05-2d4b6a8f0c13", time.Now()); err != nil {
-		log.Print(err) // returned only once the row is committed, or not at all
+		log.Print(err) // Record returns nil only once the row is committed
 	}
 	st := store.Stats()
 	log.Printf("ledger: %d rows in %d batches (largest %d), %d errors", st.Rows, st.Batches, st.LargestBatch, st.Errors)

@@ -40,9 +40,10 @@ const (
 	// commits everything that queued while its last commit ran, so its
 	// batches grow with the load; more writers each grab the next row as
 	// soon as they are idle, and commit about one row each. On the
-	// project's 2-core machine, with PostgreSQL on the same cores, 4
-	// writers cost the database 230-245 µs of CPU per new visitor in
-	// 1.1-row batches and 1 writer 120-190 µs in 2.0-2.4-row ones.
+	// project's 2-core machine, with PostgreSQL on the same cores and 64
+	// clients asking for new visitors' tokens, 4 writers cost the
+	// database 164-245 µs of CPU per new visitor in 1.1-row batches and
+	// 1 writer 95-190 µs in 2.0-2.4-row ones (BENCHMARKS.md).
 	// Raise Writers when each commit is slow (a distant or synchronously
 	// replicated database) and the rows arrive faster than one writer's
 	// batches can carry.
