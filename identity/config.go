@@ -95,8 +95,8 @@ type Config struct {
 	// /logout endpoints keep sessions in it. If nil, SessionKeys decides;
 	// if both are unset, every visitor is anonymous. If it also has a
 	// Names() []string method listing its cookie's names (as
-	// [*CookieSessions] and *sessionstore.Store do), none of them may be
-	// the anonymous cookie's.
+	// [*CookieSessions], *sessionstore.Store and a [Chain] of them do),
+	// none of them may be the anonymous cookie's.
 	Sessions SessionSource
 
 	// SessionKeys, when Sessions is nil, makes the Server keep sessions in a
