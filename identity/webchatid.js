@@ -105,8 +105,10 @@
     retries: 3, // extra attempts after a failed token request (network error, 408, 429, 5xx)
     backoffMs: 250, // delay before the first retry; doubles each time
     maxBackoffMs: 4000,
-    // A 429 or 503 with Retry-After: no request before it. A wait longer than
-    // this fails the request at once instead (a renewal tries again after it).
+    // A 429 or 503 with Retry-After: no request before it, and the retry comes
+    // at a random point of the following backoff step (backoffMs, doubling),
+    // so that browsers refused together do not return together. A wait longer
+    // than this fails the request at once instead (a renewal tries again after it).
     maxRetryAfterMs: 30000,
     // Renewal ahead of expiry (see the top of this file).
     renew: true,
@@ -432,10 +434,16 @@
         throw out;
       }
       function loop(delay) {
-        var wait = Math.max(delay, notBefore - now());
+        var ra = notBefore - now();
+        var wait = Math.max(delay, ra);
         if (wait > cfg.maxRetryAfterMs) {
           return Promise.reject(new Error('the server asked to wait ' + Math.ceil(wait / 1000) + ' s (Retry-After)')).then(null, giveUp);
         }
+        // After Retry-After, at a random point of the next backoff step:
+        // browsers an overloaded server refused in the same millisecond
+        // (all of them answered Retry-After: 1) come back spread over it,
+        // not as the same burst a second later.
+        if (ra > 0) wait += random() * (delay || cfg.backoffMs);
         function go() {
           attempt++;
           return once().catch(function (err) {

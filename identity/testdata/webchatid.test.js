@@ -834,15 +834,39 @@ test('a renewal answered 503 with Retry-After waits that long before asking agai
   srv.answers.push(response(503, 'busy', { 'Retry-After': '20' }));
   await w.advance(3600_000 - 76_000);
   assert.equal(srv.calls.length, 2);
-  await w.advance(19_999);
-  assert.equal(srv.calls.length, 2, 'asked again before Retry-After');
+  // world()'s random() is 0.5: the retry comes Retry-After plus half of
+  // backoffMs (250) after the answer (the next test varies it).
+  await w.advance(20_124);
+  assert.equal(srv.calls.length, 2, 'asked again before Retry-After and its jitter');
   await w.advance(1);
-  assert.equal(srv.calls.length, 3, 'the retry waits exactly Retry-After');
+  assert.equal(srv.calls.length, 3, 'the retry waits Retry-After plus random() * backoffMs');
   // Both attempts failed: the renewal tries again later (never before
   // Retry-After), and succeeds.
   await w.advance(30_000);
   assert.equal(srv.calls.length, 4);
   assert.equal(con.errors.length, 1);
+});
+
+test('browsers refused together retry at random points of the backoff step after Retry-After', async () => {
+  const w = world();
+  const srv = tokenServer(w, {});
+  const con = quietConsole();
+  // Three browsers, refused in the same millisecond with Retry-After: 1.
+  const clients = [0, 0.5, 0.999].map((r) =>
+    load({}).webchatid.create(Object.assign({ fetch: srv.fetch, console: con }, w.opts, { random: () => r })));
+  for (let i = 0; i < clients.length; i++) srv.answers.push(response(503, 'busy', { 'Retry-After': '1' }));
+  const tokens = clients.map((c) => c.fetchToken());
+  await settle();
+  assert.equal(srv.calls.length, 3);
+  const at = [];
+  for (let t = 0; t < 1400; t += 1) {
+    const before = srv.calls.length;
+    await w.advance(1);
+    for (let k = before; k < srv.calls.length; k++) at.push(t + 1);
+  }
+  // Not before Retry-After, then spread over backoffMs (250): 1000, 1125, 1249.75.
+  assert.deepEqual(at, [1000, 1125, 1250]);
+  for (const p of tokens) assert.ok(await p);
 });
 
 test('Retry-After is honoured on every token request, and a long one fails at once', async () => {
