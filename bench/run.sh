@@ -370,7 +370,7 @@ fi
 	echo
 	echo "- machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1), $(free -g | awk '/^Mem:/ {print $2}') GB; $(uname -sr)"
 	echo "- $(go version | cut -d' ' -f3-), node $(node --version 2>/dev/null || echo -), ${WEBCHATID_PG_BINDIR:+PostgreSQL $("$WEBCHATID_PG_BINDIR/postgres" --version | awk '{print $3}')}"
-	echo "- load: examples/loadgen on the same cores, keep-alive, closed loop (a connection refused with 503 waits its Retry-After, as webchatid.js does; the returning visitor sends back the cookie the server set, \`-prime\`), -d $duration after -warmup $warmup, $rounds interleaved rounds, medians"
+	echo "- load: examples/loadgen on the same cores, keep-alive, closed loop (a connection refused with 503 waits its Retry-After plus a random part of 250 ms, as webchatid.js does; the returning visitor sends back the cookie the server set, \`-prime\`), -d $duration after -warmup $warmup, $rounds interleaved rounds, medians"
 	if [ "$want_wrk" = 1 ]; then
 		echo "- wrk-fresh: $( (wrk -v 2>&1 || true) | head -n1 | cut -d' ' -f1-2) \`-t2 -c C -d $duration --timeout 10s -s fresh-visitors.lua\` (issue 9's script) on the same cores, after each round's loadgen runs; no warm-up, and a refused connection asks again at once (wrk does not wait Retry-After)"
 	fi

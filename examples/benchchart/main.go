@@ -81,6 +81,9 @@ type result struct {
 	Refused *struct {
 		P99 float64 `json:"p99"`
 	} `json:"refused_latency_ms"`
+	RefusedArrival *struct {
+		P99 float64 `json:"p99"`
+	} `json:"refused_arrival_latency_ms"`
 	ServerRSS *struct {
 		Start int64 `json:"start_kb"`
 		Peak  int64 `json:"peak_kb"`
@@ -97,6 +100,7 @@ type point struct {
 	errors, refused      int64 // summed over the rounds
 	requests             int64
 	refusedP99           float64 // median over rounds that refused any
+	refusedArrP99        float64 // the same, ended at the kernel's receive time (NaN: not measured)
 	peakKB, startKB      int64   // the highest peak RSS of the rounds and its run's start RSS; 0: not measured
 	clientCPU, serverCPU float64 // µs per request, median over rounds that have it; NaN: none
 }
@@ -164,7 +168,7 @@ func summarize(results []result) []series {
 	index := map[[2]string]int{}
 	for _, k := range order {
 		rs := groups[k]
-		var rps, ok, p50, p99, rp99, ccpu, scpu []float64
+		var rps, ok, p50, p99, rp99, rap99, ccpu, scpu []float64
 		p := point{conns: k.conns, rounds: len(rs)}
 		for _, r := range rs {
 			rps = append(rps, r.RPS)
@@ -176,6 +180,9 @@ func summarize(results []result) []series {
 			p.refused += r.Status["503"] + r.Status["429"]
 			if r.Refused != nil {
 				rp99 = append(rp99, r.Refused.P99)
+			}
+			if r.RefusedArrival != nil {
+				rap99 = append(rap99, r.RefusedArrival.P99)
 			}
 			if m := r.ServerRSS; m != nil && m.Peak > p.peakKB {
 				p.peakKB, p.startKB = m.Peak, m.Start
@@ -189,7 +196,7 @@ func summarize(results []result) []series {
 		}
 		p.clientCPU, p.serverCPU = median(ccpu), median(scpu)
 		p.rps, p.okRPS, p.p50, p.p99 = median(rps), median(ok), median(p50), median(p99)
-		p.refusedP99 = median(rp99)
+		p.refusedP99, p.refusedArrP99 = median(rp99), median(rap99)
 		sk := [2]string{k.label, k.mode}
 		i, found := index[sk]
 		if !found {
@@ -266,7 +273,8 @@ func writeTable(w io.Writer, all []series, ref string) {
 			fmt.Fprintf(w, "**%s** — wrk, not loadgen: tokens/s (× the reference) · p50 / p99 of all answers, refused ones included "+
 				"(wrk asks again at once, without waiting Retry-After); median of rounds\n\n", mode)
 		} else {
-			fmt.Fprintf(w, "**%s** — tokens/s (× the reference) · p50 / p99; median of rounds\n\n", mode)
+			fmt.Fprintf(w, "**%s** — tokens/s (× the reference) · p50 / p99; refused: the share of answers that were 503 or 429 "+
+				"(p99 of their latency as loadgen read them, and as the kernel received them: what a client on cores of its own would see); median of rounds\n\n", mode)
 		}
 		fmt.Fprint(w, "| server |")
 		for _, c := range cs {
@@ -297,7 +305,11 @@ func writeTable(w io.Writer, all []series, ref string) {
 				if p.refused > 0 && p.requests > 0 {
 					cell += fmt.Sprintf(" · %.1f %% refused", 100*float64(p.refused)/float64(p.requests))
 					if !math.IsNaN(p.refusedP99) {
-						cell += " (p99 " + ms(p.refusedP99) + ")"
+						cell += " (p99 " + ms(p.refusedP99)
+						if !math.IsNaN(p.refusedArrP99) {
+							cell += ", arrived " + ms(p.refusedArrP99)
+						}
+						cell += ")"
 					}
 				}
 				if p.errors > 0 {

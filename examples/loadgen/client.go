@@ -43,6 +43,7 @@ type response struct {
 	setCookies []string // Set-Cookie values, kept only when asked for
 	close      bool     // the server closes the connection after this answer
 	body       []byte
+	arrived    int64 // kernel receive time of the answer's last bytes, Unix ns; 0 if unknown (see stampConn)
 }
 
 // readResponse reads one answer to a GET from br into r: the status line,
@@ -261,8 +262,16 @@ type client struct {
 	conn     net.Conn
 	br       *bufio.Reader
 	wbuf     []byte
-	reused   bool        // conn has carried an answer already
-	stopWake func() bool // stops the context's wake-up of conn
+	reused   bool         // conn has carried an answer already
+	stopWake func() bool  // stops the context's wake-up of conn
+	stamp    arrivalTimer // conn's kernel receive times; nil if unknown
+}
+
+// arrivalTimer is a connection that knows when its last bytes read reached
+// the kernel (stampConn, Linux).
+type arrivalTimer interface {
+	// lastArrival is the Unix time in nanoseconds, 0 if unknown.
+	lastArrival() int64
 }
 
 // newClient returns a client for raw (a URL checkLoopback accepted) that
@@ -327,6 +336,10 @@ func (c *client) do(ctx context.Context, cookie []byte, r *response) error {
 			return err
 		}
 		err = readResponse(c.br, r, c.cookies)
+		r.arrived = 0
+		if c.stamp != nil {
+			r.arrived = c.stamp.lastArrival()
+		}
 		if err != nil || r.close {
 			c.Close()
 		} else {
@@ -348,6 +361,7 @@ func (c *client) connect(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	c.stamp, _ = conn.(arrivalTimer)
 	if c.tlsName != "" {
 		tc := tls.Client(conn, &tls.Config{ServerName: c.tlsName, NextProtos: []string{"http/1.1"}})
 		if err := tc.HandshakeContext(dctx); err != nil {
@@ -370,7 +384,7 @@ func (c *client) Close() {
 	}
 	c.stopWake()
 	c.conn.Close()
-	c.conn, c.reused = nil, false
+	c.conn, c.reused, c.stamp = nil, false, nil
 	c.br.Reset(nil)
 }
 

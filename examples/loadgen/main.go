@@ -49,9 +49,10 @@
 // quantiles of 2xx answers (log-bucketed histogram, ≤ 0.8 % above the exact
 // nearest-rank value; min, max and mean exact), a separate latency for
 // refused requests (503 or 429, so load shedding is visible; with
-// -retry-after a refused connection waits the Retry-After it was given
-// before its next request, as webchatid.js does, instead of asking again
-// at once), counts per
+// -retry-after a refused connection waits the Retry-After it was given,
+// plus a random part of -retry-jitter (default 250ms, webchatid.js's
+// first backoff step), before its next request, as webchatid.js does,
+// instead of asking again at once), counts per
 // status code, transport errors by kind (timeout, refused, reset, eof,
 // malformed: an answer that is not HTTP/1.x, other), connections dialled (a server that
 // closes keep-alive connections shows up here) and, in visitors mode, how
@@ -148,9 +149,10 @@ type options struct {
 	keyFile  string
 	quiet    bool
 	brief    bool
-	backoff  bool // -retry-after
-	prime    bool // -prime
-	pid      int  // -server-pid
+	backoff  bool          // -retry-after
+	jitter   time.Duration // -retry-jitter
+	prime    bool          // -prime
+	pid      int           // -server-pid
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -180,7 +182,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.quiet, "q", false, "print nothing but errors (with -json)")
 	fs.BoolVar(&o.brief, "brief", false, "print one line per run")
 	fs.IntVar(&o.pid, "server-pid", 0, "record the peak RSS and the CPU per request of this server `process` during the run (Linux: resets its VmHWM before, reads it after; CPU from /proc/PID/stat)")
-	fs.BoolVar(&o.backoff, "retry-after", false, "closed loop: after a 503 or 429 with Retry-After (seconds, at most 30), a connection waits that long before its next request, as webchatid.js does")
+	fs.BoolVar(&o.backoff, "retry-after", false, "closed loop: after a 503 or 429 with Retry-After (seconds, at most 30), a connection waits that long plus a random part of -retry-jitter before its next request, as webchatid.js does")
+	fs.DurationVar(&o.jitter, "retry-jitter", 250*time.Millisecond, "with -retry-after: the wait after Retry-After is uniform in [0, `duration`) (webchatid.js: its backoffMs, 250 ms; 0 makes connections refused together return together)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -219,6 +222,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.requests < 0 {
 		return o, fmt.Errorf("-n %d: must not be negative", o.requests)
+	}
+	if o.jitter < 0 || o.jitter > time.Minute {
+		return o, fmt.Errorf("-retry-jitter %v: want 0 to 1m", o.jitter)
 	}
 	if o.backoff && (o.rate > 0 || o.mode == "sign") {
 		return o, errors.New("-retry-after goes with a closed-loop HTTP run (no -rate, not -mode sign)")
@@ -281,7 +287,7 @@ func loopbackDial(dials *atomic.Int64) func(ctx context.Context, network, addr s
 			return nil, fmt.Errorf("dial %s: peer %v is not a loopback address", addr, conn.RemoteAddr())
 		}
 		dials.Add(1)
-		return conn, nil
+		return stamped(conn), nil
 	}
 }
 
@@ -306,42 +312,50 @@ func latencyOf(h *Histogram) Latency {
 
 // Result is one run, as one JSON line of -json.
 type Result struct {
-	Time       string           `json:"time"`
-	Label      string           `json:"label,omitempty"`
-	Round      int              `json:"round,omitempty"`
-	Mode       string           `json:"mode"`
-	URL        string           `json:"url,omitempty"`
-	Conns      int              `json:"conns"`
-	Rate       float64          `json:"rate,omitempty"`
-	Seconds    float64          `json:"seconds"`
-	Requests   int64            `json:"requests"`
-	RPS        float64          `json:"rps"`
-	OKRPS      float64          `json:"ok_rps"`
-	Latency    Latency          `json:"latency_ms"`
-	Refused    *Latency         `json:"refused_latency_ms,omitempty"`
-	Status     map[string]int64 `json:"status,omitempty"`
-	Errors     int64            `json:"errors"`
-	ErrorKinds map[string]int64 `json:"error_kinds,omitempty"`
-	BadBodies  int64            `json:"bad_bodies,omitempty"`
-	Dials      int64            `json:"dials,omitempty"`
-	SameToken  int64            `json:"same_token,omitempty"`
-	Incomplete bool             `json:"incomplete,omitempty"`
-	GoVersion  string           `json:"go"`
-	Experiment string           `json:"goexperiment,omitempty"`
-	GOMAXPROCS int              `json:"gomaxprocs"`
-	ServerRSS  *ServerRSS       `json:"server_rss_kb,omitempty"` // -server-pid
-	ClientCPU  float64          `json:"client_cpu_us_per_req,omitempty"`
-	ServerCPU  float64          `json:"server_cpu_us_per_req,omitempty"` // -server-pid
+	Time     string   `json:"time"`
+	Label    string   `json:"label,omitempty"`
+	Round    int      `json:"round,omitempty"`
+	Mode     string   `json:"mode"`
+	URL      string   `json:"url,omitempty"`
+	Conns    int      `json:"conns"`
+	Rate     float64  `json:"rate,omitempty"`
+	Seconds  float64  `json:"seconds"`
+	Requests int64    `json:"requests"`
+	RPS      float64  `json:"rps"`
+	OKRPS    float64  `json:"ok_rps"`
+	Latency  Latency  `json:"latency_ms"`
+	Refused  *Latency `json:"refused_latency_ms,omitempty"`
+	// Arrival and RefusedArrival are Latency and Refused ended at the
+	// kernel's receive time of each answer (Linux, SO_TIMESTAMPNS): what a
+	// client on cores of its own would measure. Nil where unknown.
+	Arrival        *Latency         `json:"arrival_latency_ms,omitempty"`
+	RefusedArrival *Latency         `json:"refused_arrival_latency_ms,omitempty"`
+	Status         map[string]int64 `json:"status,omitempty"`
+	Errors         int64            `json:"errors"`
+	ErrorKinds     map[string]int64 `json:"error_kinds,omitempty"`
+	BadBodies      int64            `json:"bad_bodies,omitempty"`
+	Dials          int64            `json:"dials,omitempty"`
+	SameToken      int64            `json:"same_token,omitempty"`
+	Incomplete     bool             `json:"incomplete,omitempty"`
+	GoVersion      string           `json:"go"`
+	Experiment     string           `json:"goexperiment,omitempty"`
+	GOMAXPROCS     int              `json:"gomaxprocs"`
+	ServerRSS      *ServerRSS       `json:"server_rss_kb,omitempty"` // -server-pid
+	ClientCPU      float64          `json:"client_cpu_us_per_req,omitempty"`
+	ServerCPU      float64          `json:"server_cpu_us_per_req,omitempty"` // -server-pid
 }
 
 // tally is one worker's counts; merged at the end.
 type tally struct {
 	ok, refused Histogram
-	requests    int64
-	status      map[int]int64
-	errs        map[string]int64
-	badBodies   int64
-	sameToken   int64
+	// okArr and refusedArr end at the kernel's receive time of the answer
+	// (response.arrived), not when this process read it.
+	okArr, refusedArr Histogram
+	requests          int64
+	status            map[int]int64
+	errs              map[string]int64
+	badBodies         int64
+	sameToken         int64
 }
 
 func newTally() *tally { return &tally{status: map[int]int64{}, errs: map[string]int64{}} }
@@ -349,6 +363,8 @@ func newTally() *tally { return &tally{status: map[int]int64{}, errs: map[string
 func (t *tally) merge(o *tally) {
 	t.ok.Merge(&o.ok)
 	t.refused.Merge(&o.refused)
+	t.okArr.Merge(&o.okArr)
+	t.refusedArr.Merge(&o.refusedArr)
 	t.requests += o.requests
 	for k, v := range o.status {
 		t.status[k] += v
@@ -463,6 +479,17 @@ func appendAnonCookie(dst []byte, r *mrand.Rand) []byte {
 	b[14] = '4'
 	b[19] = "89ab"[r.IntN(4)]
 	return append(dst, b[:]...)
+}
+
+// retryPause is how long a connection answered Retry-After: seconds waits
+// before its next request: that (at most 30 s), then a random part of
+// jitter, as webchatid.js waits after Retry-After.
+func retryPause(seconds int, jitter time.Duration, rng *mrand.Rand) time.Duration {
+	d := time.Duration(min(seconds, 30)) * time.Second
+	if jitter > 0 {
+		d += time.Duration(rng.Int64N(int64(jitter)))
+	}
+	return d
 }
 
 // looksLikeJWT reports whether body is three dot-separated non-empty parts.
@@ -655,7 +682,7 @@ func runHTTP(ctx context.Context, o options) (Result, error) {
 				lat := time.Since(due)
 				refused := resp.status == http.StatusServiceUnavailable || resp.status == http.StatusTooManyRequests
 				if o.backoff && err == nil && refused && resp.retryAfter > 0 {
-					pause = time.Duration(min(resp.retryAfter, 30)) * time.Second // waited before the next request
+					pause = retryPause(resp.retryAfter, o.jitter, rng) // waited before the next request
 				}
 				if v != nil {
 					if err == nil {
@@ -685,11 +712,17 @@ func runHTTP(ctx context.Context, o options) (Result, error) {
 				switch {
 				case resp.status/100 == 2:
 					t.ok.Record(lat)
+					if resp.arrived != 0 {
+						t.okArr.Record(time.Duration(resp.arrived - due.UnixNano()))
+					}
 					if !looksLikeJWT(resp.body) {
 						t.badBodies++
 					}
 				case refused:
 					t.refused.Record(lat)
+					if resp.arrived != 0 {
+						t.refusedArr.Record(time.Duration(resp.arrived - due.UnixNano()))
+					}
 				}
 			}
 		}()
@@ -724,6 +757,14 @@ func runHTTP(ctx context.Context, o options) (Result, error) {
 	if all.refused.Count() > 0 {
 		l := latencyOf(&all.refused)
 		res.Refused = &l
+	}
+	if all.okArr.Count() > 0 {
+		l := latencyOf(&all.okArr)
+		res.Arrival = &l
+	}
+	if all.refusedArr.Count() > 0 {
+		l := latencyOf(&all.refusedArr)
+		res.RefusedArrival = &l
 	}
 	if len(res.ErrorKinds) == 0 {
 		res.ErrorKinds = nil
@@ -888,6 +929,12 @@ func printResult(w io.Writer, r Result) {
 		l.P50, l.P90, l.P99, l.P999, l.Max, l.Mean)
 	if f := r.Refused; f != nil {
 		fmt.Fprintf(w, "  latency (refused) p50 %.2fms  p99 %.2fms  max %.2fms  (%d answers 503/429)\n", f.P50, f.P99, f.Max, f.Count)
+	}
+	if a := r.Arrival; a != nil {
+		fmt.Fprintf(w, "  arrived (ok)     p50 %.2fms  p90 %.2fms  p99 %.2fms  p99.9 %.2fms  max %.2fms  (kernel receive time)\n", a.P50, a.P90, a.P99, a.P999, a.Max)
+	}
+	if a := r.RefusedArrival; a != nil {
+		fmt.Fprintf(w, "  arrived (refused) p50 %.2fms  p99 %.2fms  max %.2fms\n", a.P50, a.P99, a.Max)
 	}
 	if len(r.Status) > 0 {
 		codes := make([]string, 0, len(r.Status))

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -78,6 +79,7 @@ func TestFlagErrors(t *testing.T) {
 		"sign with a URL":         {"-mode", "sign", "http://127.0.0.1/"},
 		"no visitors":             {"-mode", "visitors", "-visitors", "0", "http://127.0.0.1/"},
 		"multi-line cookie":       {"-mode", "returning", "-cookie", "a=b\r\nX: y", "http://127.0.0.1/"},
+		"negative retry jitter":   {"-retry-after", "-retry-jitter", "-1s", "http://127.0.0.1/"},
 		"negative request count":  {"-n", "-1", "http://127.0.0.1/"},
 		"open loop for sign mode": {"-mode", "sign", "-rate", "10"},
 		"server pid in sign mode": {"-mode", "sign", "-server-pid", "1"},
@@ -385,5 +387,26 @@ func TestRetryAfterPausesTheConnection(t *testing.T) {
 	defer mu.Unlock()
 	if gap := times[1].Sub(times[0]); gap < time.Second { // a lower bound: a slow machine only widens it
 		t.Errorf("next request %v after a 503 with Retry-After: 1, want at least 1s", gap)
+	}
+}
+
+func TestRetryPauseSpreadsAfterRetryAfter(t *testing.T) {
+	rng := mrand.New(mrand.NewPCG(1, 2))
+	seen := map[time.Duration]bool{}
+	for range 1000 {
+		d := retryPause(1, 250*time.Millisecond, rng)
+		if d < time.Second || d >= time.Second+250*time.Millisecond {
+			t.Fatalf("retryPause(1, 250ms) = %v, want in [1s, 1.25s)", d)
+		}
+		seen[d.Truncate(10*time.Millisecond)] = true
+	}
+	if len(seen) < 20 { // 25 buckets of 10 ms; 1000 uniform draws fill nearly all
+		t.Errorf("1000 pauses fell in %d of 25 10-ms buckets: not spread", len(seen))
+	}
+	if d := retryPause(1, 0, rng); d != time.Second {
+		t.Errorf("retryPause(1, 0) = %v, want exactly 1s", d)
+	}
+	if d := retryPause(120, 0, rng); d != 30*time.Second {
+		t.Errorf("retryPause(120, 0) = %v, want the 30s ceiling", d)
 	}
 }
