@@ -56,7 +56,11 @@
 // status code, transport errors by kind (timeout, refused, reset, eof,
 // malformed: an answer that is not HTTP/1.x, other), connections dialled (a server that
 // closes keep-alive connections shows up here) and, in visitors mode, how
-// many answers repeated the visitor's previous token. -json FILE appends the
+// many answers repeated the visitor's previous token. On Linux each latency
+// also has an "arrived" twin that ends at the kernel's receive time of the
+// answer (SO_TIMESTAMPNS), before this process got a CPU to read it: what a
+// client on cores of its own would measure (arrival_latency_ms and
+// refused_arrival_latency_ms in -json). -json FILE appends the
 // same as one JSON line, for bench/run.sh and examples/benchchart.
 //
 // With -server-pid PID (Linux; the server's process on this machine) it
