@@ -103,7 +103,11 @@
     target: 'assistant', // or 'orchestrate': answers authTokenNeeded, uses updateAuthToken
     credentials: 'same-origin', // 'include' when the endpoints are on another origin (CORS)
     retries: 3, // extra attempts after a failed token request (network error, 408, 429, 5xx)
-    backoffMs: 250, // delay before the first retry; doubles each time
+    // Backoff step before the first retry; doubles each time, up to
+    // maxBackoffMs. Each retry waits its step times a random factor in
+    // [0.5, 1.5), so that browsers that failed together (a server restart, a
+    // dropped network) do not retry together.
+    backoffMs: 250,
     maxBackoffMs: 4000,
     // A 429 or 503 with Retry-After: no request before it, and the retry comes
     // at a random point of the following backoff step (backoffMs, doubling),
@@ -365,8 +369,8 @@
     }
 
     // requestToken asks the server for a token, retrying transient failures
-    // with exponential backoff (and never before a Retry-After), and gives up
-    // with one console error.
+    // with randomised exponential backoff (never before a Retry-After), and
+    // gives up with one console error.
     function requestToken() {
       var attempt = 0;
       var url = endpoint(cfg.tokenPath);
@@ -442,8 +446,11 @@
         // After Retry-After, at a random point of the next backoff step:
         // browsers an overloaded server refused in the same millisecond
         // (all of them answered Retry-After: 1) come back spread over it,
-        // not as the same burst a second later.
+        // not as the same burst a second later. Without one, the step is
+        // spread around its length (0.5 to 1.5 times): browsers that failed
+        // together do not retry in lockstep either.
         if (ra > 0) wait += random() * (delay || cfg.backoffMs);
+        else if (delay > 0) wait = delay * (0.5 + random());
         function go() {
           attempt++;
           return once().catch(function (err) {

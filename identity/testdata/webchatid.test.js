@@ -137,8 +137,9 @@ test('fresh waits for the request in flight and asks again', async () => {
   assert.equal(srv.calls.length, 2);
 });
 
+// random() 0.5 is the middle of the backoff's spread: each step's own length.
 test('transient failures are retried with exponential backoff', async () => {
-  const { c, srv, con, delays } = client([[503, ''], new Error('offline'), [429, ''], [200, 'tok']]);
+  const { c, srv, con, delays } = client([[503, ''], new Error('offline'), [429, ''], [200, 'tok']], { random: () => 0.5 });
   assert.equal(await c.fetchToken(), 'tok');
   assert.equal(srv.calls.length, 4);
   assert.deepEqual(delays, [250, 500, 1000]);
@@ -146,9 +147,29 @@ test('transient failures are retried with exponential backoff', async () => {
 });
 
 test('backoff is capped', async () => {
-  const { c, delays } = client([[500, '']], { retries: 6, backoffMs: 1000, maxBackoffMs: 3000 });
+  const { c, delays } = client([[500, '']], { retries: 6, backoffMs: 1000, maxBackoffMs: 3000, random: () => 0.5 });
   await assert.rejects(c.fetchToken());
   assert.deepEqual(delays, [1000, 2000, 3000, 3000, 3000, 3000]);
+});
+
+test('browsers that failed together retry at random points around each step', async () => {
+  // A server restart drops every browser at once; with a fixed 250, 500,
+  // 1000 ms they would all come back in the same milliseconds.
+  const want = { 0: [125, 250, 500], 0.999: [374.75, 749.5, 1499] };
+  for (const r of [0, 0.999]) {
+    const { c, delays } = client([new Error('connection reset')], { random: () => r });
+    await assert.rejects(c.fetchToken());
+    assert.deepEqual(delays, want[r], 'random() ' + r);
+  }
+  // Each browser draws its own: the default is Math.random.
+  const seen = new Set();
+  for (let i = 0; i < 8; i++) {
+    const { c, delays } = client([new Error('connection reset')]);
+    await assert.rejects(c.fetchToken());
+    assert.ok(delays.every((d, k) => d >= 125 * 2 ** k && d < 375 * 2 ** k), 'delays ' + delays);
+    seen.add(delays[0]);
+  }
+  assert.ok(seen.size > 1, 'eight browsers waited the same ' + [...seen][0] + ' ms');
 });
 
 test('a server that keeps failing gets bounded retries and one console error', async () => {
