@@ -5,7 +5,6 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -182,15 +181,13 @@ func signingKey(stdout io.Writer, log *slog.Logger) (crypto.Signer, error) {
 }
 
 // bindingKey returns the anonymous-ID binding key from WEBCHATID_BINDING_KEY
-// (hex), or a new one.
+// (hex or base64, read by keys.ParseSecret as a -binding-key file is), or a
+// new one.
 func bindingKey(log *slog.Logger) ([]byte, error) {
 	if v := os.Getenv("WEBCHATID_BINDING_KEY"); v != "" {
-		k, err := hex.DecodeString(strings.TrimSpace(v))
+		k, err := keys.ParseSecret([]byte(v))
 		if err != nil {
-			return nil, errors.New("WEBCHATID_BINDING_KEY: not hex (make one with openssl rand -hex 32)")
-		}
-		if len(k) < 32 {
-			return nil, fmt.Errorf("binding key is %d bytes, need at least 32 random bytes (openssl rand 32)", len(k))
+			return nil, fmt.Errorf("WEBCHATID_BINDING_KEY (hex, e.g. from openssl rand -hex 32): %w", err)
 		}
 		return k, nil
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -418,5 +419,41 @@ func TestMainReloadsOnSIGHUP(t *testing.T) {
 	}
 	if got := tokenKid(t, d.token()); got != kidB {
 		t.Errorf("token after SIGHUP: kid %s, want %s", got, kidB)
+	}
+}
+
+// WEBCHATID_BINDING_KEY is read as a -binding-key file is: hex or base64 of
+// at least 32 random bytes; anything else stops the demo with an error that
+// names the variable and never quotes its value.
+func TestBindingKeyFromEnv(t *testing.T) {
+	key := bytes.Repeat([]byte{0xa5, 0x3c}, 16)
+	discard := slog.New(slog.NewTextHandler(io.Discard, nil))
+	for _, v := range []string{hex.EncodeToString(key), " " + hex.EncodeToString(key) + "\n", base64.StdEncoding.EncodeToString(key)} {
+		t.Setenv("WEBCHATID_BINDING_KEY", v)
+		got, err := bindingKey(discard)
+		if err != nil || !bytes.Equal(got, key) {
+			t.Errorf("WEBCHATID_BINDING_KEY=%q: got %x, %v; want %x", v, got, err, key)
+		}
+	}
+	for v, want := range map[string]string{
+		strings.Repeat("00", 32):           "all zeros",
+		hex.EncodeToString(key[:16]):       "16 bytes",
+		"correct-horse.battery!staple#123": "neither hex nor base64",
+		"correct horse battery staple 123": "21 bytes", // base64 once the spaces go
+		strings.Repeat("ab", 32) + "c":     "odd number",
+	} {
+		t.Setenv("WEBCHATID_BINDING_KEY", v)
+		got, err := bindingKey(discard)
+		if err == nil {
+			t.Errorf("WEBCHATID_BINDING_KEY=%q: got a %d-byte key, want an error", v, len(got))
+			continue
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, "WEBCHATID_BINDING_KEY") || !strings.Contains(msg, want) {
+			t.Errorf("WEBCHATID_BINDING_KEY=%q: error %q, want one naming the variable and saying %q", v, msg, want)
+		}
+		if strings.Contains(msg, strings.TrimSpace(v)) {
+			t.Errorf("WEBCHATID_BINDING_KEY=%q: the error quotes the value: %q", v, msg)
+		}
 	}
 }

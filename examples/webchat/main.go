@@ -104,7 +104,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.integrationID, "integration-id", "", "IBM web chat integration `ID` (with -region and -service-instance-id: use IBM's real web chat)")
 	fs.StringVar(&c.region, "region", "", "IBM web chat `region`, e.g. us-south")
 	fs.StringVar(&c.serviceInstanceID, "service-instance-id", "", "IBM web chat service instance `ID`")
-	fs.Var(&c.bindingKeyFiles, "binding-key", "`file` of at least 32 random bytes that binds anonymous IDs to their cookies (openssl rand 32 > binding.key; raw, hex or base64; or env WEBCHATID_BINDING_KEY holding them as hex); repeat it to list more: the first binds, all verify; default: a new key at each start, so a restart gives every visitor a new anonymous ID")
+	fs.Var(&c.bindingKeyFiles, "binding-key", "`file` of at least 32 random bytes that binds anonymous IDs to their cookies (openssl rand 32 > binding.key; raw, hex or base64; or env WEBCHATID_BINDING_KEY holding them as hex or base64); repeat it to list more: the first binds, all verify; default: a new key at each start, so a restart gives every visitor a new anonymous ID")
 	fs.StringVar(&c.ledger, "ledger", "", "anonymous-ID ledger `DSN`: memory, sqlite:PATH or postgres://… (default: "+ledgerdsn.Default(ledgerApp)+")")
 	fs.DurationVar(&c.ledgerRetention, "ledger-retention", ledger.DefaultRetention, "prune never-linked anonymous IDs from the ledger once unseen this long (hourly, in the background; 0: never)")
 	fs.StringVar(&c.subject, "subject", "anonymous-id", "the tokens' sub: `anonymous-id` (IBM's tutorial: the same before and after login) or user-id (user-<custom user ID> while logged in, through Config.Subject, so login and logout change sub and webchatid.js ends web chat's session)")
