@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/webchatid/webchatid/identity/ledger/internal/anonkey"
 )
 
 // Entry is one row of a [Ledger]: an anonymous ID and, when it has been
@@ -92,8 +94,10 @@ type Ledger interface {
 }
 
 // Memory bounds of a [Recorder]: it remembers at most
-// recorderShards*recorderShardCap anonymous IDs and as many links (about
-// 130 000 of each, roughly 25 MB at most with IBM-style IDs).
+// recorderShards*recorderShardCap anonymous IDs of each form (canonical
+// anon-<uuid> IDs by their 16 bytes, others as strings) and as many links:
+// about 130 000 of each, a few MB for canonical IDs, roughly 25 MB for
+// links with IBM-style IDs.
 const (
 	recorderShards   = 64
 	recorderShardCap = 2048
@@ -109,7 +113,9 @@ const (
 // or link tries again. Two concurrent first requests for the same ID may both
 // write; that is harmless because Ledger writes are idempotent.
 //
-// Memory is bounded: each shard remembers at most 2048 IDs and 2048 links.
+// Memory is bounded: each shard remembers at most 2048 IDs of each form
+// (a canonical ID, "anon-" and a lowercase UUID as package cookie mints
+// them, by its 16 bytes; any other ID as a string) and 2048 links.
 // When a shard is full, entries from earlier days are dropped, and if that
 // frees too little the shard is emptied. The cost of forgetting is only an
 // extra idempotent write the next time that ID or link is seen.
@@ -120,7 +126,8 @@ type Recorder struct {
 	ledger Ledger
 	now    func() time.Time
 	seed   maphash.Seed
-	seen   [recorderShards]recorderShard[string]
+	seen   [recorderShards]recorderShard[string]       // IDs that are not canonical
+	uuids  [recorderShards]recorderShard[anonkey.UUID] // canonical IDs, 24 bytes a slot and no pointer
 	links  [recorderShards]recorderShard[linkKey]
 }
 
@@ -147,6 +154,7 @@ func NewRecorder(l Ledger, now func() time.Time) *Recorder {
 	r := &Recorder{ledger: l, now: now, seed: maphash.MakeSeed()}
 	for i := range r.seen {
 		r.seen[i].days = make(map[string]int64)
+		r.uuids[i].days = make(map[anonkey.UUID]int64)
 		r.links[i].days = make(map[linkKey]int64)
 	}
 	return r
@@ -163,7 +171,19 @@ func (r *Recorder) Seen(ctx context.Context, anonID string, isNew bool) error {
 	}
 	now := r.now()
 	day := utcDay(now)
-	sh := &r.seen[maphash.String(r.seed, anonID)%recorderShards]
+	i := maphash.String(r.seed, anonID) % recorderShards
+	if u, ok := anonkey.Parse(anonID); ok {
+		sh := &r.uuids[i]
+		if !isNew && sh.done(u, day) {
+			return nil
+		}
+		if err := r.ledger.Record(ctx, anonID, now); err != nil {
+			return err
+		}
+		sh.mark(u, day)
+		return nil
+	}
+	sh := &r.seen[i]
 	if !isNew && sh.done(anonID, day) {
 		return nil
 	}
@@ -198,7 +218,12 @@ func (r *Recorder) Linked(ctx context.Context, anonID, customUserID string) erro
 	key = linkKey{strings.Clone(anonID), strings.Clone(customUserID)}
 	sh.mark(key, day)
 	// Link also moved the ID's last-seen time.
-	r.seen[maphash.String(r.seed, anonID)%recorderShards].mark(key.anonID, day)
+	i := maphash.String(r.seed, anonID) % recorderShards
+	if u, ok := anonkey.Parse(anonID); ok {
+		r.uuids[i].mark(u, day)
+	} else {
+		r.seen[i].mark(key.anonID, day)
+	}
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -297,5 +298,70 @@ func TestRecorderLinksWhoseSubIsTheUserID(t *testing.T) {
 	}
 	if got := l.linked.Load(); got != n {
 		t.Errorf("got %d Link calls for %d links seen twice the same day, want %d", got, n, n)
+	}
+}
+
+// canonicalID is a canonical anonymous ID, as package cookie mints them.
+func canonicalID(i int) string { return fmt.Sprintf("anon-0b9f4a52-6f0e-4c4b-9d43-%012x", i) }
+
+// Canonical IDs are remembered by their 16 bytes, in maps without pointers;
+// every other spelling stays a string of its own, never folded into them.
+func TestRecorderCanonicalIDs(t *testing.T) {
+	l := &fakeLedger{}
+	clock := newFakeClock(day0)
+	r := NewRecorder(l, clock.now)
+	ctx := context.Background()
+	id := canonicalID(1)
+	upper := strings.ToUpper(id)
+	step := func(name, id string, isNew bool, records int64) {
+		t.Helper()
+		if err := r.Seen(ctx, id, isNew); err != nil {
+			t.Fatalf("%s: Seen: %v", name, err)
+		}
+		if got := l.recorded.Load(); got != records {
+			t.Errorf("%s: got %d Record calls, want %d", name, got, records)
+		}
+	}
+	step("a new canonical ID is written", id, true, 1)
+	step("seen again today it is not", id, false, 1)
+	step("its uppercase spelling is another ID", upper, false, 2)
+	step("which is remembered too", upper, false, 2)
+	var compact, strs int
+	for i := range r.uuids {
+		compact += len(r.uuids[i].days)
+		strs += len(r.seen[i].days)
+	}
+	if compact != 1 || strs != 1 {
+		t.Errorf("remembered %d canonical IDs by their bytes and %d as strings; want 1 and 1", compact, strs)
+	}
+
+	// Linked moves the canonical ID's last-seen time as well.
+	other := canonicalID(2)
+	if err := r.Linked(ctx, other, "user-1"); err != nil {
+		t.Fatal(err)
+	}
+	step("an ID linked today is not written by Seen", other, false, 2)
+	clock.set(day0.Add(24 * time.Hour))
+	step("the next day it is", other, false, 3)
+
+	// A failed write is not remembered.
+	l.fail.Store(1)
+	if err := r.Seen(ctx, canonicalID(3), true); !errors.Is(err, errWrite) {
+		t.Fatalf("Seen with a failing ledger: got %v, want the ledger's error", err)
+	}
+	step("the retry after a failure is written", canonicalID(3), false, 4)
+	step("and then remembered", canonicalID(3), false, 4)
+
+	// Bounded like the strings.
+	const n = 3 * recorderShards * recorderShardCap
+	for i := range n {
+		if err := r.Seen(ctx, canonicalID(100+i), true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range r.uuids {
+		if got := len(r.uuids[i].days); got > recorderShardCap {
+			t.Errorf("canonical shard %d: got %d entries, want at most %d", i, got, recorderShardCap)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/webchatid/webchatid/identity/ledger"
+	"github.com/webchatid/webchatid/identity/ledger/internal/anonkey"
 )
 
 var _ ledger.Ledger = (*Store)(nil)
@@ -34,7 +35,7 @@ var errEmptyID = errors.New("memstore: empty ID")
 // canonicalised, and it is a different ID from its lowercase spelling.
 type Store struct {
 	mu    sync.Mutex
-	anon  map[uuidKey]microSpan          // canonical anonymous ID → first/last seen
+	anon  map[anonkey.UUID]microSpan     // canonical anonymous ID → first/last seen
 	other map[string]span                // any other anonymous ID → first/last seen
 	links map[string]map[string]span     // custom user ID → anonymous ID → link span
 	users map[string]map[string]struct{} // anonymous ID → custom user IDs
@@ -59,7 +60,7 @@ func widen(m map[string]span, k string, t time.Time) {
 }
 
 // widenMicro is widen for a canonical ID and a time in microseconds.
-func widenMicro(m map[uuidKey]microSpan, k uuidKey, t int64) {
+func widenMicro(m map[anonkey.UUID]microSpan, k anonkey.UUID, t int64) {
 	sp, ok := m[k]
 	if !ok || t < sp.first {
 		sp.first = t
@@ -94,7 +95,7 @@ func New() *Store { return &Store{} }
 // init makes the maps of a zero Store; s.mu must be held.
 func (s *Store) init() {
 	if s.anon == nil {
-		s.anon = make(map[uuidKey]microSpan)
+		s.anon = make(map[anonkey.UUID]microSpan)
 		s.other = make(map[string]span)
 		s.links = make(map[string]map[string]span)
 		s.users = make(map[string]map[string]struct{})
@@ -105,7 +106,7 @@ func (s *Store) init() {
 // initialised. A canonical ID lives in s.anon unless one of its times does
 // not fit in microseconds: then it moves to s.other for good.
 func (s *Store) widenAnon(id string, at time.Time) {
-	k, canonical := parseID(id)
+	k, canonical := anonkey.Parse(id)
 	if canonical {
 		if us, fits := micro(at); fits {
 			if _, moved := s.other[id]; !moved {
@@ -122,7 +123,7 @@ func (s *Store) widenAnon(id string, at time.Time) {
 
 // deleteAnon forgets the anonymous ID id; s.mu must be held.
 func (s *Store) deleteAnon(id string) {
-	if k, canonical := parseID(id); canonical {
+	if k, canonical := anonkey.Parse(id); canonical {
 		delete(s.anon, k)
 	}
 	delete(s.other, id)

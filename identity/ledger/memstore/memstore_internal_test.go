@@ -29,21 +29,3 @@ func TestCanonicalIDsAreCompact(t *testing.T) {
 		t.Errorf("and two others: %d compact, %d as strings; want 2, 2", len(s.anon), len(s.other))
 	}
 }
-
-func TestParseIDRoundTrip(t *testing.T) {
-	for _, id := range []string{
-		"anon-0b9f4a52-6f0e-4c4b-9d43-2b1a8f3c0e11",
-		"anon-00000000-0000-0000-0000-000000000000",
-		"anon-ffffffff-ffff-ffff-ffff-ffffffffffff",
-		"anon-01234567-89ab-cdef-0123-456789abcdef",
-	} {
-		k, ok := parseID(id)
-		if !ok || k.String() != id {
-			t.Errorf("parseID(%q) = %x, %v; String() = %q", id, k, ok, k.String())
-		}
-	}
-	k, _ := parseID("anon-01234567-89ab-cdef-0123-456789abcdef")
-	if want := (uuidKey{0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef}); k != want {
-		t.Errorf("parseID: got %x, want %x", k, want)
-	}
-}
