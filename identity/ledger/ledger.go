@@ -96,8 +96,8 @@ type Ledger interface {
 // Memory bounds of a [Recorder]: it remembers at most
 // recorderShards*recorderShardCap anonymous IDs of each form (canonical
 // anon-<uuid> IDs by their 16 bytes, others as strings) and as many links:
-// about 130 000 of each, a few MB for canonical IDs, roughly 25 MB for
-// links with IBM-style IDs.
+// about 130 000 of each, a few MB for canonical IDs, and roughly 25 MB at
+// most in all when IDs and links are strings of IBM-style length.
 const (
 	recorderShards   = 64
 	recorderShardCap = 2048
