@@ -20,6 +20,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -138,8 +139,12 @@ func (c *Cache) fresh(e Entry, now time.Time) bool {
 }
 
 // Put stores e under k, evicting the least recently used entry if the
-// cache is full.
+// cache is full. It keeps its own copy of e.Subject: a sub is often a
+// substring of a request's Cookie header, which the entry would otherwise
+// keep alive, whole, for as long as it is cached. (e.Token, a signer's
+// output, is a string of its own.)
 func (c *Cache) Put(k Key, e Entry) {
+	e.Subject = strings.Clone(e.Subject)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.items[k]; ok {

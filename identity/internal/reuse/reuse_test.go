@@ -2,8 +2,10 @@ package reuse_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/webchatid/webchatid/identity/internal/reuse"
 )
@@ -61,6 +63,25 @@ func TestHitNeedsSameSubAndEpoch(t *testing.T) {
 	st := c.Stats()
 	if st.Hits != 1 || st.Misses != 2 || st.Len != 0 {
 		t.Errorf("Stats: got %+v, want 1 hit, 2 misses, the refused entries dropped", st)
+	}
+}
+
+// A sub cut from a request's Cookie header must not keep the whole header
+// alive while its token is cached (10 000 entries × a site's few-KB Cookie
+// header would be tens of MB).
+func TestPutKeepsItsOwnCopyOfTheSubject(t *testing.T) {
+	c := newCache(t, 10, 0.8)
+	header := "ANONYMOUS-USER-ID=anon-0b9f4a52-6f0e-4c4b-9d43-2b1a8f3c0e11; _ga=" + strings.Repeat("x", 4096)
+	sub := header[len("ANONYMOUS-USER-ID=") : len("ANONYMOUS-USER-ID=")+41]
+	k := c.Key([]byte("claims"))
+	c.Put(k, entry("tok", sub))
+	e, ok := c.Get(k, sub, 1, t0)
+	if !ok || e.Subject != sub {
+		t.Fatalf("Get: got (%+v, %v), want the entry for %q", e, ok, sub)
+	}
+	lo := uintptr(unsafe.Pointer(unsafe.StringData(header)))
+	if p := uintptr(unsafe.Pointer(unsafe.StringData(e.Subject))); lo <= p && p < lo+uintptr(len(header)) {
+		t.Error("the cached Subject points into the caller's Cookie header, keeping all of it alive")
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,7 +57,7 @@ func widen(m map[string]span, k string, t time.Time) {
 	if !ok || t.After(sp.last) {
 		sp.last = t
 	}
-	m[k] = sp
+	m[own(k)] = sp // assigning to a string key replaces the key too: never the caller's
 }
 
 // widenMicro is widen for a canonical ID and a time in microseconds.
@@ -115,7 +116,7 @@ func (s *Store) widenAnon(id string, at time.Time) {
 			}
 		} else if sp, ok := s.anon[k]; ok {
 			delete(s.anon, k)
-			s.other[id] = sp.span()
+			s.other[own(id)] = sp.span()
 		}
 	}
 	widen(s.other, id, at)
@@ -163,17 +164,24 @@ func (s *Store) Link(ctx context.Context, anonID, customUserID string, at time.T
 	byAnon := s.links[customUserID]
 	if byAnon == nil {
 		byAnon = make(map[string]span)
-		s.links[customUserID] = byAnon
+		s.links[own(customUserID)] = byAnon
 	}
 	widen(byAnon, anonID, at)
 	users := s.users[anonID]
 	if users == nil {
 		users = make(map[string]struct{})
-		s.users[anonID] = users
+		s.users[own(anonID)] = users
 	}
-	users[customUserID] = struct{}{}
+	if _, ok := users[customUserID]; !ok {
+		users[own(customUserID)] = struct{}{}
+	}
 	return nil
 }
+
+// own returns a copy of an ID the Store is about to keep: a caller's ID is
+// often a substring of a request's Cookie header, which the Store would
+// otherwise keep alive, whole, for as long as it keeps the ID.
+func own(id string) string { return strings.Clone(id) }
 
 // Lookup implements [ledger.Ledger].
 func (s *Store) Lookup(ctx context.Context, customUserID string) ([]ledger.Entry, error) {
