@@ -116,7 +116,9 @@ type AdmissionConfig struct {
 type ReuseConfig struct {
 	// Size is the most tokens the cache keeps; the least recently used
 	// go first. It must not be negative. If zero, [DefaultReuseSize]
-	// (10 000) is used.
+	// (10 000) is used. An entry costs about 1–1.5 KB of heap, most of it
+	// the token (the demo's anonymous token with an encrypted user_payload
+	// is 1 046 bytes): 10–15 MB at the default size.
 	Size int
 
 	// MinRemaining is the share of a token's lifetime (exp − iat) that
