@@ -161,8 +161,11 @@ func TestFreshVisitors(t *testing.T) {
 	if res.Errors != 0 || res.BadBodies != 0 {
 		t.Errorf("got %d errors, %d bad bodies; want none", res.Errors, res.BadBodies)
 	}
-	if res.Dials != 4 {
-		t.Errorf("got %d connections dialled, want 4 (one keep-alive connection per -c)", res.Dials)
+	// Keep-alive: at most one connection per -c for all 200 requests. (A
+	// connection dials at its first request, so on a busy machine one may
+	// find the 200 all handed out before it starts, and never dial.)
+	if res.Dials < 1 || res.Dials > 4 {
+		t.Errorf("got %d connections dialled for 200 requests, want 1 to 4 (one keep-alive connection per -c at most)", res.Dials)
 	}
 	seen := map[string]bool{}
 	for _, c := range s.cookies {
