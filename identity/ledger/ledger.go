@@ -106,8 +106,9 @@ const (
 // A Recorder sits between a token endpoint and a [Ledger] and keeps the
 // hot path from writing on every request: a new anonymous ID is written once,
 // a link once, and the last-seen time of an ID or a link at most once per UTC
-// day. When there is nothing to write, Seen and Linked cost a hash and a map
-// lookup under a read lock of one of 64 shards, and allocate nothing.
+// day. When there is nothing to write, Seen and Linked cost a hash (Seen
+// also a parse of the ID) and a map lookup under a read lock of one of 64
+// shards, and allocate nothing.
 //
 // A write that fails is not remembered, so the next request for the same ID
 // or link tries again. Two concurrent first requests for the same ID may both
@@ -171,27 +172,47 @@ func (r *Recorder) Seen(ctx context.Context, anonID string, isNew bool) error {
 	}
 	now := r.now()
 	day := utcDay(now)
-	i := maphash.String(r.seed, anonID) % recorderShards
-	if u, ok := anonkey.Parse(anonID); ok {
-		sh := &r.uuids[i]
-		if !isNew && sh.done(u, day) {
-			return nil
-		}
-		if err := r.ledger.Record(ctx, anonID, now); err != nil {
-			return err
-		}
-		sh.mark(u, day)
-		return nil
-	}
-	sh := &r.seen[i]
-	if !isNew && sh.done(anonID, day) {
+	k := r.seenKey(anonID)
+	if !isNew && r.seenOn(k, day) {
 		return nil
 	}
 	if err := r.ledger.Record(ctx, anonID, now); err != nil {
 		return err
 	}
-	sh.mark(strings.Clone(anonID), day)
+	r.markSeen(k, day)
 	return nil
+}
+
+// seenKey locates an anonymous ID among the IDs a Recorder remembers: its
+// shard, and whether it is kept by its 16 bytes (canonical) or as a string.
+type seenKey struct {
+	shard     uint64
+	id        string
+	u         anonkey.UUID
+	canonical bool
+}
+
+func (r *Recorder) seenKey(anonID string) seenKey {
+	u, canonical := anonkey.Parse(anonID)
+	return seenKey{shard: maphash.String(r.seed, anonID) % recorderShards, id: anonID, u: u, canonical: canonical}
+}
+
+// seenOn reports whether k's ID was written on day or later.
+func (r *Recorder) seenOn(k seenKey, day int64) bool {
+	if k.canonical {
+		return r.uuids[k.shard].done(k.u, day)
+	}
+	return r.seen[k.shard].done(k.id, day)
+}
+
+// markSeen notes that k's ID was written on day; a string ID is kept as a
+// copy of its own, never the caller's (often a substring of a Cookie header).
+func (r *Recorder) markSeen(k seenKey, day int64) {
+	if k.canonical {
+		r.uuids[k.shard].mark(k.u, day)
+		return
+	}
+	r.seen[k.shard].mark(strings.Clone(k.id), day)
 }
 
 // Linked records that anonID was used by the logged-in customUserID: on
@@ -218,12 +239,7 @@ func (r *Recorder) Linked(ctx context.Context, anonID, customUserID string) erro
 	key = linkKey{strings.Clone(anonID), strings.Clone(customUserID)}
 	sh.mark(key, day)
 	// Link also moved the ID's last-seen time.
-	i := maphash.String(r.seed, anonID) % recorderShards
-	if u, ok := anonkey.Parse(anonID); ok {
-		r.uuids[i].mark(u, day)
-	} else {
-		r.seen[i].mark(key.anonID, day)
-	}
+	r.markSeen(r.seenKey(anonID), day)
 	return nil
 }
 
