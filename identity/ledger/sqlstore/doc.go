@@ -26,9 +26,13 @@
 // Record and Link are group-committed: concurrent calls that arrive while a
 // transaction is being committed wait and go into the next one together
 // (at most [Options.MaxBatch] rows), and each call returns only after the
-// transaction holding its row has committed. A batch that fails is retried
-// row by row, so a bad row fails only its own caller. On SQLite every write
-// of the Store goes through one connection (the file has one write lock);
+// transaction holding its row has committed. While commits are frequent a
+// writer also spaces them ([Options.CommitSpacing], 2 ms): a row that
+// arrives within 2 ms of the last commit's start waits out the rest, and
+// the rows arriving meanwhile join it; a lone write commits at once. A
+// batch that fails is retried row by row, so a bad row fails only its own
+// caller. On SQLite every write of the Store goes through one connection
+// (the file has one write lock);
 // on PostgreSQL each batch is one multi-row upsert per table, from
 // [Options.Writers] writers. [Store.Stats] reports batches, rows, the
 // largest batch and errors; [Store.Close] commits what is pending, after

@@ -96,6 +96,9 @@ type Store struct {
 	// testHookBatch, if set (by tests, before the first write), is called
 	// by a writer with each batch's size before committing it.
 	testHookBatch func(n int)
+	// testHookGather, if set (by tests, before the first write), is
+	// called by a writer when it starts waiting out Options.CommitSpacing.
+	testHookGather func()
 	// testHookAdmitted and testHookCloseWaits, if set (by tests), are
 	// called by every call admit lets in, and by Close just before it
 	// waits for the calls it admitted.

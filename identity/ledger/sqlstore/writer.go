@@ -23,6 +23,16 @@ import (
 // commit (one fsync, one round trip) serves many callers, and each caller
 // still returns only after the transaction holding its row has committed.
 //
+// Rows that arrive one at a time, each after the previous commit ended,
+// would still get a transaction each: a token endpoint's ledger writes come
+// in at the pace its signatures allow (one every 0.7 ms on the project's
+// 2-core machine), never many at once, and each commit costs a BEGIN, a
+// COMMIT and an fsync. So a writer spaces its commits: a batch's commit
+// starts at least Options.CommitSpacing after the previous one started,
+// and the rows that arrive in the meantime join it. A writer that has been
+// idle for that long commits at once, so a lone write never waits; the
+// spacing only delays rows that arrive while commits are frequent.
+//
 // If a batch fails, its rows are retried one by one, each in its own
 // transaction, so one bad row fails only its own caller.
 
@@ -43,13 +53,17 @@ const (
 	// project's 2-core machine, with PostgreSQL on the same cores and 64
 	// clients asking for new visitors' tokens, 4 writers cost the
 	// database 164-245 µs of CPU per new visitor in 1.1-row batches and
-	// 1 writer 95-190 µs in 2.0-2.4-row ones (BENCHMARKS.md).
+	// 1 writer 95-190 µs in 2.0-2.4-row ones (BENCHMARKS.md; measured
+	// before CommitSpacing, which made one writer's batches about 4 rows).
 	// Raise Writers when each commit is slow (a distant or synchronously
 	// replicated database) and the rows arrive faster than one writer's
 	// batches can carry.
 	DefaultPostgresWriters = 1
 	// DefaultWriteTimeout bounds one batch's transaction.
 	DefaultWriteTimeout = 30 * time.Second
+	// DefaultCommitSpacing is the least time between the starts of two
+	// of a writer's commits (see [Options.CommitSpacing]).
+	DefaultCommitSpacing = 2 * time.Millisecond
 )
 
 // Options tune a [Store]. The zero value gives the defaults.
@@ -71,6 +85,18 @@ type Options struct {
 	// their own contexts and return at their deadline). If zero,
 	// [DefaultWriteTimeout] (30 s) is used.
 	WriteTimeout time.Duration
+
+	// CommitSpacing is the least time between the starts of two commits
+	// of one writer: a row that arrives sooner after the previous commit
+	// started waits the rest of it, and the rows that arrive meanwhile
+	// are committed with it (up to MaxBatch, which ends the wait early).
+	// A writer idle for longer commits at once, so the spacing delays
+	// writes only while they are frequent, by at most CommitSpacing, and
+	// bounds the commits (fsyncs, round trips) to 1/CommitSpacing per
+	// second per writer. If zero, [DefaultCommitSpacing] (2 ms) is used;
+	// a negative value turns the spacing off (every batch commits as soon
+	// as the previous one has).
+	CommitSpacing time.Duration
 }
 
 func (o *Options) fill(d Dialect) error {
@@ -95,6 +121,12 @@ func (o *Options) fill(d Dialect) error {
 		return fmt.Errorf("sqlstore: Options.WriteTimeout: %v is negative", o.WriteTimeout)
 	case o.WriteTimeout == 0:
 		o.WriteTimeout = DefaultWriteTimeout
+	}
+	switch {
+	case o.CommitSpacing == 0:
+		o.CommitSpacing = DefaultCommitSpacing
+	case o.CommitSpacing < 0:
+		o.CommitSpacing = 0
 	}
 	return nil
 }
@@ -192,8 +224,18 @@ func (s *Store) startWriters() {
 // writeLoop commits batches until the queue is closed and drained.
 func (s *Store) writeLoop() {
 	batch := make([]*op, 0, s.opts.MaxBatch)
+	var started time.Time // of the last commit
+	var timer *time.Timer
 	for o := range s.queue {
 		batch = append(batch[:0], o)
+		if wait := s.opts.CommitSpacing - time.Since(started); s.opts.CommitSpacing > 0 && wait > 0 {
+			if timer == nil {
+				timer = time.NewTimer(wait)
+			} else {
+				timer.Reset(wait)
+			}
+			s.gather(timer, &batch)
+		}
 	fill:
 		for len(batch) < s.opts.MaxBatch {
 			select {
@@ -209,9 +251,32 @@ func (s *Store) writeLoop() {
 		if h := s.testHookBatch; h != nil {
 			h(len(batch))
 		}
+		started = time.Now()
 		s.commitBatch(batch)
 		clear(batch)
 	}
+}
+
+// gather adds the rows that arrive to batch until timer fires or batch
+// holds MaxBatch rows (or the queue is closed: Close commits what is
+// pending at once).
+func (s *Store) gather(timer *time.Timer, batch *[]*op) {
+	if h := s.testHookGather; h != nil {
+		h()
+	}
+	for len(*batch) < s.opts.MaxBatch {
+		select {
+		case o, ok := <-s.queue:
+			if !ok {
+				timer.Stop()
+				return
+			}
+			*batch = append(*batch, o)
+		case <-timer.C:
+			return
+		}
+	}
+	timer.Stop()
 }
 
 // commitBatch writes batch in one transaction and answers every caller;

@@ -20,12 +20,16 @@ func TestOptionsAreChecked(t *testing.T) {
 		}
 	}
 	o := Options{}
-	if err := o.fill(Postgres); err != nil || o.Writers != DefaultPostgresWriters || o.MaxBatch != DefaultMaxBatch || o.WriteTimeout != DefaultWriteTimeout {
+	if err := o.fill(Postgres); err != nil || o.Writers != DefaultPostgresWriters || o.MaxBatch != DefaultMaxBatch || o.WriteTimeout != DefaultWriteTimeout || o.CommitSpacing != DefaultCommitSpacing {
 		t.Errorf("Postgres defaults: got %+v, %v", o, err)
 	}
 	o = Options{}
 	if err := o.fill(SQLite); err != nil || o.Writers != 1 {
 		t.Errorf("SQLite defaults: got %+v, %v; want one writer", o, err)
+	}
+	o = Options{CommitSpacing: -time.Nanosecond}
+	if err := o.fill(SQLite); err != nil || o.CommitSpacing != 0 {
+		t.Errorf("negative CommitSpacing: got %+v, %v; want it off (0)", o, err)
 	}
 }
 

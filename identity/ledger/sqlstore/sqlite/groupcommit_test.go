@@ -186,6 +186,102 @@ func TestBatchIsBoundedByMaxBatch(t *testing.T) {
 	}
 }
 
+// TestCommitSpacingGathersRows: a row that arrives soon after a commit
+// started waits for the spacing to pass, and the rows arriving meanwhile
+// join its batch; a lone write after an idle spell commits at once. The
+// spacing is an hour, so the test cannot pass by timing: the gathering
+// batch ends only when it holds MaxBatch rows.
+func TestCommitSpacingGathersRows(t *testing.T) {
+	leakcheck.Check(t)
+	const n = 12
+	s := openStore(t, sqlstore.Options{CommitSpacing: time.Hour, MaxBatch: n})
+	gathers := make(chan struct{}, 1)
+	hook.OnGather(s, func() { gathers <- struct{}{} })
+	var mu sync.Mutex
+	var sizes []int
+	hook.OnBatch(s, func(n int) { mu.Lock(); sizes = append(sizes, n); mu.Unlock() })
+	ctx := context.Background()
+	// The first write finds the writer idle (no commit yet): no wait.
+	if err := s.Record(ctx, "anon-first", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-gathers:
+		t.Fatal("the first write waited for the commit spacing; an idle writer must commit at once")
+	default:
+	}
+	// The next rows come within the spacing: the writer takes the first
+	// and waits, and the others join it until the batch is full.
+	wait := concurrentRecords(s, ids(n)...)
+	errs := make(chan []error, 1)
+	go func() { errs <- wait() }()
+	var got []error
+	select {
+	case <-gathers:
+		got = <-errs
+	case got = <-errs:
+		t.Error("the rows that came within the spacing were committed without waiting for it")
+	}
+	for _, err := range got {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := countIDs(t, s.DB()); got != n+1 {
+		t.Errorf("rows stored: got %d, want %d", got, n+1)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(sizes) != 2 || sizes[0] != 1 || sizes[1] != n {
+		t.Errorf("batch sizes: got %v, want [1 %d] (the lone first row, then all the rows that came within the spacing)", sizes, n)
+	}
+}
+
+// TestCloseEndsTheCommitSpacing: Close does not wait out the spacing; the
+// row that was waiting is committed and acknowledged at once.
+func TestCloseEndsTheCommitSpacing(t *testing.T) {
+	leakcheck.Check(t)
+	s := openStore(t, sqlstore.Options{CommitSpacing: time.Hour})
+	gathers := make(chan struct{}, 1)
+	hook.OnGather(s, func() { gathers <- struct{}{} })
+	ctx := context.Background()
+	if err := s.Record(ctx, "anon-first", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Record(ctx, "anon-second", time.Now()) }()
+	select {
+	case <-gathers: // anon-second waits out the hour
+	case err := <-done:
+		t.Fatalf("Record within the spacing returned (%v) without waiting for it", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Errorf("Record during the spacing, then Close: got %v, want nil (committed)", err)
+	}
+}
+
+// TestNegativeCommitSpacingTurnsItOff: with CommitSpacing < 0 every batch
+// commits as soon as the writer is free, however recent the last commit.
+func TestNegativeCommitSpacingTurnsItOff(t *testing.T) {
+	s := openStore(t, sqlstore.Options{CommitSpacing: -1})
+	var gathered bool
+	hook.OnGather(s, func() { gathered = true }) // read after the writes: ordered by their acknowledgements
+	for _, id := range ids(5) {
+		if err := s.Record(context.Background(), id, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if gathered {
+		t.Error("the writer waited for a commit spacing that is turned off")
+	}
+	if st := s.Stats(); st.Batches != 5 {
+		t.Errorf("Stats: got %+v, want 5 batches of one row", st)
+	}
+}
+
 // TestABadRowFailsOnlyItsCaller: a row the database refuses (a trigger
 // raises) makes its batch fail; the batch is retried row by row, so the
 // others commit and only the bad row's caller gets the error.

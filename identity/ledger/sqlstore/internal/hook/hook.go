@@ -10,6 +10,11 @@ var (
 	// first write.
 	OnBatch func(s any, f func(n int))
 
+	// OnGather sets, on store s, a function a writer calls when it starts
+	// waiting out Options.CommitSpacing before a commit. Set it before
+	// the first write.
+	OnGather func(s any, f func())
+
 	// Queued returns how many rows wait in s's queue.
 	Queued func(s any) int
 
