@@ -344,3 +344,28 @@ func TestParseProcStat(t *testing.T) {
 		t.Skip("no /proc here:", err)
 	}
 }
+
+// TestRenewalTakesTheShortcut: webchatid's answer to a returning visitor
+// renews the cookie it sent; update must recognise that without parsing
+// (no allocation, the Cookie header kept), and still apply every other
+// line the general way, Max-Age winning over Expires as in RFC 6265.
+func TestRenewalTakesTheShortcut(t *testing.T) {
+	const id = "anon-15a42323-6f12-468d-9093-ce980238bc99.wlk8q442PmQWmyDZLqGGfw"
+	renewal := []string{"ANONYMOUS-USER-ID=" + id + "; Path=/; Expires=Mon, 18 Jan 2027 03:20:25 GMT; Max-Age=3888000; HttpOnly; SameSite=Lax"}
+	v := visitor{cookies: map[string]string{"ANONYMOUS-USER-ID": id}}
+	hdr := v.header()
+	if n := testing.AllocsPerRun(100, func() { v.update(renewal) }); n != 0 {
+		t.Errorf("update with a renewal: %v allocations, want 0 (the shortcut)", n)
+	}
+	if got := v.header(); &got[0] != &hdr[0] {
+		t.Error("a renewal rebuilt the Cookie header")
+	}
+	v.update([]string{
+		"ANONYMOUS-USER-ID=anon-other; Max-Age=60",                  // a new value: replaced
+		"kept=1; Max-Age=60; Expires=Thu, 01 Jan 1970 00:00:01 GMT", // Max-Age wins
+		"gone=1; Expires=Thu, 01 Jan 1970 00:00:01 GMT",             // expired: not set
+	})
+	if got, want := string(v.header()), "ANONYMOUS-USER-ID=anon-other; kept=1"; got != want {
+		t.Errorf("Cookie header %q, want %q", got, want)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -76,6 +77,47 @@ func FuzzReadResponse(f *testing.F) {
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("cookies %q, net/http %q", got, want)
+		}
+	})
+}
+
+// FuzzRenews checks visitor.renews, the shortcut past http.ParseSetCookie
+// for a Set-Cookie line that renews a cookie the visitor has: whenever it
+// says so, the general path (ParseSetCookie and the browser's rules in
+// update) must leave the visitor's cookies as they were.
+func FuzzRenews(f *testing.F) {
+	for _, seed := range [][2]string{
+		{"ANONYMOUS-USER-ID=anon-1", "ANONYMOUS-USER-ID=anon-1; Path=/; Expires=Mon, 18 Jan 2027 03:20:25 GMT; Max-Age=3888000; HttpOnly; SameSite=Lax"},
+		{"a=1", "a=1; max-age=60"},
+		{"a=1", "a=1; Max-Age=0"},
+		{"a=1", "a=1; Max-Age=-1"},
+		{"a=1", "a=1; Max-Age=60; Max-Age=0"},
+		{"a=1", "a=1; Expires=Thu, 01 Jan 1970 00:00:01 GMT"},
+		{"a=1", "a=2; Max-Age=60"},
+		{"a=\"1\"", "a=\"1\"; Max-Age=60"},
+		{"a=1", " a=1; Max-Age=60"},
+		{"a=1", "a=1; Max-Age=060"},
+		{"a=1", "a=1; Max-Age=60; Expires=Thu, 01 Jan 1970 00:00:01 GMT"},
+		{"a b=1", "a b=1; Max-Age=60"},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, have, line string) {
+		name, value, ok := strings.Cut(have, "=")
+		if !ok {
+			return
+		}
+		v := visitor{cookies: map[string]string{name: value}}
+		if !v.renews(line) {
+			return
+		}
+		if _, err := http.ParseSetCookie(line); err != nil {
+			t.Fatalf("renews(%q) with %q, but http.ParseSetCookie refuses it: %v", line, have, err)
+		}
+		general := visitor{cookies: map[string]string{name: value}}
+		general.apply(line)
+		if len(general.cookies) != 1 || general.cookies[name] != value {
+			t.Errorf("renews(%q) with %q, but the general path gives %q", line, have, general.cookies)
 		}
 	})
 }

@@ -95,6 +95,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"hash/maphash"
 	"io"
 	mrand "math/rand/v2"
 	"net"
@@ -403,7 +404,22 @@ type visitor struct {
 	mu      sync.Mutex
 	cookies map[string]string
 	hdr     []byte // the Cookie header of cookies, built when they change
-	last    string
+	last    uint64 // maphash of the last token (0: none yet); not the token, 1 kB a visitor
+}
+
+// tokenSeed hashes visitors' tokens: [visitor.last] keeps a 64-bit hash,
+// so 10 000 visitors do not keep 10 MB of tokens alive in the client's heap
+// (its garbage collector's work, on the server's cores). Two different
+// tokens hash alike with probability 2^-64.
+var tokenSeed = maphash.MakeSeed()
+
+// seen records token as v's latest and reports whether it repeats the one
+// before.
+func (v *visitor) seen(token []byte) bool {
+	h := maphash.Bytes(tokenSeed, token) | 1 // never 0, "none yet"
+	same := v.last == h
+	v.last = h
+	return same
 }
 
 // header returns the Cookie header a browser would send: the cookies by
@@ -427,23 +443,88 @@ func (v *visitor) header() []byte {
 	return v.hdr
 }
 
-// update applies an answer's Set-Cookie values, as a browser would: a
-// cookie is set or replaced, or removed by Max-Age<0 or an Expires in the
-// past. Values http.ParseSetCookie refuses are ignored, as by
-// http.Response.Cookies.
+// update applies an answer's Set-Cookie values, as a browser would
+// (RFC 6265, 5.3): a cookie is set or replaced, or removed by a Max-Age of
+// zero or less or, without Max-Age, an Expires in the past. Values
+// http.ParseSetCookie refuses are ignored, as by http.Response.Cookies.
 func (v *visitor) update(setCookies []string) {
 	for _, line := range setCookies {
-		c, err := http.ParseSetCookie(line)
-		if err != nil {
-			continue
+		if !v.renews(line) {
+			v.apply(line)
 		}
-		v.hdr = nil
-		if c.MaxAge < 0 || (!c.Expires.IsZero() && c.Expires.Before(time.Now())) {
-			delete(v.cookies, c.Name)
-			continue
-		}
-		v.cookies[c.Name] = c.Value
 	}
+}
+
+// apply is update for one Set-Cookie line, the general way.
+func (v *visitor) apply(line string) {
+	c, err := http.ParseSetCookie(line)
+	if err != nil {
+		return
+	}
+	v.hdr = nil
+	if c.MaxAge < 0 || (c.MaxAge == 0 && !c.Expires.IsZero() && c.Expires.Before(time.Now())) {
+		delete(v.cookies, c.Name)
+		return
+	}
+	v.cookies[c.Name] = c.Value
+}
+
+// renews reports whether line only renews a cookie v has with the same
+// value: its name=value is one v holds and its one Max-Age is a positive
+// number of seconds (which wins over Expires), so applying it changes
+// nothing v sends. It is the common answer (webchatid renews its cookie on
+// every token) and costs no allocation; anything else is left to
+// http.ParseSetCookie.
+func (v *visitor) renews(line string) bool {
+	pair, attrs, _ := strings.Cut(line, ";")
+	name, value, ok := strings.Cut(pair, "=")
+	if !ok || !plainCookie(name, value) {
+		return false
+	}
+	if have, ok := v.cookies[name]; !ok || have != value {
+		return false
+	}
+	positive := false
+	for attrs != "" {
+		var a string
+		a, attrs, _ = strings.Cut(attrs, ";")
+		k, val, _ := strings.Cut(strings.TrimSpace(a), "=")
+		if !strings.EqualFold(k, "max-age") {
+			continue
+		}
+		if positive || val == "" || val[0] < '1' || val[0] > '9' {
+			return false // twice, or zero, negative or malformed: the general path decides
+		}
+		for _, c := range val {
+			if c < '0' || c > '9' {
+				return false
+			}
+		}
+		positive = true
+	}
+	return positive
+}
+
+// plainCookie reports whether name is a non-empty token and value is
+// made of cookie-octets only (no quotes, spaces, commas, semicolons or
+// backslashes), so that http.ParseSetCookie takes both as they are.
+func plainCookie(name, value string) bool {
+	if name == "" {
+		return false
+	}
+	for i := range len(name) {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("()<>@,;:\\\"/[]?={}", c) >= 0 {
+			return false
+		}
+	}
+	for i := range len(value) {
+		c := value[i]
+		if c <= ' ' || c >= 0x7f || c == '"' || c == ',' || c == ';' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // primeCookie sends one request with o.cookie and returns the Cookie header
@@ -691,12 +772,8 @@ func runHTTP(ctx context.Context, o options) (Result, error) {
 				if v != nil {
 					if err == nil {
 						v.update(resp.setCookies)
-						if resp.status/100 == 2 {
-							if v.last == string(resp.body) {
-								t.sameToken++
-							} else {
-								v.last = string(resp.body)
-							}
+						if resp.status/100 == 2 && v.seen(resp.body) {
+							t.sameToken++
 						}
 					}
 					v.mu.Unlock()
