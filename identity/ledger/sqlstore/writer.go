@@ -26,12 +26,14 @@ import (
 // Rows that arrive one at a time, each after the previous commit ended,
 // would still get a transaction each: a token endpoint's ledger writes come
 // in at the pace its signatures allow (one every 0.7 ms on the project's
-// 2-core machine), never many at once, and each commit costs a BEGIN, a
-// COMMIT and an fsync. So a writer spaces its commits: a batch's commit
-// starts at least Options.CommitSpacing after the previous one started,
-// and the rows that arrive in the meantime join it. A writer that has been
-// idle for that long commits at once, so a lone write never waits; the
-// spacing only delays rows that arrive while commits are frequent.
+// 2-core machine), never many at once, and each commit has its cost (on
+// SQLite a BEGIN, a COMMIT and the WAL frames of every page it touched; on
+// PostgreSQL a round trip and a WAL flush). So a writer spaces its
+// commits: a batch's commit starts at least Options.CommitSpacing after the
+// previous one started, and the rows that arrive in the meantime join it.
+// A writer that has been idle for that long commits at once, so a lone
+// write never waits; the spacing only delays rows that arrive while
+// commits are frequent.
 //
 // If a batch fails, its rows are retried one by one, each in its own
 // transaction, so one bad row fails only its own caller.
@@ -92,7 +94,7 @@ type Options struct {
 	// are committed with it (up to MaxBatch, which ends the wait early).
 	// A writer idle for longer commits at once, so the spacing delays
 	// writes only while they are frequent, by at most CommitSpacing, and
-	// bounds the commits (fsyncs, round trips) to 1/CommitSpacing per
+	// bounds the commits (transactions, round trips) to 1/CommitSpacing per
 	// second per writer. If zero, [DefaultCommitSpacing] (2 ms) is used;
 	// a negative value turns the spacing off (every batch commits as soon
 	// as the previous one has).
