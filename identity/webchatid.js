@@ -656,8 +656,14 @@
           function () {
             // Reported by requestToken. Try again while the token lasts.
             if (gen !== renewGen || !held) return;
+            // Randomised as every retry is, so that browsers whose
+            // renewals failed together (one outage, one burst of 503s) do
+            // not come back together: the longest backoff step times a
+            // factor in [0.5, 1.5), and never before a Retry-After, then
+            // at a random point of a backoff step after it.
             var t = now();
-            var wait = Math.max(notBefore - t, cfg.maxBackoffMs);
+            var wait = cfg.maxBackoffMs * (0.5 + random());
+            if (notBefore > t) wait = Math.max(wait, notBefore - t + random() * cfg.backoffMs);
             if (t + wait >= held.deadline) return; // identityTokenExpired takes over
             current = held;
             renewAt = t + wait;

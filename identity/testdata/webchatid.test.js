@@ -868,6 +868,32 @@ test('a renewal answered 503 with Retry-After waits that long before asking agai
   assert.equal(con.errors.length, 1);
 });
 
+test('a failed renewal tries again after a randomised wait, never before Retry-After', async () => {
+  // The renewal's own two attempts fail; the next renewal comes
+  // maxBackoffMs (4000) × [0.5, 1.5) later, or after Retry-After plus a
+  // random part of backoffMs (250), so browsers that failed together spread.
+  for (const [r, answer, want] of [
+    [0, response(500, ''), 2000],
+    [0.999, response(500, ''), 5996],
+    [0, response(503, 'busy', { 'Retry-After': '20' }), 20_000],
+    [0.999, response(503, 'busy', { 'Retry-After': '20' }), 20_250],
+  ]) {
+    const w = world();
+    const { srv } = await renewing(w, { ttlMs: 3600_000 }, { retries: 1, random: () => r });
+    srv.answers.push(answer, answer);
+    await w.advance(3600_000 - 95_000); // no renewal is due before
+    assert.equal(srv.calls.length, 1, 'r ' + r + ': renewed too early');
+    while (srv.calls.length < 3) await w.advance(50);
+    await settle();
+    const failed = srv.calls[2].at;
+    const left = failed + want - 1 - w.clock.t;
+    await w.advance(left);
+    assert.equal(srv.calls.length, 3, 'r ' + r + ': asked again ' + (w.clock.t - failed) + ' ms after the failure, want ' + want);
+    await w.advance(2);
+    assert.equal(srv.calls.length, 4, 'r ' + r + ': no new renewal ' + want + ' ms after the failure');
+  }
+});
+
 test('browsers refused together retry at random points of the backoff step after Retry-After', async () => {
   const w = world();
   const srv = tokenServer(w, {});
