@@ -95,7 +95,7 @@ func TestLayering(t *testing.T) {
 	}
 
 	// Standard library only, apart from the module's own stdlib-only packages.
-	stdlibOnly := []string{"identity/ledger", "identity/ledger/internal/anonkey", "identity/ledger/memstore", "identity/ledger/ledgertest", "identity/revocation/memrevoke", "identity/revocation/revocationtest", "identity/keys", "internal/headersafe", "internal/leakcheck"}
+	stdlibOnly := []string{"identity/ledger", "identity/ledger/internal/anonkey", "identity/ledger/memstore", "identity/ledger/ledgertest", "identity/revocation/memrevoke", "identity/revocation/revocationtest", "identity/keys", "internal/headersafe", "internal/leakcheck", "internal/uuidtext"}
 	allowed := map[string]bool{}
 	for _, p := range stdlibOnly {
 		allowed[mod+"/"+p] = true

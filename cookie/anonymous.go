@@ -10,6 +10,7 @@ import (
 	"github.com/gofrs/uuid/v5"
 
 	"github.com/webchatid/webchatid/internal/headersafe"
+	"github.com/webchatid/webchatid/internal/uuidtext"
 )
 
 // Defaults of [Config], from IBM's web chat tutorial.
@@ -26,7 +27,7 @@ const (
 const DefaultHostName = "__Host-" + DefaultName
 
 // uuidLen is the length of a canonical UUID: 8-4-4-4-12 hex digits.
-const uuidLen = 36
+const uuidLen = uuidtext.Len
 
 // Config describes the anonymous-ID cookie. The zero value gives IBM's
 // tutorial defaults: a cookie named ANONYMOUS-USER-ID holding "anon-" and a
@@ -450,21 +451,8 @@ func (a *Anonymous) validateDefault(id string) error {
 	if !ok {
 		return errNoPrefix
 	}
-	if len(u) != uuidLen {
+	if _, ok := uuidtext.Decode(u); !ok {
 		return errNotUUID
-	}
-	for i := 0; i < uuidLen; i++ {
-		c := u[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return errNotUUID
-			}
-		default:
-			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-				return errNotUUID
-			}
-		}
 	}
 	return nil
 }
@@ -485,7 +473,7 @@ func (a *Anonymous) generate() (string, error) {
 			return "", fmt.Errorf("generating an ID: %w", err)
 		}
 		var buf [uuidLen]byte
-		encodeUUID(&buf, u)
+		uuidtext.Encode(&buf, u)
 		var sb strings.Builder
 		sb.Grow(len(a.prefix) + uuidLen)
 		sb.WriteString(a.prefix)
@@ -496,22 +484,6 @@ func (a *Anonymous) generate() (string, error) {
 		return "", fmt.Errorf("generated ID is refused (check Config.NewID and Config.Validate): %w", err)
 	}
 	return id, nil
-}
-
-// encodeUUID writes u in canonical lowercase form, as u.String() does,
-// without allocating.
-func encodeUUID(dst *[uuidLen]byte, u uuid.UUID) {
-	const hexDigits = "0123456789abcdef"
-	j := 0
-	for i, b := range u {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			dst[j] = '-'
-			j++
-		}
-		dst[j] = hexDigits[b>>4]
-		dst[j+1] = hexDigits[b&0x0f]
-		j += 2
-	}
 }
 
 // Rotate replaces the visitor's anonymous ID: it generates a new ID (bound,
