@@ -187,7 +187,7 @@ func bindingKey(log *slog.Logger) ([]byte, error) {
 	if v := os.Getenv("WEBCHATID_BINDING_KEY"); v != "" {
 		k, err := keys.ParseSecret([]byte(v))
 		if err != nil {
-			return nil, fmt.Errorf("WEBCHATID_BINDING_KEY (hex, e.g. from openssl rand -hex 32): %w", err)
+			return nil, fmt.Errorf("WEBCHATID_BINDING_KEY (hex or base64 of at least 32 random bytes, e.g. from openssl rand -hex 32): %w", err)
 		}
 		return k, nil
 	}

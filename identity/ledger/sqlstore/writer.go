@@ -230,7 +230,8 @@ func (s *Store) writeLoop() {
 	var timer *time.Timer
 	for o := range s.queue {
 		batch = append(batch[:0], o)
-		if wait := s.opts.CommitSpacing - time.Since(started); s.opts.CommitSpacing > 0 && wait > 0 {
+		// With the spacing off (0) the wait is never positive.
+		if wait := s.opts.CommitSpacing - time.Since(started); wait > 0 {
 			if timer == nil {
 				timer = time.NewTimer(wait)
 			} else {
